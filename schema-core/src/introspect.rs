@@ -1,0 +1,1 @@
+//! Introspection of a live SQLite database into an order-insensitive structural description.
