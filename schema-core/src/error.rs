@@ -1,1 +1,253 @@
 //! The crate error type.
+//!
+//! Every message is lowercase and says what is wrong, where (file, table, column) and how to fix
+//! it. Build-script errors are shown to the developer as they are, so they span several lines.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in schema-core, mostly in the build script.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A required environment variable is not set (the build script runs outside cargo).
+    #[error("environment variable {name} is not set; schema_core::build runs from a build script")]
+    MissingEnv {
+        /// The variable.
+        name: &'static str,
+    },
+
+    /// An environment variable has a value the generator does not understand.
+    #[error("environment variable {name}={value:?} is not valid: expected {expected}")]
+    InvalidEnv {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What it may hold.
+        expected: &'static str,
+    },
+
+    /// The `Generator` was configured with something unusable.
+    #[error("invalid schema_core::build::Generator configuration: {message}")]
+    InvalidConfig {
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+
+    /// Reading or writing a file failed.
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        /// `read`, `write`, `list`, `rename`, ...
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The schema file does not exist.
+    #[error(
+        "schema file {} does not exist\n  fix: create it, or point the build script at yours: \
+         schema_core::build::Generator::new().schema(\"src/db/schema.rs\").run()",
+        path.display()
+    )]
+    SchemaFileMissing {
+        /// The path that was looked up.
+        path: PathBuf,
+    },
+
+    /// The schema file does not parse, or its tables are invalid (each error with its
+    /// `file:line:column`).
+    #[cfg(feature = "parser")]
+    #[error("{}", render_syn(path, source_text, error))]
+    Schema {
+        /// The schema file.
+        path: PathBuf,
+        /// Its text (for the line under each error).
+        source_text: String,
+        /// The parser's errors, combined.
+        error: syn::Error,
+    },
+
+    /// A JSON file in `meta/` is malformed.
+    #[error(
+        "{} is not a valid {what}: {source}\n  fix: restore it from version control \
+         (files in meta/ are written by the build and not meant to be edited)",
+        path.display()
+    )]
+    Json {
+        /// `journal` or `snapshot`.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A journal or snapshot has a format version or dialect this crate does not read.
+    #[error("{} has {found}, but this version of schema-core reads {expected}\n  fix: upgrade schema-core", path.display())]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+        /// What it says (`version 2`, `dialect "postgres"`).
+        found: String,
+        /// What is supported.
+        expected: String,
+    },
+
+    /// The migrations folder is not whole or not linear (missing files, duplicate indexes,
+    /// stray files, a forked snapshot chain, a malformed journal).
+    #[error("migrations folder {}: {problem}\n  fix: {fix}", folder.display())]
+    Folder {
+        /// The migrations folder.
+        folder: PathBuf,
+        /// What is wrong, naming the files.
+        problem: String,
+        /// How to fix it.
+        fix: String,
+    },
+
+    /// Replaying the committed migrations does not give the schema their snapshots record.
+    #[cfg(feature = "build")]
+    #[error(
+        "replaying the migrations does not give the schema recorded in the snapshots; the first \
+         migration whose result differs from its snapshot is {tag} ({}):\n{}\n  fix: {fix}",
+        path.display(),
+        bullets(differences)
+    )]
+    ReplayMismatch {
+        /// The tag of the first migration whose result differs from its own snapshot.
+        tag: String,
+        /// Its file.
+        path: PathBuf,
+        /// Each difference, human-readable.
+        differences: Vec<String>,
+        /// How to fix it.
+        fix: String,
+    },
+
+    /// A committed migration fails when replayed into an empty database.
+    #[cfg(feature = "build")]
+    #[error(
+        "migration {tag} ({}) fails when replayed into an empty database: {source}\n  \
+         statement:\n{}\n  fix: correct the SQL (or restore the file from version control if it \
+         was generated)",
+        path.display(),
+        indent(statement)
+    )]
+    ReplayFailed {
+        /// The migration's tag.
+        tag: String,
+        /// Its file.
+        path: PathBuf,
+        /// The statement that failed.
+        statement: String,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// The planner refused the schema change (each finding names the table, column and the
+    /// attribute that resolves it).
+    #[cfg(feature = "planner")]
+    #[error("the schema change cannot be turned into a safe migration:\n{}", findings_list(findings))]
+    Plan {
+        /// Every finding of the plan, errors first.
+        findings: Vec<crate::plan::Finding>,
+    },
+
+    /// The generated SQL does not run on the replayed database, or does not yield the new schema
+    /// (a bug in schema-core; nothing was written).
+    #[cfg(feature = "build")]
+    #[error(
+        "the generated migration {tag} does not {}; nothing was written (this is a bug in \
+         schema-core, please report it with your schema):\n{}\n  generated sql:\n{}",
+        if differences.is_empty() { "run" } else { "yield the new schema" },
+        if differences.is_empty() { error.clone().unwrap_or_default() } else { bullets(differences) },
+        indent(sql)
+    )]
+    ProofFailed {
+        /// The tag the migration would have had.
+        tag: String,
+        /// The generated SQL.
+        sql: String,
+        /// SQLite's error when a statement failed.
+        error: Option<String>,
+        /// How the result differs from the new schema.
+        differences: Vec<String>,
+    },
+
+    /// Check mode (CI, `SCHEMA_MIGRATIONS=check`, registry or package builds) and the schema has
+    /// changed since the latest snapshot, or a hand-written migration waits to be adopted.
+    #[error(
+        "{what}, but {reason}\n  fix: run `{command}` locally and commit the files it writes in {}",
+        folder.display()
+    )]
+    PendingChange {
+        /// What would have been written.
+        what: String,
+        /// Why nothing may be written.
+        reason: &'static str,
+        /// The command to run locally.
+        command: String,
+        /// The migrations folder.
+        folder: PathBuf,
+    },
+
+    /// An SQLite error outside replaying a particular migration.
+    #[cfg(feature = "build")]
+    #[error("sqlite error in the build-time replay database")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Renders each combined `syn` error as `path:line:column: message`, with the source line and a
+/// caret under the column.
+#[cfg(feature = "parser")]
+fn render_syn(path: &std::path::Path, source_text: &str, error: &syn::Error) -> String {
+    let mut out = format!("errors in schema file {}:", path.display());
+    let lines: Vec<&str> = source_text.lines().collect();
+    for e in error.clone() {
+        let start = e.span().start();
+        let _ = write!(out, "\n{}:{}:{}: error: {}", path.display(), start.line, start.column + 1, e);
+        if let Some(line) = start.line.checked_sub(1).and_then(|i| lines.get(i)) {
+            let _ = write!(out, "\n    |\n{:>3} | {line}\n    | {}^", start.line, " ".repeat(start.column));
+        }
+    }
+    out
+}
+
+/// `  - item` lines.
+fn bullets(items: &[String]) -> String {
+    items.iter().map(|d| format!("  - {d}")).collect::<Vec<_>>().join("\n")
+}
+
+/// Indents every line by four spaces.
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(feature = "planner")]
+fn findings_list(findings: &[crate::plan::Finding]) -> String {
+    use crate::plan::Severity;
+    let mut sorted: Vec<&crate::plan::Finding> = findings.iter().collect();
+    sorted.sort_by_key(|f| !matches!(f.severity, Severity::Error));
+    let mut out = String::new();
+    for f in sorted {
+        let level = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "note",
+        };
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let _ = write!(out, "  {level}[{}]: {}", f.code, f.message.replace('\n', "\n    "));
+    }
+    out
+}

@@ -1,1 +1,145 @@
 //! The build.rs entry point: folder checks, replay, generation, `$OUT_DIR` embedding.
+//!
+//! ```no_run
+//! // build.rs, with the defaults: src/schema.rs, migrations/, type `Db`
+//! fn main() {
+//!     schema_core::build::generate();
+//! }
+//! ```
+//!
+//! ```no_run
+//! // build.rs of a crate with two databases
+//! use schema_core::build::Generator;
+//! fn main() {
+//!     Generator::new().schema("src/db/app.rs").migrations("migrations/app").db_name("AppDb").run();
+//!     Generator::new().schema("src/db/pulse.rs").migrations("migrations/pulse").db_name("PulseDb").run();
+//! }
+//! ```
+//!
+//! What one run does, in order (nothing is written unless every step succeeds):
+//! 1. parses the schema file with the derive's parser;
+//! 2. reads `migrations/` and `migrations/meta/` and checks the folder is whole and linear
+//!    ([`folder`]);
+//! 3. replays every migration into an in-memory SQLite and checks each result against its
+//!    snapshot ([`replay`]);
+//! 4. adopts hand-written `.sql` files with the next index (journal entry `"custom": true`);
+//! 5. diffs the parsed schema against the latest snapshot; on a change plans, lints, renders,
+//!    proves the SQL on the replayed database and writes `NNNN_name.sql`, its snapshot and the
+//!    journal entry (journal last);
+//! 6. writes `$OUT_DIR/godwit/<Db>.rs` for `migrate_runtime::include_db!`.
+//!
+//! In check mode ([`Mode`]) steps 4 and 5 write nothing and fail the build instead.
+
+pub mod embed;
+pub mod folder;
+pub mod format;
+mod generate;
+mod mode;
+pub mod replay;
+
+use std::path::PathBuf;
+
+pub use generate::Outcome;
+pub use mode::{BuildEnv, CheckReason, Mode, WATCHED_ENV};
+
+use crate::error::Error;
+
+/// Runs the generator with the defaults (`src/schema.rs`, `migrations/`, type `Db`); on error
+/// prints the error and exits the build script with status 1.
+///
+/// ```no_run
+/// // build.rs
+/// fn main() {
+///     schema_core::build::generate();
+/// }
+/// ```
+pub fn generate() {
+    Generator::new().run();
+}
+
+/// Configures one database: its schema file, migrations folder and generated type name.
+/// Paths are relative to the crate's `CARGO_MANIFEST_DIR`.
+///
+/// ```no_run
+/// schema_core::build::Generator::new()
+///     .schema("src/db/schema.rs")
+///     .migrations("migrations/pulse")
+///     .db_name("PulseDb")
+///     .run();
+/// ```
+#[derive(Debug, Clone)]
+pub struct Generator {
+    schema: PathBuf,
+    migrations: PathBuf,
+    db_name: String,
+}
+
+impl Default for Generator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Generator {
+    /// The defaults: `src/schema.rs`, `migrations/`, type `Db`.
+    #[must_use]
+    pub fn new() -> Self {
+        Self { schema: "src/schema.rs".into(), migrations: "migrations".into(), db_name: "Db".into() }
+    }
+
+    /// The schema file holding the `#[derive(Table)]` structs (relative to the manifest dir).
+    #[must_use]
+    pub fn schema(mut self, path: impl Into<PathBuf>) -> Self {
+        self.schema = path.into();
+        self
+    }
+
+    /// The migrations folder (relative to the manifest dir).
+    #[must_use]
+    pub fn migrations(mut self, path: impl Into<PathBuf>) -> Self {
+        self.migrations = path.into();
+        self
+    }
+
+    /// The name of the generated type (`include_db!(PulseDb)` includes it).
+    #[must_use]
+    pub fn db_name(mut self, name: impl Into<String>) -> Self {
+        self.db_name = name.into();
+        self
+    }
+
+    /// Runs from a build script: prints `cargo:` lines; on error prints the error to stderr
+    /// (shown by cargo) and exits with status 1.
+    pub fn run(&self) {
+        let env = match BuildEnv::from_process() {
+            Ok(env) => env,
+            Err(e) => fail(&e),
+        };
+        let mut lines = Vec::new();
+        let result = self.execute(&env, &mut lines);
+        for line in &lines {
+            println!("{line}");
+        }
+        if let Err(e) = result {
+            fail(&e);
+        }
+    }
+
+    /// Runs in `env` without printing or exiting; the `cargo:` lines are in
+    /// [`Outcome::cargo_lines`].
+    ///
+    /// # Errors
+    /// Any [`Error`] the build would fail with.
+    pub fn run_in(&self, env: &BuildEnv) -> Result<Outcome, Error> {
+        let mut lines = Vec::new();
+        let mut outcome = self.execute(env, &mut lines)?;
+        outcome.cargo_lines = lines;
+        Ok(outcome)
+    }
+}
+
+/// Prints a build error so cargo shows it, then exits the build script.
+fn fail(error: &Error) -> ! {
+    eprintln!("\nerror: {error}\n");
+    std::process::exit(1);
+}

@@ -1,0 +1,598 @@
+//! Reading a migrations folder and checking that it is whole and linear.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+use super::format::{
+    self, DIALECT, FORMAT_VERSION, Journal, JournalEntry, Snapshot, parse_indexed,
+    snapshot_file_name,
+};
+
+/// The journal's file name inside `meta/`.
+pub const JOURNAL_FILE: &str = "_journal.json";
+
+/// One migration of a checked folder.
+#[derive(Debug, Clone)]
+pub struct Migration {
+    /// The journal entry.
+    pub entry: JournalEntry,
+    /// Absolute path of the `.sql` file.
+    pub path: PathBuf,
+    /// The file's text, as read (hash it with [`format::migration_hash`]).
+    pub sql: String,
+    /// The snapshot after this migration; `None` for a hand-written migration the build is about
+    /// to adopt (its snapshot is the previous one's schema).
+    pub snapshot: Option<Snapshot>,
+}
+
+/// A migrations folder, read and checked.
+#[derive(Debug, Clone)]
+pub struct Folder {
+    /// The folder (absolute).
+    pub dir: PathBuf,
+    /// Journaled migrations in index order, then hand-written ones waiting for adoption.
+    pub migrations: Vec<Migration>,
+    /// How many of [`Folder::migrations`] are in the journal.
+    pub journaled: usize,
+    /// Every file the folder's checks looked at (for `cargo:rerun-if-changed`).
+    pub watched: Vec<PathBuf>,
+}
+
+impl Folder {
+    /// The `meta/` directory.
+    #[must_use]
+    pub fn meta_dir(&self) -> PathBuf {
+        self.dir.join("meta")
+    }
+
+    /// The hand-written migrations waiting to be adopted.
+    #[must_use]
+    pub fn pending_adoption(&self) -> &[Migration] {
+        &self.migrations[self.journaled..]
+    }
+
+    /// The latest journaled snapshot.
+    #[must_use]
+    pub fn latest_snapshot(&self) -> Option<&Snapshot> {
+        self.migrations[..self.journaled].last().and_then(|m| m.snapshot.as_ref())
+    }
+
+    /// Reads and checks the folder `dir`. A missing folder is an empty one.
+    ///
+    /// # Errors
+    /// [`Error::Folder`] for every structural problem (naming the files and the fix),
+    /// [`Error::Json`]/[`Error::UnsupportedFormat`] for bad meta files, [`Error::Io`].
+    pub fn read(dir: &Path) -> Result<Self, Error> {
+        let meta = dir.join("meta");
+        let mut watched = vec![dir.to_path_buf(), meta.clone()];
+        let sql_files = list_indexed(dir, ".sql", &mut watched)?;
+        let snapshot_files = list_indexed(&meta, "_snapshot.json", &mut watched)?;
+        let journal_path = meta.join(JOURNAL_FILE);
+        let journal = read_journal(&journal_path)?;
+        if journal.is_some() {
+            watched.push(journal_path.clone());
+        }
+        let journal = journal.unwrap_or_default();
+        let err = |problem: String, fix: String| Error::Folder { folder: dir.to_path_buf(), problem, fix };
+
+        // Stray `.sql` files: not `NNNN_name.sql`, or an index written non-canonically.
+        for file in &sql_files.stray {
+            return Err(err(
+                format!("{} is not a migration file name", display_name(dir, file)),
+                "migration files are named `NNNN_name.sql` with a four-digit index (`0003_seed_plans.sql`); \
+                 rename the file, or move it out of the migrations folder"
+                    .into(),
+            ));
+        }
+
+        // Two migrations with one index.
+        for (idx, files) in &sql_files.by_idx {
+            if files.len() > 1 {
+                let journaled_tag = journal.entries.get(*idx as usize).map(|e| e.tag.as_str());
+                let names: Vec<String> = files.iter().map(|f| display_name(dir, f)).collect();
+                let others: Vec<&String> = names
+                    .iter()
+                    .filter(|n| Some(file_stem(n)) != journaled_tag)
+                    .collect();
+                let fix = match journaled_tag {
+                    Some(tag) => format!(
+                        "{tag}.sql is the one in the journal; the other ({}) most likely comes from a \
+                         branch merged in parallel: delete it (and its snapshot if you copied one) and \
+                         run `cargo build` again, which regenerates that schema change as the next \
+                         migration",
+                        join_list(&others)
+                    ),
+                    None => "keep one of them, delete or renumber the others to the next free index, \
+                             and run `cargo build` again"
+                        .to_owned(),
+                };
+                return Err(err(
+                    format!("two migrations have index {}: {}", format::format_idx(*idx), names.join(" and ")),
+                    fix,
+                ));
+            }
+        }
+
+        // The journal: version, dialect, consecutive indexes, tags.
+        if journal.version != FORMAT_VERSION {
+            return Err(Error::UnsupportedFormat {
+                path: journal_path,
+                found: format!("version {}", journal.version),
+                expected: format!("version {FORMAT_VERSION}"),
+            });
+        }
+        if journal.dialect != DIALECT {
+            return Err(Error::UnsupportedFormat {
+                path: journal_path,
+                found: format!("dialect {:?}", journal.dialect),
+                expected: format!("dialect {DIALECT:?}"),
+            });
+        }
+        let mut tags = BTreeMap::new();
+        for (i, entry) in journal.entries.iter().enumerate() {
+            let expected_idx = u32::try_from(i).unwrap_or(u32::MAX);
+            let well_formed = entry.idx == expected_idx
+                && parse_indexed(&format!("{}.sql", entry.tag), ".sql") == Some((entry.idx, true));
+            if !well_formed {
+                return Err(err(
+                    format!(
+                        "meta/{JOURNAL_FILE} entry #{i} (idx {}, tag {:?}) is out of order: entry #{i} \
+                         must have idx {i} and a tag `{}_name`",
+                        entry.idx,
+                        entry.tag,
+                        format::format_idx(expected_idx)
+                    ),
+                    "restore meta/_journal.json from version control; if a merge left it this way, \
+                     keep the entries of the main branch and run `cargo build` again"
+                        .into(),
+                ));
+            }
+            if tags.insert(entry.tag.clone(), i).is_some() {
+                return Err(err(
+                    format!("meta/{JOURNAL_FILE} lists {} twice", entry.tag),
+                    "restore meta/_journal.json from version control".into(),
+                ));
+            }
+        }
+
+        // Every journal entry has its `.sql` and snapshot; snapshots chain linearly.
+        let mut migrations = Vec::with_capacity(journal.entries.len());
+        let mut prev: Option<(String, PathBuf)> = None; // (id, path) of the previous snapshot
+        let mut ids: BTreeMap<String, PathBuf> = BTreeMap::new();
+        for entry in &journal.entries {
+            let sql_path = dir.join(format!("{}.sql", entry.tag));
+            let snap_path = meta.join(snapshot_file_name(entry.idx));
+            let has_sql = sql_files.by_idx.get(&entry.idx).is_some_and(|f| f.contains(&sql_path));
+            if !has_sql {
+                let renamed = sql_files.by_idx.get(&entry.idx).and_then(|f| f.first());
+                let problem = match renamed {
+                    Some(other) => format!(
+                        "the journal lists {} but the folder has {} instead",
+                        display_name(dir, &sql_path),
+                        display_name(dir, other)
+                    ),
+                    None => format!(
+                        "the journal lists {} but the file is missing",
+                        display_name(dir, &sql_path)
+                    ),
+                };
+                return Err(err(
+                    problem,
+                    "restore the file from version control (a migration's name is fixed once it is \
+                     committed); if you meant to delete an unapplied migration, delete its journal \
+                     entry and snapshot too"
+                        .into(),
+                ));
+            }
+            if !snapshot_files.by_idx.contains_key(&entry.idx) {
+                return Err(err(
+                    format!(
+                        "the journal lists {} but its snapshot {} is missing",
+                        entry.tag,
+                        display_name(dir, &snap_path)
+                    ),
+                    "restore the snapshot from version control".into(),
+                ));
+            }
+            let sql = read_to_string(&sql_path)?;
+            let snapshot = read_snapshot(&snap_path)?;
+            watched.push(sql_path.clone());
+            watched.push(snap_path.clone());
+            if !snapshot.id_is_valid() {
+                return Err(err(
+                    format!(
+                        "{} was edited: its id does not match its content",
+                        display_name(dir, &snap_path)
+                    ),
+                    "restore it from version control; snapshots are written by the build and \
+                     describe the schema after their migration"
+                        .into(),
+                ));
+            }
+            let expected_prev = prev.as_ref().map(|(id, _)| id.as_str());
+            if snapshot.prev_id.as_deref() != expected_prev {
+                return Err(fork_error(dir, entry, &snap_path, &snapshot, prev.as_ref(), &ids, &journal));
+            }
+            ids.insert(snapshot.id.clone(), snap_path.clone());
+            prev = Some((snapshot.id.clone(), snap_path));
+            migrations.push(Migration { entry: entry.clone(), path: sql_path, sql, snapshot: Some(snapshot) });
+        }
+        let journaled = migrations.len();
+
+        // Snapshots with no journal entry.
+        for (idx, files) in &snapshot_files.by_idx {
+            if *idx as usize >= journaled {
+                return Err(err(
+                    format!(
+                        "{} has no journal entry (left over from a deleted, merged or interrupted \
+                         migration?)",
+                        join_list(&files.iter().map(|f| display_name(dir, f)).collect::<Vec<_>>())
+                    ),
+                    "delete it and run `cargo build` again".into(),
+                ));
+            }
+        }
+        for file in &snapshot_files.stray {
+            return Err(err(
+                format!("{} is not a snapshot file name", display_name(dir, file)),
+                "snapshots are named `meta/NNNN_snapshot.json`; remove the file from meta/".into(),
+            ));
+        }
+
+        // `.sql` files not in the journal: the next indexes are hand-written migrations to adopt.
+        let mut next = u32::try_from(journaled).unwrap_or(u32::MAX);
+        for (idx, files) in &sql_files.by_idx {
+            let path = &files[0];
+            if (*idx as usize) < journaled {
+                continue; // journaled (checked above)
+            }
+            if *idx != next {
+                return Err(err(
+                    format!(
+                        "{} is not in the journal and its index is not the next one ({})",
+                        display_name(dir, path),
+                        format::format_idx(next)
+                    ),
+                    format!(
+                        "a hand-written migration must take the next free index: rename it to \
+                         {}_{}.sql",
+                        format::format_idx(next),
+                        file_stem(&display_name(dir, path)).split_once('_').map_or("", |(_, n)| n)
+                    ),
+                ));
+            }
+            let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let tag = file_name.trim_end_matches(".sql").to_owned();
+            let sql = read_to_string(path)?;
+            watched.push(path.clone());
+            migrations.push(Migration {
+                entry: JournalEntry { idx: *idx, tag, custom: true },
+                path: path.clone(),
+                sql,
+                snapshot: None,
+            });
+            next += 1;
+        }
+
+        Ok(Self { dir: dir.to_path_buf(), migrations, journaled, watched })
+    }
+}
+
+/// The error for a snapshot whose `prev_id` is not the previous snapshot's id.
+fn fork_error(
+    dir: &Path,
+    entry: &JournalEntry,
+    snap_path: &Path,
+    snapshot: &Snapshot,
+    prev: Option<&(String, PathBuf)>,
+    ids: &BTreeMap<String, PathBuf>,
+    journal: &Journal,
+) -> Error {
+    let this = format!("{} ({}.sql)", display_name(dir, snap_path), entry.tag);
+    let prev_entry = entry.idx.checked_sub(1).and_then(|i| journal.entries.get(i as usize));
+    let (problem, fix) = match (prev, prev_entry) {
+        (Some((_, prev_path)), Some(prev_entry)) => {
+            let base = snapshot.prev_id.as_ref().and_then(|p| ids.get(p));
+            let base_text = match base {
+                Some(b) => format!("on top of {}", display_name(dir, b)),
+                None => "on top of a snapshot this folder does not have".to_owned(),
+            };
+            (
+                format!(
+                    "the snapshot chain forks: {this} was generated {base_text}, not on top of {} \
+                     ({}.sql); the two migrations were generated on separate branches",
+                    display_name(dir, prev_path),
+                    prev_entry.tag
+                ),
+                format!(
+                    "keep the migration that is already on the main branch; delete your branch's \
+                     migration {}.sql, its snapshot {} and its journal entry, then run \
+                     `cargo build`: the build regenerates your schema change on top of the merged one",
+                    entry.tag,
+                    display_name(dir, snap_path)
+                ),
+            )
+        }
+        _ => (
+            format!("{this} is the first snapshot but has a prev_id"),
+            "restore the snapshot from version control".to_owned(),
+        ),
+    };
+    Error::Folder { folder: dir.to_path_buf(), problem, fix }
+}
+
+/// Files of one directory whose names parse as `NNNN_*<suffix>`.
+#[derive(Default)]
+struct Indexed {
+    by_idx: BTreeMap<u32, Vec<PathBuf>>,
+    /// Files ending in the suffix that are not canonically indexed.
+    stray: Vec<PathBuf>,
+}
+
+fn list_indexed(dir: &Path, suffix: &str, watched: &mut Vec<PathBuf>) -> Result<Indexed, Error> {
+    let mut out = Indexed::default();
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
+        Err(source) => return Err(Error::Io { action: "list", path: dir.to_path_buf(), source }),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| Error::Io { action: "list", path: dir.to_path_buf(), source })?;
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file() || t.is_symlink());
+        if is_file {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    for name in names {
+        if !name.ends_with(suffix) || name.starts_with('.') {
+            continue;
+        }
+        let path = dir.join(&name);
+        let parsed = if suffix == ".sql" {
+            parse_indexed(&name, suffix)
+        } else {
+            // `NNNN_snapshot.json`: the stem before the suffix is the index alone.
+            let digits = &name[..name.len() - suffix.len()];
+            digits
+                .parse::<u32>()
+                .ok()
+                .filter(|_| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+                .map(|idx| (idx, digits == format::format_idx(idx)))
+        };
+        match parsed {
+            Some((idx, true)) => out.by_idx.entry(idx).or_default().push(path),
+            _ => {
+                watched.push(path.clone());
+                out.stray.push(path);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn read_to_string(path: &Path) -> Result<String, Error> {
+    fs::read_to_string(path).map_err(|source| Error::Io { action: "read", path: path.to_path_buf(), source })
+}
+
+fn read_journal(path: &Path) -> Result<Option<Journal>, Error> {
+    match fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|source| Error::Json { what: "journal", path: path.to_path_buf(), source }),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Io { action: "read", path: path.to_path_buf(), source }),
+    }
+}
+
+fn read_snapshot(path: &Path) -> Result<Snapshot, Error> {
+    let text = read_to_string(path)?;
+    // Check the version before the shape, so a future format says "upgrade" rather than "invalid".
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text) {
+        if let Some(v) = map.get("version") {
+            if v.as_u64() != Some(u64::from(FORMAT_VERSION)) {
+                return Err(Error::UnsupportedFormat {
+                    path: path.to_path_buf(),
+                    found: format!("version {v}"),
+                    expected: format!("version {FORMAT_VERSION}"),
+                });
+            }
+        }
+    }
+    serde_json::from_str(&text).map_err(|source| Error::Json { what: "snapshot", path: path.to_path_buf(), source })
+}
+
+/// A file's path relative to the migrations folder (`0001_x.sql`, `meta/0001_snapshot.json`).
+pub(crate) fn display_name(dir: &Path, path: &Path) -> String {
+    path.strip_prefix(dir).unwrap_or(path).to_string_lossy().replace('\\', "/")
+}
+
+fn file_stem(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name).trim_end_matches(".sql")
+}
+
+fn join_list(items: &[impl AsRef<str>]) -> String {
+    items.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Column, Schema, SqlType, Table};
+
+    fn schema(tables: &[&str]) -> Schema {
+        let mut s = Schema::default();
+        for name in tables {
+            let mut t = Table::new(*name);
+            t.columns.push(Column::new("id", SqlType::Integer));
+            t.primary_key = vec!["id".into()];
+            s.insert(t);
+        }
+        s
+    }
+
+    /// Writes a well-formed folder with one migration per entry of `tags`, table `t<i>` each.
+    fn write_folder(dir: &Path, tags: &[&str]) -> Vec<Snapshot> {
+        let meta = dir.join("meta");
+        fs::create_dir_all(&meta).unwrap();
+        let mut journal = Journal::default();
+        let mut prev: Option<String> = None;
+        let mut names = Vec::new();
+        let mut snaps = Vec::new();
+        for (i, tag) in tags.iter().enumerate() {
+            let idx = u32::try_from(i).unwrap();
+            names.push(format!("t{i}"));
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let snap = Snapshot::new(prev.as_deref(), &schema(&refs));
+            fs::write(dir.join(format!("{tag}.sql")), format!("CREATE TABLE \"t{i}\" (\"id\" INTEGER PRIMARY KEY);\n")).unwrap();
+            fs::write(meta.join(snapshot_file_name(idx)), snap.to_json()).unwrap();
+            journal.entries.push(JournalEntry { idx, tag: (*tag).to_owned(), custom: false });
+            prev = Some(snap.id.clone());
+            snaps.push(snap);
+        }
+        fs::write(meta.join(JOURNAL_FILE), journal.to_json()).unwrap();
+        snaps
+    }
+
+    fn folder_error(dir: &Path) -> String {
+        match Folder::read(dir) {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn missing_folder_is_empty() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = Folder::read(&tmp.path().join("migrations")).unwrap();
+        assert!(f.migrations.is_empty() && f.latest_snapshot().is_none());
+    }
+
+    #[test]
+    fn whole_folder_reads_and_ignores_other_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let snaps = write_folder(tmp.path(), &["0000_create_t0", "0001_create_t1"]);
+        fs::write(tmp.path().join("README.md"), "notes").unwrap();
+        fs::write(tmp.path().join(".gitattributes"), "*.sql eol=lf").unwrap();
+        fs::write(tmp.path().join("meta/notes.txt"), "x").unwrap();
+        let f = Folder::read(tmp.path()).unwrap();
+        assert_eq!(f.journaled, 2);
+        assert!(f.pending_adoption().is_empty());
+        assert_eq!(f.latest_snapshot().unwrap().id, snaps[1].id);
+        assert!(f.watched.contains(&tmp.path().join("0001_create_t1.sql")));
+        assert!(f.watched.contains(&tmp.path().join("meta/0001_snapshot.json")));
+    }
+
+    #[test]
+    fn journal_entry_without_sql_or_snapshot() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_folder(tmp.path(), &["0000_a", "0001_b"]);
+        fs::remove_file(tmp.path().join("0001_b.sql")).unwrap();
+        let e = folder_error(tmp.path());
+        assert!(e.contains("the journal lists 0001_b.sql but the file is missing"), "{e}");
+        assert!(e.contains("fix: restore the file from version control"), "{e}");
+
+        let tmp = tempfile::tempdir().unwrap();
+        write_folder(tmp.path(), &["0000_a", "0001_b"]);
+        fs::remove_file(tmp.path().join("meta/0001_snapshot.json")).unwrap();
+        let e = folder_error(tmp.path());
+        assert!(e.contains("its snapshot meta/0001_snapshot.json is missing"), "{e}");
+    }
+
+    #[test]
+    fn two_migrations_with_one_index() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_folder(tmp.path(), &["0000_a", "0001_b"]);
+        fs::write(tmp.path().join("0001_theirs.sql"), "SELECT 1;").unwrap();
+        let e = folder_error(tmp.path());
+        assert!(e.contains("two migrations have index 0001: 0001_b.sql and 0001_theirs.sql"), "{e}");
+        assert!(e.contains("0001_b.sql is the one in the journal; the other (0001_theirs.sql)"), "{e}");
+    }
+
+    #[test]
+    fn forked_snapshot_chain_names_both_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let snaps = write_folder(tmp.path(), &["0000_a", "0001_main", "0002_mine"]);
+        // 0002 was generated on a branch on top of 0000, not 0001.
+        let forked = Snapshot::new(Some(&snaps[0].id), &snaps[2].schema());
+        fs::write(tmp.path().join("meta/0002_snapshot.json"), forked.to_json()).unwrap();
+        let e = folder_error(tmp.path());
+        assert!(e.contains("the snapshot chain forks"), "{e}");
+        assert!(e.contains("meta/0002_snapshot.json (0002_mine.sql) was generated on top of meta/0000_snapshot.json, not on top of meta/0001_snapshot.json (0001_main.sql)"), "{e}");
+        assert!(e.contains("delete your branch's migration 0002_mine.sql"), "{e}");
+    }
+
+    #[test]
+    fn edited_snapshot_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let snaps = write_folder(tmp.path(), &["0000_a"]);
+        let mut edited = snaps[0].clone();
+        edited.tables.clear();
+        fs::write(tmp.path().join("meta/0000_snapshot.json"), edited.to_json()).unwrap();
+        let e = folder_error(tmp.path());
+        assert!(e.contains("meta/0000_snapshot.json was edited"), "{e}");
+    }
+
+    #[test]
+    fn stray_sql_files() {
+        for name in ["seed.sql", "003_x.sql", "0001.sql"] {
+            let tmp = tempfile::tempdir().unwrap();
+            write_folder(tmp.path(), &["0000_a"]);
+            fs::write(tmp.path().join(name), "SELECT 1;").unwrap();
+            let e = folder_error(tmp.path());
+            assert!(e.contains(&format!("{name} is not a migration file name")), "{name}: {e}");
+        }
+    }
+
+    #[test]
+    fn next_index_sql_waits_for_adoption_others_are_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_folder(tmp.path(), &["0000_a"]);
+        fs::write(tmp.path().join("0001_seed.sql"), "INSERT INTO t0 VALUES (1);").unwrap();
+        fs::write(tmp.path().join("0002_view.sql"), "CREATE VIEW v AS SELECT 1;").unwrap();
+        let f = Folder::read(tmp.path()).unwrap();
+        let tags: Vec<&str> = f.pending_adoption().iter().map(|m| m.entry.tag.as_str()).collect();
+        assert_eq!(tags, ["0001_seed", "0002_view"]);
+        assert!(f.pending_adoption().iter().all(|m| m.entry.custom && m.snapshot.is_none()));
+
+        fs::remove_file(tmp.path().join("0001_seed.sql")).unwrap();
+        let e = folder_error(tmp.path());
+        assert!(e.contains("0002_view.sql is not in the journal and its index is not the next one (0001)"), "{e}");
+        assert!(e.contains("rename it to 0001_view.sql"), "{e}");
+    }
+
+    #[test]
+    fn snapshot_without_journal_entry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let snaps = write_folder(tmp.path(), &["0000_a"]);
+        fs::write(tmp.path().join("meta/0001_snapshot.json"), snaps[0].to_json()).unwrap();
+        let e = folder_error(tmp.path());
+        assert!(e.contains("meta/0001_snapshot.json has no journal entry"), "{e}");
+    }
+
+    #[test]
+    fn malformed_and_future_journals() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_folder(tmp.path(), &["0000_a"]);
+        fs::write(tmp.path().join("meta/_journal.json"), "{ not json").unwrap();
+        let e = folder_error(tmp.path());
+        assert!(e.contains("meta/_journal.json is not a valid journal"), "{e}");
+
+        let mut journal = Journal::default();
+        journal.version = 2;
+        fs::write(tmp.path().join("meta/_journal.json"), journal.to_json()).unwrap();
+        let e = folder_error(tmp.path());
+        assert!(e.contains("has version 2, but this version of schema-core reads version 1"), "{e}");
+
+        let mut journal = Journal::default();
+        journal.entries.push(JournalEntry { idx: 1, tag: "0001_a".into(), custom: false });
+        fs::write(tmp.path().join("meta/_journal.json"), journal.to_json()).unwrap();
+        let e = folder_error(tmp.path());
+        assert!(e.contains("is out of order"), "{e}");
+    }
+}

@@ -1,0 +1,446 @@
+//! The on-disk formats of a migrations folder: the journal, the snapshots, migration tags and
+//! the hashes the runtime checks. Pure: no I/O.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::model::{Schema, Table, canonical_json};
+
+/// The format version of `meta/_journal.json` and `meta/NNNN_snapshot.json`.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The only dialect a journal may name.
+pub const DIALECT: &str = "sqlite";
+
+/// The line that separates two statements in a migration file.
+pub const BREAKPOINT: &str = "--> statement-breakpoint";
+
+/// The longest name part of a tag (after `NNNN_`).
+pub const MAX_NAME_LEN: usize = 60;
+
+/// `meta/_journal.json`: the ordered list of migrations.
+///
+/// ```
+/// use schema_core::build::format::{Journal, JournalEntry};
+/// let mut journal = Journal::default();
+/// journal.entries.push(JournalEntry { idx: 0, tag: "0000_create_users".into(), custom: false });
+/// assert_eq!(
+///     journal.to_json(),
+///     "{\n  \"dialect\": \"sqlite\",\n  \"entries\": [\n    {\n      \"custom\": false,\n      \
+///      \"idx\": 0,\n      \"tag\": \"0000_create_users\"\n    }\n  ],\n  \"version\": 1\n}\n"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Journal {
+    /// Format version ([`FORMAT_VERSION`]).
+    pub version: u32,
+    /// Always [`DIALECT`].
+    pub dialect: String,
+    /// One entry per migration, in index order.
+    pub entries: Vec<JournalEntry>,
+}
+
+impl Default for Journal {
+    fn default() -> Self {
+        Self { version: FORMAT_VERSION, dialect: DIALECT.to_owned(), entries: Vec::new() }
+    }
+}
+
+impl Journal {
+    /// The canonical JSON of the journal (sorted keys, two spaces, trailing newline).
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        canonical_json(self)
+    }
+}
+
+/// One journal entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// The migration's index, starting at 0.
+    pub idx: u32,
+    /// The file stem, `NNNN_name`.
+    pub tag: String,
+    /// `true` for a hand-written migration the build adopted.
+    #[serde(default)]
+    pub custom: bool,
+}
+
+/// `meta/NNNN_snapshot.json`: the schema after a migration, chained to the previous snapshot.
+///
+/// ```
+/// use schema_core::build::format::Snapshot;
+/// use schema_core::model::Schema;
+/// let first = Snapshot::new(None, &Schema::default());
+/// let second = Snapshot::new(Some(&first.id), &Schema::default());
+/// assert_eq!(second.prev_id.as_deref(), Some(first.id.as_str()));
+/// assert_ne!(first.id, second.id); // the id covers prev_id
+/// assert!(first.id_is_valid());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Format version ([`FORMAT_VERSION`]).
+    pub version: u32,
+    /// Lowercase hex SHA-256 of the canonical JSON of everything else (version, prev_id, tables).
+    pub id: String,
+    /// The previous snapshot's id; `None` (JSON `null`) for the first.
+    pub prev_id: Option<String>,
+    /// The schema's tables, by SQL name.
+    pub tables: BTreeMap<String, Table>,
+}
+
+/// What a snapshot id is computed over.
+#[derive(Serialize)]
+struct SnapshotContent<'a> {
+    version: u32,
+    prev_id: Option<&'a str>,
+    tables: &'a BTreeMap<String, Table>,
+}
+
+impl Snapshot {
+    /// A snapshot of `schema` following the snapshot `prev_id`, with its id computed.
+    #[must_use]
+    pub fn new(prev_id: Option<&str>, schema: &Schema) -> Self {
+        let mut snapshot = Self {
+            version: FORMAT_VERSION,
+            id: String::new(),
+            prev_id: prev_id.map(str::to_owned),
+            tables: schema.tables.clone(),
+        };
+        snapshot.id = snapshot.computed_id();
+        snapshot
+    }
+
+    /// The id this snapshot's content hashes to.
+    #[must_use]
+    pub fn computed_id(&self) -> String {
+        let content = SnapshotContent {
+            version: self.version,
+            prev_id: self.prev_id.as_deref(),
+            tables: &self.tables,
+        };
+        sha256_hex(canonical_json(&content).as_bytes())
+    }
+
+    /// Whether [`Snapshot::id`] matches the content (the file was not edited by hand).
+    #[must_use]
+    pub fn id_is_valid(&self) -> bool {
+        self.id == self.computed_id()
+    }
+
+    /// The schema this snapshot records.
+    #[must_use]
+    pub fn schema(&self) -> Schema {
+        Schema { tables: self.tables.clone() }
+    }
+
+    /// The canonical JSON of the snapshot (sorted keys, two spaces, trailing newline).
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        canonical_json(self)
+    }
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+///
+/// ```
+/// use schema_core::build::format::sha256_hex;
+/// assert_eq!(
+///     sha256_hex(b""),
+///     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+/// );
+/// ```
+#[must_use]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for byte in digest {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
+/// A migration's text as it is hashed and split: a leading UTF-8 BOM removed, CRLF turned into
+/// LF (so a Windows checkout does not look edited).
+///
+/// ```
+/// use schema_core::build::format::normalize_sql;
+/// assert_eq!(normalize_sql("\u{feff}SELECT 1;\r\nSELECT 2;\r\n"), "SELECT 1;\nSELECT 2;\n");
+/// ```
+#[must_use]
+pub fn normalize_sql(text: &str) -> String {
+    text.strip_prefix('\u{feff}').unwrap_or(text).replace("\r\n", "\n")
+}
+
+/// The hash the runtime records for a migration: SHA-256 hex of [`normalize_sql`]`(text)`.
+///
+/// ```
+/// use schema_core::build::format::migration_hash;
+/// assert_eq!(migration_hash("SELECT 1;\r\n"), migration_hash("\u{feff}SELECT 1;\n"));
+/// ```
+#[must_use]
+pub fn migration_hash(text: &str) -> String {
+    sha256_hex(normalize_sql(text).as_bytes())
+}
+
+/// The hash chain over migration hashes: `chain_0 = sha256_hex(hash_0)`,
+/// `chain_i = sha256_hex(chain_{i-1} + hash_i)` over the hex strings.
+///
+/// ```
+/// use schema_core::build::format::{chain, sha256_hex};
+/// let c = chain(&["aa".to_owned(), "bb".to_owned()]);
+/// assert_eq!(c[0], sha256_hex(b"aa"));
+/// assert_eq!(c[1], sha256_hex(format!("{}bb", c[0]).as_bytes()));
+/// ```
+#[must_use]
+pub fn chain(hashes: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(hashes.len());
+    for hash in hashes {
+        let next = match out.last() {
+            None => sha256_hex(hash.as_bytes()),
+            Some(prev) => sha256_hex(format!("{prev}{hash}").as_bytes()),
+        };
+        out.push(next);
+    }
+    out
+}
+
+/// Splits a migration's (normalised) text into statements at `--> statement-breakpoint` lines.
+/// Chunks are trimmed; chunks holding only whitespace and `--` comments are dropped (executing
+/// them is a no-op, and some drivers reject an empty statement).
+///
+/// ```
+/// use schema_core::build::format::split_statements;
+/// let sql = "-- header\nCREATE TABLE a(x);\n--> statement-breakpoint\nCREATE TABLE b(y);\n";
+/// assert_eq!(split_statements(sql), ["-- header\nCREATE TABLE a(x);", "CREATE TABLE b(y);"]);
+/// ```
+#[must_use]
+pub fn split_statements(sql: &str) -> Vec<&str> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    for line in sql.split_inclusive('\n') {
+        let end = pos + line.len();
+        if line.trim_end_matches(['\n', '\r']) == BREAKPOINT {
+            chunks.push(&sql[start..pos]);
+            start = end;
+        }
+        pos = end;
+    }
+    chunks.push(&sql[start..]);
+    chunks.into_iter().map(str::trim).filter(|c| !is_blank_sql(c)).collect()
+}
+
+/// Whether a chunk holds nothing but whitespace and `--` line comments.
+fn is_blank_sql(chunk: &str) -> bool {
+    chunk.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with("--")
+    })
+}
+
+/// The text of a generated migration file: header comment lines, then the statements joined by
+/// breakpoint lines (each ending in `;`), then a trailing newline.
+///
+/// ```
+/// use schema_core::build::format::migration_text;
+/// let text = migration_text(
+///     &["-- godwit: allow-drop users".to_owned()],
+///     &["DROP TABLE \"users\"".to_owned(), "SELECT 1;".to_owned()],
+/// );
+/// assert_eq!(
+///     text,
+///     "-- godwit: allow-drop users\nDROP TABLE \"users\";\n--> statement-breakpoint\nSELECT 1;\n"
+/// );
+/// ```
+#[must_use]
+pub fn migration_text(header: &[String], statements: &[String]) -> String {
+    let mut out = String::new();
+    for line in header {
+        let line = line.trim_end();
+        if line.starts_with("--") {
+            out.push_str(line);
+        } else {
+            out.push_str("-- ");
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    let statements: Vec<String> = statements
+        .iter()
+        .map(|s| {
+            let s = s.trim();
+            if s.ends_with(';') { s.to_owned() } else { format!("{s};") }
+        })
+        .collect();
+    out.push_str(&statements.join(&format!("\n{BREAKPOINT}\n")));
+    out.push('\n');
+    out
+}
+
+/// Sanitises a migration name to `[a-z0-9_]`: letters lowercased, every other character becomes
+/// `_`, runs of `_` collapse, leading and trailing `_` are removed, at most 60 characters.
+///
+/// ```
+/// use schema_core::build::format::sanitize_name;
+/// assert_eq!(sanitize_name("Add users' bio!"), "add_users_bio");
+/// assert_eq!(sanitize_name("__x--y__"), "x_y");
+/// assert_eq!(sanitize_name(&"a".repeat(80)).len(), 60);
+/// ```
+#[must_use]
+pub fn sanitize_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.truncate(MAX_NAME_LEN);
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+/// The index as written in file names: four digits, more past 9999.
+///
+/// ```
+/// use schema_core::build::format::format_idx;
+/// assert_eq!(format_idx(3), "0003");
+/// assert_eq!(format_idx(12345), "12345");
+/// ```
+#[must_use]
+pub fn format_idx(idx: u32) -> String {
+    format!("{idx:04}")
+}
+
+/// The tag of a migration: `NNNN_name`.
+///
+/// ```
+/// use schema_core::build::format::tag;
+/// assert_eq!(tag(1, "add_users_bio"), "0001_add_users_bio");
+/// ```
+#[must_use]
+pub fn tag(idx: u32, name: &str) -> String {
+    format!("{}_{name}", format_idx(idx))
+}
+
+/// The file name of the snapshot written after migration `idx`: `NNNN_snapshot.json`.
+///
+/// ```
+/// use schema_core::build::format::snapshot_file_name;
+/// assert_eq!(snapshot_file_name(7), "0007_snapshot.json");
+/// ```
+#[must_use]
+pub fn snapshot_file_name(idx: u32) -> String {
+    format!("{}_snapshot.json", format_idx(idx))
+}
+
+/// Parses the index of a name that starts with `NNNN_` and ends with `suffix`. Returns the index
+/// and whether the digits are written canonically (four digits, more only past 9999).
+///
+/// ```
+/// use schema_core::build::format::parse_indexed;
+/// assert_eq!(parse_indexed("0003_add_bio.sql", ".sql"), Some((3, true)));
+/// assert_eq!(parse_indexed("003_add_bio.sql", ".sql"), Some((3, false)));
+/// assert_eq!(parse_indexed("add_bio.sql", ".sql"), None);
+/// ```
+#[must_use]
+pub fn parse_indexed(file_name: &str, suffix: &str) -> Option<(u32, bool)> {
+    let stem = file_name.strip_suffix(suffix)?;
+    let (digits, rest) = stem.split_once('_')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || rest.is_empty() {
+        return None;
+    }
+    let idx: u32 = digits.parse().ok()?;
+    Some((idx, digits == format_idx(idx)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Column, SqlType};
+
+    fn users() -> Schema {
+        let mut schema = Schema::default();
+        let mut t = Table::new("users");
+        t.columns.push(Column::new("id", SqlType::Integer));
+        t.primary_key = vec!["id".into()];
+        schema.insert(t);
+        schema
+    }
+
+    #[test]
+    fn snapshot_json_is_canonical_and_round_trips() {
+        let snap = Snapshot::new(None, &users());
+        let json = snap.to_json();
+        assert!(json.starts_with("{\n  \"id\": \""), "{json}");
+        assert!(json.contains("\"prev_id\": null"));
+        assert!(json.ends_with("\"version\": 1\n}\n"));
+        let back: Snapshot = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, snap);
+        assert!(back.id_is_valid());
+        assert_eq!(back.to_json(), json);
+    }
+
+    #[test]
+    fn snapshot_id_covers_tables_and_prev_id() {
+        let a = Snapshot::new(None, &users());
+        let b = Snapshot::new(None, &Schema::default());
+        let c = Snapshot::new(Some("x"), &users());
+        assert_ne!(a.id, b.id);
+        assert_ne!(a.id, c.id);
+        let mut edited = a.clone();
+        edited.tables.clear();
+        assert!(!edited.id_is_valid());
+    }
+
+    #[test]
+    fn intent_fields_do_not_reach_snapshots() {
+        let mut schema = users();
+        let t = schema.tables.get_mut("users").unwrap();
+        t.renamed_from = Some("people".into());
+        t.columns[0].backfill = Some("1".into());
+        assert_eq!(Snapshot::new(None, &schema).id, Snapshot::new(None, &users()).id);
+    }
+
+    #[test]
+    fn split_handles_crlf_and_trailing_breakpoints() {
+        let sql = normalize_sql("A;\r\n--> statement-breakpoint\r\nB;\r\n--> statement-breakpoint\r\n");
+        assert_eq!(split_statements(&sql), ["A;", "B;"]);
+        // A marker that is not alone on its line is not a breakpoint.
+        assert_eq!(split_statements("A; --> statement-breakpoint\nB;"), ["A; --> statement-breakpoint\nB;"]);
+        assert!(split_statements("-- only a comment\n").is_empty());
+    }
+
+    #[test]
+    fn migration_text_round_trips_through_split() {
+        let stmts = vec!["CREATE TABLE \"a\" (\n  \"x\" INTEGER\n)".to_owned(), "CREATE INDEX i ON a(x);".into()];
+        let text = migration_text(&[], &stmts);
+        assert_eq!(split_statements(&text), ["CREATE TABLE \"a\" (\n  \"x\" INTEGER\n);", "CREATE INDEX i ON a(x);"]);
+    }
+
+    #[test]
+    fn names_are_sanitised() {
+        assert_eq!(sanitize_name("Create Users"), "create_users");
+        assert_eq!(sanitize_name("été"), "t");
+        assert_eq!(sanitize_name("!!!"), "");
+        let long = sanitize_name(&format!("{}_b", "a".repeat(59)));
+        assert_eq!(long, "a".repeat(59));
+    }
+
+    #[test]
+    fn chain_matches_the_contract() {
+        let hashes = vec![migration_hash("a"), migration_hash("b"), migration_hash("c")];
+        let c = chain(&hashes);
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[0], sha256_hex(hashes[0].as_bytes()));
+        assert_eq!(c[2], sha256_hex(format!("{}{}", c[1], hashes[2]).as_bytes()));
+    }
+}

@@ -1,0 +1,266 @@
+//! One run of the generator (see the module docs of [`crate::build`]).
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::plan::{self, PlanInput, Severity};
+use crate::{introspect, parse};
+
+use super::embed::{self, Embedded, Guard};
+use super::folder::{Folder, JOURNAL_FILE, display_name};
+use super::format::{
+    Journal, JournalEntry, Snapshot, chain, migration_hash, migration_text, sanitize_name,
+    snapshot_file_name, tag,
+};
+use super::mode::{BuildEnv, Mode, WATCHED_ENV};
+use super::{Generator, replay};
+
+/// What a successful run did.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Hand-written migrations adopted by this run (their tags).
+    pub adopted: Vec<String>,
+    /// The tag of the migration this run generated, if the schema changed.
+    pub generated: Option<String>,
+    /// Every file written in the migrations folder, in write order.
+    pub written: Vec<PathBuf>,
+    /// The `$OUT_DIR` file, when it was (re)written.
+    pub embedded: Option<PathBuf>,
+    /// The `cargo:` lines (rerun-if-changed, rerun-if-env-changed, warnings).
+    pub cargo_lines: Vec<String>,
+    /// How many migrations the database type embeds.
+    pub migrations: usize,
+}
+
+/// A file to write: its final path and content.
+struct PendingFile {
+    path: PathBuf,
+    content: String,
+}
+
+impl Generator {
+    /// The whole run; `lines` receives the `cargo:` lines even when the run fails.
+    pub(super) fn execute(&self, env: &BuildEnv, lines: &mut Vec<String>) -> Result<Outcome, Error> {
+        let schema_path = env.manifest_dir.join(&self.schema);
+        let dir = env.manifest_dir.join(&self.migrations);
+        lines.push(rerun(&schema_path));
+        lines.push(rerun(&dir));
+        lines.push(rerun(&dir.join("meta")));
+        for name in WATCHED_ENV {
+            lines.push(format!("cargo:rerun-if-env-changed={name}"));
+        }
+        if !embed::is_type_name(&self.db_name) {
+            return Err(Error::InvalidConfig {
+                message: format!(
+                    "db_name({:?}) is not a Rust type name; use a name like \"Db\" or \"PulseDb\"",
+                    self.db_name
+                ),
+            });
+        }
+        let mode = env.mode()?;
+
+        // 1. The schema file.
+        let source = match fs::read_to_string(&schema_path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(Error::SchemaFileMissing { path: schema_path });
+            }
+            Err(source) => return Err(Error::Io { action: "read", path: schema_path, source }),
+        };
+        let shown_schema_path = self.schema.clone();
+        let schema_error = |error: syn::Error| Error::Schema {
+            path: shown_schema_path.clone(),
+            source_text: source.clone(),
+            error,
+        };
+        let parsed = parse::parse_file(&source).map_err(schema_error)?;
+        let new_schema = parse::resolve(&parsed).map_err(schema_error)?;
+
+        // 2. The folder, 3. the replay.
+        let folder = Folder::read(&dir)?;
+        for path in folder.watched.iter().skip(2) {
+            lines.push(rerun(path));
+        }
+        let replayed = replay::replay(&folder)?;
+
+        // 4. Adoption of hand-written migrations, 5. the schema change.
+        let adopting = folder.pending_adoption();
+        let old_schema = replayed.schema.clone();
+        let changed = old_schema.to_canonical_json() != new_schema.to_canonical_json();
+        let mut generated = None;
+        if changed {
+            let dependents = introspect::dependents(&replayed.conn)?;
+            let allow_drop = env.allow_drop_list();
+            let input = PlanInput {
+                old: &old_schema,
+                new: &new_schema,
+                dependents: &dependents,
+                allow_drop: &allow_drop,
+            };
+            let plan = plan::plan(&input).map_err(|findings| Error::Plan { findings })?;
+            for finding in &plan.findings {
+                let level = match finding.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                    Severity::Info => "note",
+                };
+                lines.push(format!(
+                    "cargo:warning={level}[{}]: {}",
+                    finding.code,
+                    finding.message.replace(['\n', '\r'], " ")
+                ));
+            }
+            if !plan.is_empty() {
+                generated = Some(plan);
+            }
+        }
+
+        if let Mode::Check(reason) = mode {
+            let mut what = Vec::new();
+            if !adopting.is_empty() {
+                let files: Vec<String> =
+                    adopting.iter().map(|m| display_name(&folder.dir, &m.path)).collect();
+                what.push(format!(
+                    "the hand-written migration {} is not in the journal yet",
+                    files.join(", ")
+                ));
+            }
+            if let Some(plan) = &generated {
+                what.push(format!(
+                    "the schema in {} changed since the latest snapshot (migration `{}` is pending)",
+                    self.schema.display(),
+                    plan.name()
+                ));
+            }
+            if !what.is_empty() {
+                return Err(Error::PendingChange {
+                    what: what.join("; and "),
+                    reason: reason.describe(),
+                    command: env.write_command(),
+                    folder: self.migrations.clone(),
+                });
+            }
+        }
+
+        // Everything this run writes, journal last.
+        let mut journal = Journal::default();
+        journal.entries = folder.migrations[..folder.journaled].iter().map(|m| m.entry.clone()).collect();
+        let mut prev_id = folder.latest_snapshot().map(|s| s.id.clone());
+        let mut files: Vec<PendingFile> = Vec::new();
+        let mut outcome = Outcome::default();
+        for m in adopting {
+            let snapshot = Snapshot::new(prev_id.as_deref(), &old_schema);
+            files.push(PendingFile {
+                path: folder.meta_dir().join(snapshot_file_name(m.entry.idx)),
+                content: snapshot.to_json(),
+            });
+            prev_id = Some(snapshot.id);
+            journal.entries.push(JournalEntry { idx: m.entry.idx, tag: m.entry.tag.clone(), custom: true });
+            outcome.adopted.push(m.entry.tag.clone());
+        }
+        let mut new_sql: Option<(String, PathBuf, String)> = None; // (tag, path, text)
+        if let Some(plan) = &generated {
+            let idx = u32::try_from(folder.migrations.len()).unwrap_or(u32::MAX);
+            let name = env
+                .migration_name
+                .as_deref()
+                .map(sanitize_name)
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| {
+                    let n = sanitize_name(&plan.name());
+                    if n.is_empty() { "migration".to_owned() } else { n }
+                });
+            let tag = tag(idx, &name);
+            let text = migration_text(&plan.header_comments(), &plan.render());
+            replay::prove(&replayed, &tag, &text, &new_schema)?;
+            let snapshot = Snapshot::new(prev_id.as_deref(), &new_schema);
+            let sql_path = dir.join(format!("{tag}.sql"));
+            files.insert(0, PendingFile { path: sql_path.clone(), content: text.clone() });
+            files.push(PendingFile { path: folder.meta_dir().join(snapshot_file_name(idx)), content: snapshot.to_json() });
+            journal.entries.push(JournalEntry { idx, tag: tag.clone(), custom: false });
+            new_sql = Some((tag.clone(), sql_path, text));
+            outcome.generated = Some(tag);
+        }
+        if !files.is_empty() {
+            files.push(PendingFile { path: folder.meta_dir().join(JOURNAL_FILE), content: journal.to_json() });
+            write_all(&files)?;
+            for f in &files {
+                lines.push(rerun(&f.path));
+                outcome.written.push(f.path.clone());
+            }
+        }
+        // 6. The `$OUT_DIR` file.
+        let mut sources: Vec<(u32, String, PathBuf, String)> = folder
+            .migrations
+            .iter()
+            .map(|m| (m.entry.idx, m.entry.tag.clone(), m.path.clone(), migration_hash(&m.sql)))
+            .collect();
+        if let Some((tag, path, text)) = &new_sql {
+            let idx = u32::try_from(sources.len()).unwrap_or(u32::MAX);
+            sources.push((idx, tag.clone(), path.clone(), migration_hash(text)));
+        }
+        let hashes: Vec<String> = sources.iter().map(|s| s.3.clone()).collect();
+        let chains = chain(&hashes);
+        let embedded: Vec<Embedded<'_>> = sources
+            .iter()
+            .zip(&chains)
+            .map(|((idx, tag, path, hash), chain)| Embedded { idx: *idx, tag, path, hash, chain })
+            .collect();
+        let fingerprints: Vec<(String, String)> =
+            parsed.iter().map(|t| (t.rust_name.clone(), t.fingerprint())).collect();
+        let guards: Vec<Guard<'_>> =
+            fingerprints.iter().map(|(rust_path, fingerprint)| Guard { rust_path, fingerprint }).collect();
+        outcome.migrations = embedded.len();
+        if let Some(out_dir) = &env.out_dir {
+            let content = embed::render(&self.db_name, &self.schema, &embedded, &guards);
+            let path = out_dir.join("godwit").join(format!("{}.rs", self.db_name));
+            if write_if_changed(&path, &content)? {
+                outcome.embedded = Some(path);
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+fn rerun(path: &Path) -> String {
+    format!("cargo:rerun-if-changed={}", path.display())
+}
+
+/// Writes every file to a temporary sibling, then renames them into place in order (the journal
+/// last), so a failure leaves at worst stray temporary files, never a half-written migration.
+fn write_all(files: &[PendingFile]) -> Result<(), Error> {
+    let mut temps = Vec::with_capacity(files.len());
+    for f in files {
+        let parent = f.path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(parent)
+            .map_err(|source| Error::Io { action: "create", path: parent.to_path_buf(), source })?;
+        let file_name = f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let temp = parent.join(format!(".{file_name}.godwit-tmp"));
+        if let Err(source) = fs::write(&temp, &f.content) {
+            for t in &temps {
+                let _ = fs::remove_file(t);
+            }
+            return Err(Error::Io { action: "write", path: temp, source });
+        }
+        temps.push(temp);
+    }
+    for (f, temp) in files.iter().zip(&temps) {
+        fs::rename(temp, &f.path).map_err(|source| Error::Io { action: "rename", path: temp.clone(), source })?;
+    }
+    Ok(())
+}
+
+/// Writes `content` to `path` unless it already holds exactly that. Returns whether it wrote.
+fn write_if_changed(path: &Path, content: &str) -> Result<bool, Error> {
+    if fs::read(path).is_ok_and(|old| old == content.as_bytes()) {
+        return Ok(false);
+    }
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)
+            .map_err(|source| Error::Io { action: "create", path: parent.to_path_buf(), source })?;
+    }
+    fs::write(path, content).map_err(|source| Error::Io { action: "write", path: path.to_path_buf(), source })?;
+    Ok(true)
+}

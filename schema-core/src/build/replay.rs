@@ -1,0 +1,160 @@
+//! Build-time replay: every migration applied to an in-memory SQLite, checked against its
+//! snapshot after each step, and the proof that a newly generated migration does what its
+//! snapshot says.
+
+use rusqlite::Connection;
+
+use crate::error::Error;
+use crate::introspect::{self, DbShape};
+use crate::model::Schema;
+
+use super::folder::Folder;
+use super::format::{normalize_sql, split_statements};
+
+/// The replayed database after every migration of a folder.
+pub struct Replayed {
+    /// The in-memory database (foreign keys off).
+    pub conn: Connection,
+    /// The schema after the last migration (the latest snapshot's, or the previous one's for a
+    /// hand-written migration being adopted).
+    pub schema: Schema,
+    /// The shape of `schema` in a fresh database (cached for the proof of a new migration).
+    shape: Option<DbShape>,
+}
+
+impl Replayed {
+    /// Shape of the current schema in a fresh database.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn expected_shape(&mut self) -> Result<&DbShape, Error> {
+        if self.shape.is_none() {
+            self.shape = Some(fresh_shape(&self.schema)?);
+        }
+        Ok(self.shape.as_ref().expect("just set"))
+    }
+}
+
+/// An in-memory database configured like the runtime's while migrating: foreign keys off.
+///
+/// # Errors
+/// SQLite errors.
+pub fn open() -> Result<Connection, Error> {
+    let conn = Connection::open_in_memory()?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    Ok(conn)
+}
+
+/// The shape of a fresh database created from `schema`.
+///
+/// # Errors
+/// SQLite errors (a model the renderer cannot create is a bug and surfaces here).
+pub fn fresh_shape(schema: &Schema) -> Result<DbShape, Error> {
+    let conn = open()?;
+    let statements = introspect::create_schema_sql(schema);
+    conn.execute_batch("BEGIN")?;
+    for statement in &statements {
+        conn.execute_batch(statement)?;
+    }
+    conn.execute_batch("COMMIT")?;
+    Ok(introspect::describe(&conn)?)
+}
+
+/// Applies one migration's statements inside a transaction, as the runtime does. On failure
+/// returns the failing statement and SQLite's error; the transaction is rolled back.
+///
+/// # Errors
+/// The failing statement and its error.
+pub fn apply(conn: &Connection, sql: &str) -> Result<(), (String, rusqlite::Error)> {
+    let text = normalize_sql(sql);
+    conn.execute_batch("BEGIN").map_err(|e| (String::from("BEGIN"), e))?;
+    for statement in split_statements(&text) {
+        if let Err(e) = conn.execute_batch(statement) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err((statement.to_owned(), e));
+        }
+    }
+    conn.execute_batch("COMMIT").map_err(|e| (String::from("COMMIT"), e))
+}
+
+/// Replays every migration of `folder` (journaled ones, then those waiting for adoption, which
+/// must leave the schema unchanged) and checks after each one that the database has the shape
+/// of its snapshot.
+///
+/// # Errors
+/// [`Error::ReplayFailed`] when a migration's SQL fails, [`Error::ReplayMismatch`] naming the
+/// first migration whose result differs from its snapshot.
+pub fn replay(folder: &Folder) -> Result<Replayed, Error> {
+    let conn = open()?;
+    let mut schema = Schema::default();
+    let mut shape: Option<DbShape> = None;
+    for m in &folder.migrations {
+        apply(&conn, &m.sql).map_err(|(statement, source)| Error::ReplayFailed {
+            tag: m.entry.tag.clone(),
+            path: m.path.clone(),
+            statement,
+            source,
+        })?;
+        if let Some(snapshot) = &m.snapshot {
+            if snapshot.tables != schema.tables || shape.is_none() {
+                schema = snapshot.schema();
+                shape = None;
+            }
+        }
+        if shape.is_none() {
+            shape = Some(fresh_shape(&schema)?);
+        }
+        let expected = shape.as_ref().expect("just set");
+        let actual = introspect::describe(&conn)?;
+        let differences = introspect::differences(expected, &actual);
+        if !differences.is_empty() {
+            let fix = if m.snapshot.is_none() {
+                format!(
+                    "{}.sql is a hand-written migration waiting to be adopted, and a hand-written \
+                     migration must not change tables, columns or indexes (views, triggers and \
+                     data are fine): express the table change in your #[derive(Table)] structs \
+                     instead and let the build generate it",
+                    m.entry.tag
+                )
+            } else if m.entry.custom {
+                format!(
+                    "{}.sql is a hand-written migration; it was changed after it was adopted. \
+                     Restore it from version control, or undo the table change it makes",
+                    m.entry.tag
+                )
+            } else {
+                format!(
+                    "{}.sql was edited after it was generated; restore it from version control \
+                     (write data or view changes as a new hand-written migration instead)",
+                    m.entry.tag
+                )
+            };
+            return Err(Error::ReplayMismatch {
+                tag: m.entry.tag.clone(),
+                path: m.path.clone(),
+                differences,
+                fix,
+            });
+        }
+    }
+    Ok(Replayed { conn, schema, shape })
+}
+
+/// The proof of a generated migration: it runs on the replayed database and yields exactly the
+/// shape of a fresh database created from `new`.
+///
+/// # Errors
+/// [`Error::ProofFailed`].
+pub fn prove(replayed: &Replayed, tag: &str, sql: &str, new: &Schema) -> Result<(), Error> {
+    let fail = |error: Option<String>, differences: Vec<String>| Error::ProofFailed {
+        tag: tag.to_owned(),
+        sql: sql.to_owned(),
+        error,
+        differences,
+    };
+    apply(&replayed.conn, sql).map_err(|(statement, e)| fail(Some(format!("  {e}\n  in: {statement}")), vec![]))?;
+    let expected = fresh_shape(new)?;
+    let actual = introspect::describe(&replayed.conn)?;
+    let differences = introspect::differences(&expected, &actual);
+    if differences.is_empty() { Ok(()) } else { Err(fail(None, differences)) }
+}
