@@ -1,5 +1,49 @@
-//! Godwit's runtime: the embedded migrations of a generated `Db` type and
-//! `Db::open_and_migrate`.
+//! Godwit's runtime: the embedded migrations of a generated `Db` type, and
+//! `Db::open_and_migrate`, which brings any database from any older version to the current one in
+//! one all-or-nothing transaction, or refuses with a precise error, changing nothing.
+//!
+//! An application normally uses the generated type (see [`include_db!`]):
+//!
+//! ```ignore
+//! // src/schema.rs: the build script wrote the `Db` type into OUT_DIR.
+//! migrate_runtime::include_db!();
+//!
+//! // src/main.rs
+//! let db = schema::Db::open_and_migrate("app.db")?;
+//! let conn: &rusqlite::Connection = db.conn();
+//! ```
+//!
+//! The same engine is available without the macro, over a slice of [`Migration`]s:
+//!
+//! ```
+//! use migrate_runtime::{Migration, chain_hash, hash_sql, rusqlite::Connection};
+//!
+//! const SQL: &str = "CREATE TABLE \"users\" (\"id\" INTEGER PRIMARY KEY, \"name\" TEXT NOT NULL);\n";
+//! let hash: &'static str = Box::leak(hash_sql(SQL).into_boxed_str());
+//! let chain: &'static str = Box::leak(chain_hash(None, hash).into_boxed_str());
+//! let migrations = [Migration { idx: 0, tag: "0000_create_users", sql: SQL, hash, chain }];
+//!
+//! let mut conn = Connection::open_in_memory()?;
+//! let report = migrate_runtime::migrate(&mut conn, &migrations)?;
+//! assert_eq!(report.applied.len(), 1);
+//! // A second run finds the database up to date with one indexed read and writes nothing.
+//! assert!(migrate_runtime::migrate(&mut conn, &migrations)?.is_empty());
+//! migrate_runtime::verify(&conn, &migrations)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! What a run does:
+//! - it refuses, before writing anything, when an applied migration was edited, when the database
+//!   has applied a migration this binary does not know (it is newer), when an unapplied migration
+//!   is ordered before an applied one, when the caller is inside a transaction, when SQLite is
+//!   older than 3.35.5, when a migration contains transaction control (`BEGIN`, `COMMIT`,
+//!   `PRAGMA foreign_keys`, `VACUUM`, ...);
+//! - otherwise it switches foreign keys off (outside any transaction, and checks that they are
+//!   off), begins one `BEGIN IMMEDIATE` transaction, reads the ledger again under the lock (so
+//!   concurrent processes never apply a migration twice), applies every pending migration and
+//!   records it in `__schema_migrations`, checks that no new foreign-key violation appeared and
+//!   that every view still compiles, and commits; the previous `foreign_keys` setting is
+//!   restored on success and failure alike.
 
 pub use rusqlite;
 pub use schema_macros::Table;
@@ -7,5 +51,256 @@ pub use schema_macros::Table;
 mod table;
 pub use table::Table;
 
+mod error;
+mod hash;
+mod macros;
+mod migrate;
+mod sql;
+
+pub use error::{Error, FkViolation, Result};
+pub use hash::{chain_hash, hash_sql, normalise_sql};
+pub use migrate::{
+    AppliedMigration, LEDGER_TABLE, LedgerEntry, MigrationState, MigrationStatus, Report, Status,
+};
+pub use sql::STATEMENT_BREAKPOINT;
+
 #[doc(hidden)]
 pub mod __private;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+/// One embedded migration. The build script generates these (with `hash` and `chain` computed at
+/// build time, so start-up never hashes); see [`hash_sql`] and [`chain_hash`] to build them by
+/// hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migration {
+    /// The index, from 0 (the `NNNN` of the file name).
+    pub idx: u32,
+    /// The tag: the file stem, e.g. `0000_create_users`.
+    pub tag: &'static str,
+    /// The SQL text: statements separated by lines equal to [`STATEMENT_BREAKPOINT`].
+    pub sql: &'static str,
+    /// Lowercase hex SHA-256 of the normalised text ([`hash_sql`]).
+    pub hash: &'static str,
+    /// The chain value up to this migration ([`chain_hash`]).
+    pub chain: &'static str,
+}
+
+/// Where [`Options::backup`] writes the copy of the database taken before applying.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Backup {
+    /// No backup (the default).
+    #[default]
+    Off,
+    /// Next to the database file: `<file>.bak-<NNNN>` where `NNNN` is the index of the first
+    /// migration about to be applied (`-2`, `-3`, ... is appended if that file exists). Skipped
+    /// for an in-memory database.
+    Beside,
+    /// This exact path; it must not exist yet.
+    To(PathBuf),
+}
+
+/// How [`Database::open`] (and the generated `Db::open_with`) opens and migrates.
+///
+/// ```
+/// use std::time::Duration;
+/// use migrate_runtime::{Backup, Options};
+///
+/// let options = Options::new().busy_timeout(Duration::from_secs(10)).backup(Backup::Beside);
+/// assert_eq!(options.get_busy_timeout(), Duration::from_secs(10));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Options {
+    busy_timeout: Duration,
+    backup: Backup,
+    verify_only: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { busy_timeout: Duration::from_secs(5), backup: Backup::Off, verify_only: false }
+    }
+}
+
+impl Options {
+    /// The defaults: busy timeout 5 s, no backup, read-write.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How long to wait for another connection's lock (`busy_timeout`). Default 5 s.
+    #[must_use]
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Back up the database with `VACUUM INTO` before applying pending migrations. A backup is
+    /// written only when something is pending and the database already holds applied
+    /// migrations (a brand-new database has nothing to lose).
+    #[must_use]
+    pub fn backup(mut self, backup: Backup) -> Self {
+        self.backup = backup;
+        self
+    }
+
+    /// Verify only: open the file read-only, set no journal mode, and fail with
+    /// [`Error::Pending`] instead of applying anything. Nothing is ever written.
+    #[must_use]
+    pub fn verify_only(mut self, verify_only: bool) -> Self {
+        self.verify_only = verify_only;
+        self
+    }
+
+    /// The configured busy timeout.
+    #[must_use]
+    pub fn get_busy_timeout(&self) -> Duration {
+        self.busy_timeout
+    }
+
+    /// The configured backup.
+    #[must_use]
+    pub fn get_backup(&self) -> &Backup {
+        &self.backup
+    }
+
+    /// Whether verify-only mode is on.
+    #[must_use]
+    pub fn is_verify_only(&self) -> bool {
+        self.verify_only
+    }
+}
+
+/// An open, migrated (or verified) database: the connection, configured with
+/// `journal_mode=WAL` (files only), `foreign_keys=ON` and the busy timeout.
+#[derive(Debug)]
+pub struct Database {
+    conn: Connection,
+    report: Report,
+}
+
+impl Database {
+    /// Opens (creating it if needed, unless verify-only) the database at `path` and migrates it
+    /// with `migrations`.
+    ///
+    /// # Errors
+    /// Any [`Error`]: a refusal (nothing written), or a failed apply (rolled back).
+    pub fn open(path: impl AsRef<Path>, migrations: &[Migration], options: &Options) -> Result<Self> {
+        let flags = if options.verify_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        } else {
+            OpenFlags::default()
+        };
+        let conn = Connection::open_with_flags(path, flags)?;
+        Self::from_connection(conn, migrations, options)
+    }
+
+    /// Opens a private in-memory database and applies `migrations`.
+    ///
+    /// ```
+    /// use migrate_runtime::{Database, Options};
+    ///
+    /// let db = Database::open_in_memory(&[], &Options::new())?;
+    /// let fk: i64 = db.conn().query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    /// assert_eq!(fk, 1);
+    /// # Ok::<(), migrate_runtime::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Any [`Error`].
+    pub fn open_in_memory(migrations: &[Migration], options: &Options) -> Result<Self> {
+        let conn = Connection::open_in_memory()?;
+        Self::from_connection(conn, migrations, options)
+    }
+
+    /// Applies the connection policy to `conn`, then migrates it (or verifies it).
+    ///
+    /// # Errors
+    /// Any [`Error`].
+    pub fn from_connection(mut conn: Connection, migrations: &[Migration], options: &Options) -> Result<Self> {
+        conn.busy_timeout(options.busy_timeout)?;
+        let in_memory = conn.path().is_none_or(str::is_empty);
+        if !options.verify_only && !in_memory {
+            let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                log::warn!("journal_mode is {mode}, not wal");
+            }
+        }
+        conn.pragma_update(None, "foreign_keys", true)?;
+        let report = if options.verify_only {
+            migrate::verify(&conn, migrations)?;
+            Report::default()
+        } else {
+            migrate::migrate_with(&mut conn, migrations, options)?
+        };
+        Ok(Database { conn, report })
+    }
+
+    /// The connection.
+    #[must_use]
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The connection, mutably (for transactions).
+    #[must_use]
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// The connection, giving up the wrapper.
+    #[must_use]
+    pub fn into_inner(self) -> Connection {
+        self.conn
+    }
+
+    /// What opening did: the migrations applied and the backup written.
+    #[must_use]
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+}
+
+/// Brings the database on `conn` up to date with `migrations` (see the crate documentation for
+/// what a run does). Uses the connection as it is: no journal mode or busy timeout is set (the
+/// caller's policy stays), and `foreign_keys` ends as it was.
+///
+/// # Errors
+/// Any [`Error`]: a refusal (nothing written), or a failed apply (rolled back).
+pub fn migrate(conn: &mut Connection, migrations: &[Migration]) -> Result<Report> {
+    migrate::migrate_with(conn, migrations, &Options::default())
+}
+
+/// [`migrate`] with options (backup, verify-only; the busy timeout is not applied here: set it
+/// on the connection).
+///
+/// # Errors
+/// Any [`Error`].
+pub fn migrate_with(conn: &mut Connection, migrations: &[Migration], options: &Options) -> Result<Report> {
+    migrate::migrate_with(conn, migrations, options)
+}
+
+/// Checks, reading only, that the database is exactly up to date with `migrations`: `Ok` after
+/// one indexed read when it is, else the precise [`Error`] ([`Error::Pending`] when it is merely
+/// behind).
+///
+/// # Errors
+/// [`Error::Pending`], a refusal variant, or a SQLite error.
+pub fn verify(conn: &Connection, migrations: &[Migration]) -> Result<()> {
+    migrate::verify(conn, migrations)
+}
+
+/// The state of every migration (applied with its time and duration, pending, edited, replaced)
+/// and any ledger rows this binary does not know. Reads only, and reports conflicts instead of
+/// failing on them.
+///
+/// # Errors
+/// A SQLite error reading the ledger.
+pub fn status(conn: &Connection, migrations: &[Migration]) -> Result<Status> {
+    migrate::status(conn, migrations)
+}

@@ -1,0 +1,261 @@
+//! The one error type of the runtime.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::hash::short;
+
+/// Everything that can stop [`migrate`](crate::migrate), [`verify`](crate::verify) or a
+/// generated `Db::open_and_migrate`.
+///
+/// The refusals (every variant up to and including [`Error::TransactionControl`]) are detected
+/// before anything is written: the database is left exactly as it was. The apply failures
+/// ([`Error::Statement`], [`Error::ForeignKeyViolation`], [`Error::BrokenView`]) roll the whole
+/// run back: the database is again exactly as it was, and `foreign_keys` is restored.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An applied migration's text differs from the one this binary embeds.
+    #[error(
+        "migration {tag} was edited after it was applied: the database recorded hash {}, this \
+         binary embeds {}; restore the file to the text that was applied and put the change in \
+         a new migration",
+        short(stored_hash),
+        short(embedded_hash)
+    )]
+    Edited {
+        /// The migration's tag, e.g. `0001_add_users_bio`.
+        tag: String,
+        /// The hash in the ledger (the text that was applied).
+        stored_hash: String,
+        /// The hash of the text in this binary.
+        embedded_hash: String,
+    },
+
+    /// The database has applied a migration this binary does not have: the database is newer
+    /// than the application (or a migration file was deleted).
+    #[error(
+        "the database is newer than this application: it has applied migration {tag} (hash \
+         {stored_hash}) which this binary does not contain; run a newer build of the \
+         application, or restore the deleted migration file"
+    )]
+    UnknownApplied {
+        /// The ledger's tag of the unknown migration.
+        tag: String,
+        /// Its index.
+        idx: u32,
+        /// Its stored hash.
+        stored_hash: String,
+    },
+
+    /// The ledger and this binary disagree about which migration has a given index (two
+    /// branches both added a migration with that number).
+    #[error(
+        "migration number {idx} is {stored_tag} (hash {}) in the database but {embedded_tag} \
+         (hash {}) in this binary: the migration histories diverged; keep the applied \
+         migration under its number and renumber the other after the last one",
+        short(stored_hash),
+        short(embedded_hash)
+    )]
+    Diverged {
+        /// The index both claim.
+        idx: u32,
+        /// The tag in the ledger.
+        stored_tag: String,
+        /// The hash in the ledger.
+        stored_hash: String,
+        /// The tag in this binary.
+        embedded_tag: String,
+        /// The hash in this binary.
+        embedded_hash: String,
+    },
+
+    /// A migration this binary has is not applied, but a later one is (a branch merge put it
+    /// before an applied migration, or its ledger row was deleted).
+    #[error(
+        "migration {tag} is not applied but the later migration {applied_tag} is: it was ordered \
+         before an applied migration (a branch merge?); renumber it after the last applied \
+         migration so it runs next"
+    )]
+    OutOfOrder {
+        /// The unapplied migration.
+        tag: String,
+        /// The first applied migration that comes after it.
+        applied_tag: String,
+    },
+
+    /// The ledger's chain value disagrees with the migrations it lists (the ledger was edited
+    /// by hand).
+    #[error(
+        "the migration ledger __schema_migrations is inconsistent at {tag}: {detail}; it was \
+         changed outside the runner, restore it from a backup"
+    )]
+    LedgerCorrupt {
+        /// The row where the inconsistency shows.
+        tag: String,
+        /// What is wrong.
+        detail: String,
+    },
+
+    /// The database has tables but no ledger: it was not created by these migrations.
+    #[error(
+        "the database has tables ({}) but no __schema_migrations ledger, so it was not created by \
+         these migrations; open a new file, or move the data into a database created by the \
+         application",
+        tables.join(", ")
+    )]
+    Unmanaged {
+        /// Some of the tables found (at most five).
+        tables: Vec<String>,
+    },
+
+    /// The embedded migration list itself is malformed (only possible when migrations are built
+    /// by hand rather than by the build script).
+    #[error("invalid embedded migration {tag}: {detail}")]
+    InvalidMigrations {
+        /// The offending migration.
+        tag: String,
+        /// What is wrong.
+        detail: String,
+    },
+
+    /// The connection is inside a transaction; migrations need to manage their own.
+    #[error(
+        "the connection is inside a transaction: migrations need their own transaction and must \
+         switch foreign keys off outside it; commit or roll back first"
+    )]
+    InTransaction,
+
+    /// The SQLite library is older than 3.35.5.
+    #[error(
+        "sqlite {found} is too old: migrations need sqlite 3.35.5 or newer; build with the bundled \
+         sqlite (rusqlite feature \"bundled\")"
+    )]
+    SqliteTooOld {
+        /// The version found, e.g. `3.31.1`.
+        found: String,
+    },
+
+    /// `PRAGMA foreign_keys = OFF` did not take effect, so a table rebuild would cascade into
+    /// child tables.
+    #[error(
+        "could not switch foreign keys off (foreign_keys still reads 1): applying now could delete \
+         or null rows of child tables; make sure the connection is not in a transaction and \
+         that SQLite was not built with foreign keys forced on"
+    )]
+    ForeignKeysStillOn,
+
+    /// A migration contains a statement that controls transactions (or another statement the
+    /// runner owns), which would break the all-or-nothing apply.
+    #[error(
+        "migration {tag} statement {statement} is {keyword}, which migrations may not contain: \
+         the runner wraps all pending migrations in one transaction and manages foreign keys \
+         itself; remove the statement"
+    )]
+    TransactionControl {
+        /// The migration's tag.
+        tag: String,
+        /// 1-based number of the statement.
+        statement: usize,
+        /// The keyword, e.g. `COMMIT` or `PRAGMA foreign_keys`.
+        keyword: &'static str,
+    },
+
+    /// A statement of a migration failed; everything was rolled back.
+    #[error(
+        "migration {tag} failed at statement {statement} ({first_line}): {source}; nothing was \
+         applied"
+    )]
+    Statement {
+        /// The migration's tag.
+        tag: String,
+        /// 1-based number of the statement in the migration.
+        statement: usize,
+        /// The statement's first line.
+        first_line: String,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+
+    /// The migrations left rows whose foreign keys point nowhere; everything was rolled back.
+    #[error(
+        "applying {tags} would leave {} new foreign key violation(s): {}; nothing was applied",
+        violations.len(),
+        list(violations)
+    )]
+    ForeignKeyViolation {
+        /// The migrations of the run (`0003_a` or `0003_a..0005_c`).
+        tags: String,
+        /// The new violations (at most 20 are listed in the message).
+        violations: Vec<FkViolation>,
+    },
+
+    /// A view no longer compiles after the migrations; everything was rolled back.
+    #[error("applying {tags} breaks view {view}: {source}; nothing was applied")]
+    BrokenView {
+        /// The migrations of the run.
+        tags: String,
+        /// The view's name.
+        view: String,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+
+    /// Verify-only mode (or [`verify`](crate::verify)): the database is behind this binary.
+    #[error(
+        "the database is behind this application: {count} migration(s) pending, first {first}; \
+         open it read-write with open_and_migrate to apply them"
+    )]
+    Pending {
+        /// Number of pending migrations.
+        count: usize,
+        /// The first pending tag.
+        first: String,
+    },
+
+    /// The backup before applying could not be written.
+    #[error("could not back up the database to {}: {source}; nothing was applied", path.display())]
+    Backup {
+        /// Where the backup was to go.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+
+    /// Any other SQLite error (opening the file, reading the ledger, committing).
+    #[error("sqlite error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// One row of `pragma_foreign_key_check`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FkViolation {
+    /// The child table.
+    pub table: String,
+    /// The child row's rowid (`None` for a WITHOUT ROWID table).
+    pub rowid: Option<i64>,
+    /// The parent table the row points at.
+    pub parent: String,
+    /// The foreign key's id within the child table (`pragma_foreign_key_list`'s `id`).
+    pub fk_id: i64,
+}
+
+impl fmt::Display for FkViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rowid {
+            Some(rowid) => write!(f, "{} rowid {} -> {}", self.table, rowid, self.parent),
+            None => write!(f, "{} (without rowid) -> {}", self.table, self.parent),
+        }
+    }
+}
+
+fn list(v: &[FkViolation]) -> String {
+    let mut s: Vec<String> = v.iter().take(20).map(ToString::to_string).collect();
+    if v.len() > 20 {
+        s.push(format!("and {} more", v.len() - 20));
+    }
+    s.join(", ")
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,327 @@
+//! Reading migration text: chunks between `--> statement-breakpoint` lines, the first keywords of
+//! a statement, and the statements a migration must not contain.
+
+/// The line that separates statements in a migration file.
+pub const STATEMENT_BREAKPOINT: &str = "--> statement-breakpoint";
+
+/// The chunks of a migration: the text between lines equal to [`STATEMENT_BREAKPOINT`] (a
+/// trailing `\r` and surrounding spaces are ignored on that line). Chunks may still hold several
+/// statements, or only comments.
+pub(crate) fn chunks(sql: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    for line in sql.split_inclusive('\n') {
+        if line.trim() == STATEMENT_BREAKPOINT {
+            out.push(&sql[start..pos]);
+            start = pos + line.len();
+        }
+        pos += line.len();
+    }
+    out.push(&sql[start..]);
+    out
+}
+
+/// The first line of a statement that is not blank and not a `--` comment (trimmed), or the
+/// first line when there is none.
+pub(crate) fn first_line(stmt: &str) -> String {
+    let mut rest = stmt;
+    loop {
+        let t = rest.trim_start();
+        if let Some(after) = t.strip_prefix("--") {
+            rest = after.split_once('\n').map_or("", |(_, r)| r);
+        } else if let Some(after) = t.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, r)| r);
+        } else {
+            let line = t.lines().next().unwrap_or("").trim();
+            return if line.is_empty() {
+                stmt.trim().lines().next().unwrap_or("").to_owned()
+            } else {
+                line.to_owned()
+            };
+        }
+    }
+}
+
+/// One token of SQL text, as far as this module cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    /// A bare word, upper-cased (keywords and unquoted identifiers).
+    Word(String),
+    /// A quoted identifier or string literal (contents irrelevant here).
+    Quoted,
+    /// `;`
+    Semi,
+    /// `.`
+    Dot,
+    /// Any other punctuation or number.
+    Other,
+}
+
+/// Tokenises SQL, skipping comments and whitespace. Unterminated quotes or comments run to the
+/// end of the text.
+fn tokens(sql: &str) -> Vec<Tok> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0c => i += 1,
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 2;
+            }
+            b'\'' | b'"' | b'`' => {
+                i += 1;
+                loop {
+                    if i >= b.len() {
+                        break;
+                    }
+                    if b[i] == c {
+                        if b.get(i + 1) == Some(&c) {
+                            i += 2;
+                            continue;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    i += 1;
+                }
+                out.push(Tok::Quoted);
+            }
+            b'[' => {
+                while i < b.len() && b[i] != b']' {
+                    i += 1;
+                }
+                i += 1;
+                out.push(Tok::Quoted);
+            }
+            b';' => {
+                out.push(Tok::Semi);
+                i += 1;
+            }
+            b'.' => {
+                out.push(Tok::Dot);
+                i += 1;
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
+                    i += 1;
+                }
+                out.push(Tok::Word(sql[start..i].to_ascii_uppercase()));
+            }
+            _ => {
+                out.push(Tok::Other);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Why a statement may not be part of a migration, if it may not: it would end, start or nest
+/// the runner's transaction, or change what the runner owns outside it.
+fn forbidden_in(words: &[&str]) -> Option<&'static str> {
+    let first = *words.first()?;
+    Some(match first {
+        "BEGIN" => "BEGIN",
+        "COMMIT" => "COMMIT",
+        "END" => "END",
+        "ROLLBACK" => "ROLLBACK",
+        "SAVEPOINT" => "SAVEPOINT",
+        "RELEASE" => "RELEASE",
+        "VACUUM" => "VACUUM",
+        "ATTACH" => "ATTACH",
+        "DETACH" => "DETACH",
+        "PRAGMA" => match words.get(1).copied() {
+            Some("FOREIGN_KEYS") => "PRAGMA foreign_keys",
+            Some("JOURNAL_MODE") => "PRAGMA journal_mode",
+            Some("LOCKING_MODE") => "PRAGMA locking_mode",
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// The forbidden keyword a single statement starts with (exact: the statement comes from
+/// SQLite's own splitting).
+pub(crate) fn forbidden_statement(stmt: &str) -> Option<&'static str> {
+    let toks = tokens(stmt);
+    let words = leading_words(&toks);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    forbidden_in(&words)
+}
+
+/// The first words of a statement, with `PRAGMA schema.name` reduced to `PRAGMA NAME`.
+fn leading_words(toks: &[Tok]) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut i = 0;
+    while i < toks.len() && words.len() < 2 {
+        match &toks[i] {
+            Tok::Word(w) => {
+                // `PRAGMA main.foreign_keys`: skip the schema name.
+                if words.len() == 1 && toks.get(i + 1) == Some(&Tok::Dot) {
+                    i += 2;
+                    continue;
+                }
+                words.push(w.clone());
+            }
+            Tok::Quoted if words.len() == 1 && toks.get(i + 1) == Some(&Tok::Dot) => {
+                i += 2;
+                continue;
+            }
+            _ => break,
+        }
+        i += 1;
+    }
+    words
+}
+
+/// A statement found by [`scan`] that the runner refuses to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Forbidden {
+    /// 1-based number of the statement in the migration.
+    pub statement: usize,
+    /// What it is, e.g. `COMMIT` or `PRAGMA foreign_keys`.
+    pub keyword: &'static str,
+}
+
+/// Scans a whole migration for statements that control transactions (or `PRAGMA foreign_keys`,
+/// `VACUUM`, `ATTACH`, ...), which would break the runner's all-or-nothing transaction.
+/// Trigger bodies (`CREATE TRIGGER .. BEGIN .. END`) are understood, including `CASE .. END`
+/// inside them.
+pub(crate) fn scan(sql: &str) -> Option<Forbidden> {
+    let mut statement = 0;
+    for chunk in chunks(sql) {
+        let toks = tokens(chunk);
+        let mut i = 0;
+        while i < toks.len() {
+            if toks[i] == Tok::Semi {
+                i += 1;
+                continue;
+            }
+            statement += 1;
+            let words = leading_words(&toks[i..]);
+            let ws: Vec<&str> = words.iter().map(String::as_str).collect();
+            if let Some(keyword) = forbidden_in(&ws) {
+                return Some(Forbidden { statement, keyword });
+            }
+            i = statement_end(&toks, i);
+        }
+    }
+    None
+}
+
+/// The index just past the `;` that ends the statement starting at `start`.
+fn statement_end(toks: &[Tok], start: usize) -> usize {
+    let is_trigger = {
+        let mut j = start;
+        let mut found = false;
+        // CREATE [TEMP|TEMPORARY] TRIGGER
+        if matches!(toks.get(j), Some(Tok::Word(w)) if w == "CREATE") {
+            j += 1;
+            if matches!(toks.get(j), Some(Tok::Word(w)) if w == "TEMP" || w == "TEMPORARY") {
+                j += 1;
+            }
+            found = matches!(toks.get(j), Some(Tok::Word(w)) if w == "TRIGGER");
+        }
+        found
+    };
+    let mut i = start;
+    if is_trigger {
+        // Find BEGIN, then the END that closes the body (CASE .. END nests).
+        while i < toks.len() && !matches!(&toks[i], Tok::Word(w) if w == "BEGIN") {
+            i += 1;
+        }
+        let mut case_depth = 0usize;
+        i += 1;
+        while i < toks.len() {
+            match &toks[i] {
+                Tok::Word(w) if w == "CASE" => case_depth += 1,
+                Tok::Word(w) if w == "END" => {
+                    if case_depth == 0 {
+                        i += 1;
+                        break;
+                    }
+                    case_depth -= 1;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    while i < toks.len() && toks[i] != Tok::Semi {
+        i += 1;
+    }
+    i + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_split_on_breakpoint_lines_only() {
+        let sql = "-- header\nCREATE TABLE a(x);\n--> statement-breakpoint\r\nCREATE TABLE b(y);\n-- --> statement-breakpoint\n";
+        let c = chunks(sql);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0], "-- header\nCREATE TABLE a(x);\n");
+        assert_eq!(c[1], "CREATE TABLE b(y);\n-- --> statement-breakpoint\n");
+        assert_eq!(chunks("x").len(), 1);
+    }
+
+    #[test]
+    fn first_line_skips_comments_and_blanks() {
+        assert_eq!(first_line("\n-- c\n  /* x */ INSERT INTO t\nVALUES (1)"), "INSERT INTO t");
+        assert_eq!(first_line("-- only\n"), "-- only");
+    }
+
+    #[test]
+    fn scan_finds_transaction_control() {
+        let f = |s: &str| scan(s).map(|f| (f.statement, f.keyword));
+        assert_eq!(f("CREATE TABLE a(x);\nCOMMIT;"), Some((2, "COMMIT")));
+        assert_eq!(f("begin immediate;"), Some((1, "BEGIN")));
+        assert_eq!(f("PRAGMA foreign_keys = OFF;"), Some((1, "PRAGMA foreign_keys")));
+        assert_eq!(f("pragma main.foreign_keys=0"), Some((1, "PRAGMA foreign_keys")));
+        assert_eq!(f("PRAGMA \"main\".journal_mode=delete"), Some((1, "PRAGMA journal_mode")));
+        assert_eq!(
+            f("CREATE TABLE a(x);\n--> statement-breakpoint\nVACUUM;"),
+            Some((2, "VACUUM"))
+        );
+        assert_eq!(f("END TRANSACTION"), Some((1, "END")));
+        assert_eq!(f("SAVEPOINT s; RELEASE s;"), Some((1, "SAVEPOINT")));
+        assert_eq!(f("ATTACH 'x' AS y"), Some((1, "ATTACH")));
+    }
+
+    #[test]
+    fn scan_accepts_trigger_bodies_strings_and_comments() {
+        let ok = [
+            "CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET x = CASE WHEN 1 THEN 2 ELSE 3 END; DELETE FROM u; END;\nCREATE TABLE z(a);",
+            "CREATE TEMP TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END",
+            "INSERT INTO t VALUES ('COMMIT; BEGIN');",
+            "-- COMMIT;\nCREATE TABLE \"begin\"(x); /* ROLLBACK; */",
+            "CREATE TABLE [end](x); PRAGMA legacy_alter_table = ON;",
+            "PRAGMA defer_foreign_keys = ON",
+            "",
+        ];
+        for s in ok {
+            assert_eq!(scan(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn forbidden_statement_reads_the_leading_keyword() {
+        assert_eq!(forbidden_statement("\n-- c\n COMMIT"), Some("COMMIT"));
+        assert_eq!(forbidden_statement("CREATE TABLE t(x)"), None);
+    }
+}
