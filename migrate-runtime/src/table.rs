@@ -16,6 +16,11 @@
 /// assert_eq!(User::NAME, "users");
 /// assert_eq!(User::COLUMNS, &["id", "name"]);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Table",
+    label = "`{Self}` does not derive Table",
+    note = "add #[derive(Table)] to `{Self}`, or make `references` name a struct that has it"
+)]
 pub trait Table: Sized {
     /// The SQL table name.
     const NAME: &'static str;

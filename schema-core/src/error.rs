@@ -63,7 +63,7 @@ pub enum Error {
 
     /// The schema file does not parse, or its tables are invalid (each error with its
     /// `file:line:column`).
-    #[cfg(feature = "parser")]
+    #[cfg(feature = "build")]
     #[error("{}", render_syn(path, source_text, error))]
     Schema {
         /// The schema file.
@@ -208,7 +208,7 @@ pub enum Error {
 
 /// Renders each combined `syn` error as `path:line:column: message`, with the source line and a
 /// caret under the column.
-#[cfg(feature = "parser")]
+#[cfg(feature = "build")]
 fn render_syn(path: &std::path::Path, source_text: &str, error: &syn::Error) -> String {
     let mut out = format!("errors in schema file {}:", path.display());
     let lines: Vec<&str> = source_text.lines().collect();

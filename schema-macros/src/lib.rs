@@ -1,10 +1,19 @@
-//! `#[derive(Table)]` for Godwit. Use it through `migrate_runtime::Table`.
+//! `#[derive(Table)]` for Godwit. Use it through `migrate_runtime::Table`, which re-exports it.
+//!
+//! The struct is parsed by `schema_core::parse`, the same code the build script runs over the
+//! schema file, and the derive emits the `migrate_runtime::Table` impl: the SQL table and column
+//! names, the fingerprint the build script checks at compile time, and `from_row`.
+
+mod expand;
+mod fallback;
 
 use proc_macro::TokenStream;
 
-/// Derives `migrate_runtime::Table`; see the workspace README for the attribute reference.
+/// Derives `migrate_runtime::Table`. See `schema_core::parse` for the attribute reference:
+/// `#[table(..)]`, `#[index(..)]`, `#[primary_key(..)]`, `#[check(..)]`,
+/// `#[foreign_key(..)]` on the struct and `#[column(..)]` on fields.
 #[proc_macro_derive(Table, attributes(table, column, index, primary_key, check, foreign_key))]
 pub fn derive_table(input: TokenStream) -> TokenStream {
-    let _ = input;
-    TokenStream::new()
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    expand::derive(&input).into()
 }

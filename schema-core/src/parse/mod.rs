@@ -1,1 +1,267 @@
-//! The shared `syn` parser: struct items -> schema model. Used by the derive and the build script.
+//! The shared `syn` parser: `#[derive(Table)]` structs -> the schema [model](crate::model).
+//!
+//! The derive macro (`schema-macros`) and the build script both parse through this module, so
+//! they cannot disagree about what a struct means. [`parse_struct`] reads one struct,
+//! [`parse_file`] every `#[derive(Table)]` struct of a source file (inline `mod` blocks
+//! included), and [`resolve`] joins them into a [`Schema`], turning the Rust type names of
+//! `references = Type` into SQL table names.
+//!
+//! Every user mistake is a [`syn::Error`] spanned on the offending token, and all mistakes of a
+//! struct (or of a file) are reported together.
+//!
+//! # Naming rules
+//!
+//! - **Table name**: `#[table(name = "..")]`, else the snake_case of the struct name (see
+//!   [`snake_case`]: `UserProfile` -> `user_profile`, `HTTPRequest` -> `http_request`). No
+//!   pluralisation.
+//! - **Column name**: `#[column(name = "..")]`, else the field name (`r#type` -> `type`).
+//! - **Derived index names**: `<table>_<column>[_<column>..]_idx` for a plain index and
+//!   `<table>_<column>[_<column>..]_key` for a unique one, from SQL names. Two indexes that
+//!   would get the same name (e.g. a partial and a full index on one column) must be given a
+//!   `name`.
+//! - `#[index(columns(..))]`, `#[primary_key(..)]` and `#[foreign_key(columns(..), to(..))]` take
+//!   Rust **field** names; `renamed_from` takes the old **SQL** name.
+//!
+//! # Order in the model
+//!
+//! Columns follow field order. Indexes: the struct's `#[index]` attributes in order, then the
+//! fields' `#[column(index)]` in field order. Foreign keys: the struct's `#[foreign_key]`
+//! attributes in order, then the fields' `#[column(references)]` in field order.
+//!
+//! # Example
+//!
+//! ```
+//! use schema_core::parse::{parse_file, resolve};
+//!
+//! let source = r#"
+//!     #[derive(Table)]
+//!     pub struct Team {
+//!         #[column(primary_key)]
+//!         pub id: i64,
+//!     }
+//!
+//!     #[derive(Table)]
+//!     #[table(name = "users")]
+//!     pub struct User {
+//!         #[column(primary_key, autoincrement)]
+//!         pub id: i64,
+//!         #[column(references = Team, on_delete = "cascade")]
+//!         pub team_id: Option<i64>,
+//!     }
+//! "#;
+//! let tables = parse_file(source)?;
+//! // Unresolved: the foreign key still names the Rust type.
+//! assert_eq!(tables[1].table.foreign_keys[0].ref_table, "Team");
+//! let schema = resolve(&tables)?;
+//! let fk = &schema.table("users").unwrap().foreign_keys[0];
+//! assert_eq!((fk.ref_table.as_str(), fk.ref_columns.as_slice()), ("team", &["id".to_owned()][..]));
+//! # Ok::<(), syn::Error>(())
+//! ```
+
+mod attr;
+mod ctxt;
+mod item;
+mod resolve;
+mod ty;
+
+#[cfg(test)]
+mod tests;
+
+use proc_macro2::Span;
+use syn::punctuated::Punctuated;
+
+use crate::model::{Schema, Table};
+
+pub use item::snake_case;
+
+/// One parsed `#[derive(Table)]` struct.
+///
+/// `table` is **unresolved**: in its foreign keys `ref_table` is the Rust type name as written
+/// (`"Team"`, `"crate::db::Team"`) and `ref_columns` are Rust field names from `to(..)` or
+/// `"Type::field"`, or empty for "the target's primary key". [`resolve`] produces the SQL names.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ParsedTable {
+    /// The struct's name (`User`).
+    pub rust_name: String,
+    /// The table (unresolved, see above).
+    pub table: Table,
+    /// The struct's identifier, with its span.
+    pub ident: syn::Ident,
+    /// The fields in declaration order, one per column of `table.columns`.
+    pub fields: Vec<ParsedField>,
+    /// The `references` targets, one per foreign key of `table.foreign_keys`.
+    pub references: Vec<Reference>,
+    pub(crate) spans: Spans,
+}
+
+/// A struct field and the column it maps to.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ParsedField {
+    /// The field's identifier.
+    pub ident: syn::Ident,
+    /// The field's type as written.
+    pub ty: syn::Type,
+    /// The SQL column name.
+    pub column: String,
+}
+
+/// The target of one foreign key, as the user wrote it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Reference {
+    /// Index into `table.foreign_keys`.
+    pub foreign_key: usize,
+    /// The referenced struct's path (`Team`); for `references = "Team::id"` its tokens carry
+    /// the string literal's span. `Self` means the struct itself.
+    pub target: syn::Path,
+    /// The referenced fields (`to(..)` or the `field` of `"Type::field"`); empty means the
+    /// target's primary key.
+    pub to: Vec<syn::Ident>,
+}
+
+/// Spans kept for schema-level errors in [`resolve`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Spans {
+    /// The table name (`name = ".."` literal, else the struct ident).
+    pub(crate) name: Option<Span>,
+    /// One per index of `table.indexes`.
+    pub(crate) indexes: Vec<Span>,
+}
+
+impl ParsedTable {
+    /// The canonical JSON of the unresolved table. The derive's `Table::FINGERPRINT` and the
+    /// build script's compile-time guard both use it, so a difference between what the two
+    /// parsed (a field behind `#[cfg]`, say) fails the build.
+    ///
+    /// ```
+    /// let input: syn::DeriveInput = syn::parse_quote! {
+    ///     struct Note { #[column(primary_key)] id: i64, body: String }
+    /// };
+    /// let parsed = schema_core::parse::parse_struct(&input)?;
+    /// assert!(parsed.fingerprint().contains("\"name\": \"note\""));
+    /// # Ok::<(), syn::Error>(())
+    /// ```
+    #[must_use]
+    pub fn fingerprint(&self) -> String {
+        self.table.to_canonical_json()
+    }
+}
+
+/// Parses one `#[derive(Table)]` item.
+///
+/// # Errors
+/// Every mistake in the struct and its attributes, combined into one `syn::Error` (its
+/// [`to_compile_error`](syn::Error::to_compile_error) emits each one at its own span).
+///
+/// ```
+/// let input: syn::DeriveInput = syn::parse_quote! {
+///     #[table(name = "users")]
+///     #[index(columns(email), unique)]
+///     struct User {
+///         #[column(primary_key, autoincrement)]
+///         id: i64,
+///         email: String,
+///         #[column(default = "free")]
+///         plan: String,
+///         bio: Option<String>,
+///     }
+/// };
+/// let parsed = schema_core::parse::parse_struct(&input)?;
+/// let t = &parsed.table;
+/// assert_eq!(t.name, "users");
+/// assert_eq!(t.primary_key, ["id"]);
+/// assert_eq!(t.indexes[0].name, "users_email_key");
+/// assert_eq!(t.column("plan").unwrap().default.as_ref().unwrap().as_sql(), "'free'");
+/// assert!(t.column("bio").unwrap().nullable);
+/// # Ok::<(), syn::Error>(())
+/// ```
+pub fn parse_struct(input: &syn::DeriveInput) -> syn::Result<ParsedTable> {
+    let cx = ctxt::Ctxt::new();
+    let parsed = item::parse(&cx, input);
+    cx.check()?;
+    Ok(parsed.expect("a struct without errors is a table"))
+}
+
+/// Parses every item with `#[derive(.., Table, ..)]` in a source file, including those in
+/// inline `mod` blocks, in source order. `#[cfg]` attributes are not evaluated.
+///
+/// # Errors
+/// A syntax error in the file, or the mistakes of every struct, combined.
+///
+/// ```
+/// let tables = schema_core::parse::parse_file("
+///     #[derive(Debug, Table)]
+///     struct A { x: i64 }
+///     struct NotATable { y: i64 }
+///     mod inner {
+///         #[derive(migrate_runtime::Table)]
+///         struct B { y: String }
+///     }
+/// ")?;
+/// let names: Vec<_> = tables.iter().map(|t| t.table.name.as_str()).collect();
+/// assert_eq!(names, ["a", "b"]);
+/// # Ok::<(), syn::Error>(())
+/// ```
+pub fn parse_file(source: &str) -> syn::Result<Vec<ParsedTable>> {
+    let file = syn::parse_file(source)?;
+    let mut inputs = Vec::new();
+    collect_items(file.items, &mut inputs);
+    let mut tables = Vec::new();
+    let mut errors = Vec::new();
+    for input in &inputs {
+        match parse_struct(input) {
+            Ok(t) => tables.push(t),
+            Err(e) => errors.push(e),
+        }
+    }
+    ctxt::combine(errors)?;
+    Ok(tables)
+}
+
+fn collect_items(items: Vec<syn::Item>, out: &mut Vec<syn::DeriveInput>) {
+    for item in items {
+        match item {
+            syn::Item::Struct(s) if derives_table(&s.attrs) => out.push(s.into()),
+            syn::Item::Enum(e) if derives_table(&e.attrs) => out.push(e.into()),
+            syn::Item::Union(u) if derives_table(&u.attrs) => out.push(u.into()),
+            syn::Item::Mod(syn::ItemMod { content: Some((_, items)), .. }) => {
+                collect_items(items, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `#[derive(Table)]`, `#[derive(Debug, migrate_runtime::Table)]`, ...
+fn derives_table(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().filter(|a| a.path().is_ident("derive")).any(|a| {
+        a.parse_args_with(Punctuated::<syn::Path, syn::Token![,]>::parse_terminated).is_ok_and(
+            |paths| paths.iter().any(|p| p.segments.last().is_some_and(|s| s.ident == "Table")),
+        )
+    })
+}
+
+/// Joins parsed tables into a schema: resolves `references` (Rust type names -> SQL table
+/// names, an empty `to` -> the target's primary key, field names -> SQL column names) and checks
+/// what only the whole schema can show.
+///
+/// # Errors
+/// Combined: a `references` target that is not a table of this schema (or is ambiguous), a
+/// target without a primary key, a column-count mismatch, an unknown target field, a parent key
+/// that is neither the primary key nor unique (SQLite's `foreign key mismatch`), table names
+/// equal up to ASCII case, and index names that clash with each other or with table names.
+///
+/// ```
+/// let tables = schema_core::parse::parse_file("
+///     #[derive(Table)] struct Team { #[column(primary_key)] id: i64 }
+///     #[derive(Table)] struct Player { #[column(references = Coach)] coach_id: i64 }
+/// ")?;
+/// let err = schema_core::parse::resolve(&tables).unwrap_err();
+/// assert!(err.to_string().contains("`Coach` is not a Table in this schema"));
+/// # Ok::<(), syn::Error>(())
+/// ```
+pub fn resolve(tables: &[ParsedTable]) -> syn::Result<Schema> {
+    resolve::resolve(tables)
+}
