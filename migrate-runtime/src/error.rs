@@ -74,8 +74,8 @@ pub enum Error {
     /// before an applied migration, or its ledger row was deleted).
     #[error(
         "migration {tag} is not applied but the later migration {applied_tag} is: it was ordered \
-         before an applied migration (a branch merge?); renumber it after the last applied \
-         migration so it runs next"
+         before an applied migration (a branch merge?) or its ledger row was deleted; renumber it \
+         after the last applied migration so it runs next"
     )]
     OutOfOrder {
         /// The unapplied migration.

@@ -225,18 +225,14 @@ impl Database {
     pub fn from_connection(mut conn: Connection, migrations: &[Migration], options: &Options) -> Result<Self> {
         conn.busy_timeout(options.busy_timeout)?;
         let in_memory = conn.path().is_none_or(str::is_empty);
-        if !options.verify_only && !in_memory {
-            let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                log::warn!("journal_mode is {mode}, not wal");
-            }
-        }
         conn.pragma_update(None, "foreign_keys", true)?;
         let report = if options.verify_only {
             migrate::verify(&conn, migrations)?;
             Report::default()
         } else {
-            migrate::migrate_with(&mut conn, migrations, options)?
+            // journal_mode=WAL is set once the migrations are known not to be refused, so a
+            // refusal writes nothing.
+            migrate::migrate_with(&mut conn, migrations, options, !in_memory)?
         };
         Ok(Database { conn, report })
     }
@@ -273,7 +269,7 @@ impl Database {
 /// # Errors
 /// Any [`Error`]: a refusal (nothing written), or a failed apply (rolled back).
 pub fn migrate(conn: &mut Connection, migrations: &[Migration]) -> Result<Report> {
-    migrate::migrate_with(conn, migrations, &Options::default())
+    migrate::migrate_with(conn, migrations, &Options::default(), false)
 }
 
 /// [`migrate`] with options (backup, verify-only; the busy timeout is not applied here: set it
@@ -282,7 +278,7 @@ pub fn migrate(conn: &mut Connection, migrations: &[Migration]) -> Result<Report
 /// # Errors
 /// Any [`Error`].
 pub fn migrate_with(conn: &mut Connection, migrations: &[Migration], options: &Options) -> Result<Report> {
-    migrate::migrate_with(conn, migrations, options)
+    migrate::migrate_with(conn, migrations, options, false)
 }
 
 /// Checks, reading only, that the database is exactly up to date with `migrations`: `Ok` after

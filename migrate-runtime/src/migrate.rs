@@ -304,16 +304,6 @@ fn compare(
                 embedded_hash: m.hash.to_owned(),
             });
         }
-        if m.chain != row.chain {
-            return Err(Error::LedgerCorrupt {
-                tag: row.tag.clone(),
-                detail: format!(
-                    "its chain value {} is not {}, the chain of the migrations up to it",
-                    crate::hash::short(&row.chain),
-                    crate::hash::short(m.chain)
-                ),
-            });
-        }
         applied[i] = true;
     }
     // Everything before the last applied migration must be applied.
@@ -324,6 +314,22 @@ fn compare(
             tag: migrations[gap].tag.to_owned(),
             applied_tag: migrations[later].tag.to_owned(),
         });
+    }
+    // Same tags and hashes in the same order: the chains can only differ if the ledger was
+    // edited by hand.
+    for row in &rows {
+        if let Ok(i) = migrations.binary_search_by_key(&row.idx, |m| m.idx)
+            && migrations[i].chain != row.chain
+        {
+            return Err(Error::LedgerCorrupt {
+                tag: row.tag.clone(),
+                detail: format!(
+                    "its chain value {} is not {}, the chain of the migrations up to it",
+                    crate::hash::short(&row.chain),
+                    crate::hash::short(migrations[i].chain)
+                ),
+            });
+        }
     }
     if first == migrations.len() {
         Ok(Plan::UpToDate)
@@ -453,7 +459,9 @@ fn check_views(conn: &Connection, tags: &str) -> Result<()> {
 /// Runs every statement of one migration.
 fn run_statements(conn: &Connection, m: &Migration) -> Result<()> {
     let mut number = 0;
-    for chunk in sql::chunks(m.sql) {
+    // A byte-order mark is not SQL (and not part of the hash).
+    let text = m.sql.strip_prefix('\u{feff}').unwrap_or(m.sql);
+    for chunk in sql::chunks(text) {
         let mut batch = Batch::new(conn, chunk);
         let mut offset = 0;
         loop {
@@ -555,10 +563,24 @@ pub(crate) fn migrate_with(
     conn: &mut Connection,
     migrations: &[Migration],
     options: &Options,
+    wal: bool,
 ) -> Result<Report> {
     let conn: &Connection = conn;
     preflight(conn, true)?;
-    let (first, applied) = match check(conn, migrations)? {
+    let plan = check(conn, migrations)?;
+    if let Plan::Pending { first, .. } = plan
+        && !options.verify_only
+    {
+        scan_all(&migrations[first..])?;
+    }
+    // Only now that nothing is refused: the journal mode is a write when it changes.
+    if wal {
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            log::warn!("journal_mode is {mode}, not wal");
+        }
+    }
+    let (first, applied) = match plan {
         Plan::UpToDate => {
             log::debug!("database is up to date ({} migrations)", migrations.len());
             return Ok(Report::default());
@@ -571,7 +593,6 @@ pub(crate) fn migrate_with(
             first: migrations[first].tag.to_owned(),
         });
     }
-    scan_all(&migrations[first..])?;
 
     let mut report = Report::default();
     if applied > 0 {

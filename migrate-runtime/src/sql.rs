@@ -201,6 +201,7 @@ pub(crate) struct Forbidden {
 /// Trigger bodies (`CREATE TRIGGER .. BEGIN .. END`) are understood, including `CASE .. END`
 /// inside them.
 pub(crate) fn scan(sql: &str) -> Option<Forbidden> {
+    let sql = sql.strip_prefix('\u{feff}').unwrap_or(sql);
     let mut statement = 0;
     for chunk in chunks(sql) {
         let toks = tokens(chunk);
@@ -299,6 +300,7 @@ mod tests {
             Some((2, "VACUUM"))
         );
         assert_eq!(f("END TRANSACTION"), Some((1, "END")));
+        assert_eq!(f("\u{feff}COMMIT"), Some((1, "COMMIT")));
         assert_eq!(f("SAVEPOINT s; RELEASE s;"), Some((1, "SAVEPOINT")));
         assert_eq!(f("ATTACH 'x' AS y"), Some((1, "ATTACH")));
     }
@@ -312,6 +314,7 @@ mod tests {
             "-- COMMIT;\nCREATE TABLE \"begin\"(x); /* ROLLBACK; */",
             "CREATE TABLE [end](x); PRAGMA legacy_alter_table = ON;",
             "PRAGMA defer_foreign_keys = ON",
+            "\u{feff}CREATE TABLE t(x);",
             "",
         ];
         for s in ok {

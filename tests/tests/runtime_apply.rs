@@ -1,0 +1,393 @@
+//! Applying migrations: foreign keys off outside the transaction (T26/T27 and their negative
+//! control), rollback on failure, new foreign-key violations, broken views, status, verify,
+//! read-only opens, backups, and the generated `Db` type.
+
+mod runtime_support;
+
+use std::path::{Path, PathBuf};
+
+use migrate_runtime::rusqlite::{self, Connection, OpenFlags};
+use migrate_runtime::{Backup, Database, Error, Migration, MigrationState, Options};
+use runtime_support::migrations;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    Fixture { dir, path }
+}
+
+fn open(path: &Path, m: &[Migration]) -> Result<Database, Error> {
+    Database::open(path, m, &Options::new())
+}
+
+fn count(conn: &Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn schema_sql(conn: &Connection, name: &str) -> String {
+    conn.query_row("SELECT sql FROM sqlite_schema WHERE name = ?1", [name], |r| r.get(0)).unwrap()
+}
+
+fn fk(conn: &Connection) -> i64 {
+    count(conn, "PRAGMA foreign_keys")
+}
+
+fn ledger_len(conn: &Connection) -> i64 {
+    conn.query_row("SELECT count(*) FROM __schema_migrations", [], |r| r.get(0)).unwrap_or(-1)
+}
+
+const PARENT: &str = "CREATE TABLE \"parent\" (\"id\" INTEGER PRIMARY KEY, \"name\" TEXT);\n";
+
+/// T26/T27: `parent.name` becomes NOT NULL DEFAULT '' through the hand-written 12-step rebuild.
+const REBUILD_PARENT: &str = "CREATE TABLE \"__new_parent\" (\"id\" INTEGER PRIMARY KEY, \"name\" TEXT NOT NULL DEFAULT '');
+--> statement-breakpoint
+INSERT INTO \"__new_parent\" (\"id\", \"name\") SELECT \"id\", coalesce(\"name\", '') FROM \"parent\";
+--> statement-breakpoint
+DROP TABLE \"parent\";
+--> statement-breakpoint
+ALTER TABLE \"__new_parent\" RENAME TO \"parent\";
+";
+
+fn children(on_delete: &str) -> String {
+    format!(
+        "CREATE TABLE \"child\" (\"id\" INTEGER PRIMARY KEY, \"pid\" INTEGER REFERENCES \"parent\" (\"id\") ON DELETE {on_delete});
+--> statement-breakpoint
+CREATE TABLE \"child2\" (\"id\" INTEGER PRIMARY KEY, \"pid\" INTEGER REFERENCES \"parent\" (\"id\"));
+"
+    )
+}
+
+const ROWS: &str = "INSERT INTO parent (id, name) VALUES (1, 'a'), (2, NULL);
+INSERT INTO child (id, pid) VALUES (1, 1), (2, 2);
+INSERT INTO child2 (id, pid) VALUES (1, 1);";
+
+/// The database of T26/T27 before the rebuild, opened with foreign_keys=ON.
+fn parent_and_children(path: &Path, on_delete: &str) -> (&'static [Migration], Database) {
+    let kids = children(on_delete);
+    let v1 = migrations(&[("0000_create_parent", PARENT), ("0001_create_children", &kids)]);
+    let db = open(path, v1).unwrap();
+    db.conn().execute_batch(ROWS).unwrap();
+    let v2 = migrations(&[("0000_create_parent", PARENT), ("0001_create_children", &kids), ("0002_rebuild_parent", REBUILD_PARENT)]);
+    (v2, db)
+}
+
+fn child_pids(conn: &Connection, table: &str) -> Vec<Option<i64>> {
+    conn.prepare(&format!("SELECT pid FROM \"{table}\" ORDER BY id"))
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// The naive runner of the negative control: the pragma inside the transaction (a no-op there).
+fn naive_apply(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN")?;
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let result = conn.execute_batch(&sql.replace("--> statement-breakpoint", ""));
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT"),
+        Err(e) => {
+            conn.execute_batch("ROLLBACK")?;
+            Err(e)
+        }
+    }
+}
+
+fn t26_t27(on_delete: &str) {
+    let f = fixture();
+    let (v2, db) = parent_and_children(&f.path, on_delete);
+    let child_sql = schema_sql(db.conn(), "child");
+    let child2_sql = schema_sql(db.conn(), "child2");
+    drop(db);
+    // The application's next version: foreign_keys=ON on the connection, as always.
+    let db = open(&f.path, v2).unwrap();
+    assert_eq!(db.report().applied.len(), 1);
+    let conn = db.conn();
+    assert_eq!(fk(conn), 1, "foreign_keys restored after the run");
+    assert_eq!(child_pids(conn, "child"), [Some(1), Some(2)], "children kept with their parent ids");
+    assert_eq!(child_pids(conn, "child2"), [Some(1)]);
+    assert_eq!(schema_sql(conn, "child"), child_sql, "child's CREATE TABLE text is byte-identical");
+    assert_eq!(schema_sql(conn, "child2"), child2_sql);
+    assert!(schema_sql(conn, "parent").contains("NOT NULL DEFAULT ''"));
+    assert_eq!(count(conn, "SELECT count(*) FROM parent WHERE name = ''"), 1);
+    assert_eq!(count(conn, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+}
+
+#[test]
+fn t26_rebuilding_a_parent_keeps_cascade_children() {
+    t26_t27("CASCADE");
+}
+
+#[test]
+fn t27_rebuilding_a_parent_keeps_set_null_children() {
+    t26_t27("SET NULL");
+}
+
+#[test]
+fn negative_control_pragma_inside_the_transaction_loses_child_rows() {
+    // CASCADE: the naive runner empties the child table, and commits without an error.
+    let f = fixture();
+    let (_, db) = parent_and_children(&f.path, "CASCADE");
+    let conn = db.into_inner();
+    conn.execute_batch("DELETE FROM child2").unwrap();
+    assert_eq!(fk(&conn), 1);
+    naive_apply(&conn, REBUILD_PARENT).unwrap();
+    assert_eq!(child_pids(&conn, "child"), Vec::<Option<i64>>::new(), "the naive runner deleted the children");
+    // SET NULL: the naive runner nulls every child's reference.
+    let g = fixture();
+    let (_, db) = parent_and_children(&g.path, "SET NULL");
+    let conn = db.into_inner();
+    conn.execute_batch("DELETE FROM child2").unwrap();
+    naive_apply(&conn, REBUILD_PARENT).unwrap();
+    assert_eq!(child_pids(&conn, "child"), [None, None], "the naive runner nulled the references");
+}
+
+#[test]
+fn failed_migration_rolls_everything_back_and_restores_foreign_keys() {
+    for fk_before in [true, false] {
+        let f = fixture();
+        let mut conn = Connection::open(&f.path).unwrap();
+        conn.pragma_update(None, "foreign_keys", fk_before).unwrap();
+        let bad = "CREATE TABLE \"b\" (\"x\" INTEGER);\n--> statement-breakpoint\nINSERT INTO \"b\" (\"x\")\n  SELECT \"y\" FROM \"nope\";\n--> statement-breakpoint\nCREATE TABLE \"c\" (\"z\");\n";
+        let m = migrations(&[("0000_create_a", "CREATE TABLE \"a\" (\"x\");\n"), ("0001_broken", bad)]);
+        let err = migrate_runtime::migrate(&mut conn, m).unwrap_err();
+        let Error::Statement { tag, statement, first_line, .. } = &err else { panic!("expected Statement, got {err:?}") };
+        assert_eq!((tag.as_str(), *statement, first_line.as_str()), ("0001_broken", 2, "INSERT INTO \"b\" (\"x\")"));
+        let msg = err.to_string();
+        assert!(msg.contains("0001_broken") && msg.contains("statement 2") && msg.contains("no such table: nope"), "{msg}");
+        assert_eq!(fk(&conn), i64::from(fk_before), "foreign_keys restored");
+        assert!(conn.is_autocommit());
+        assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema"), 0, "0000 rolled back too, no ledger");
+    }
+    // A failure while stepping (not preparing) is located as well.
+    let f = fixture();
+    let mut conn = Connection::open(&f.path).unwrap();
+    let dup = "CREATE TABLE \"t\" (\"id\" INTEGER PRIMARY KEY);\nINSERT INTO \"t\" VALUES (1);\n-- the same key again\nINSERT INTO \"t\" VALUES (1);\n";
+    let err = migrate_runtime::migrate(&mut conn, migrations(&[("0000_dup", dup)])).unwrap_err();
+    let Error::Statement { statement, first_line, .. } = &err else { panic!("{err:?}") };
+    assert_eq!((*statement, first_line.as_str()), (3, "INSERT INTO \"t\" VALUES (1);"));
+    assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema"), 0);
+}
+
+#[test]
+fn new_foreign_key_violation_rolls_back_but_old_ones_do_not_block() {
+    let f = fixture();
+    let (_, db) = parent_and_children(&f.path, "CASCADE");
+    drop(db);
+    let kids = children("CASCADE");
+    let base = [("0000_create_parent", PARENT), ("0001_create_children", kids.as_str())];
+    let orphaning = migrations(&[base[0], base[1], ("0002_delete_parent", "DELETE FROM \"parent\" WHERE \"id\" = 1;\n")]);
+    let err = open(&f.path, orphaning).unwrap_err();
+    let Error::ForeignKeyViolation { tags, violations } = &err else { panic!("expected ForeignKeyViolation, got {err:?}") };
+    assert_eq!(tags, "0002_delete_parent");
+    let mut found: Vec<(String, Option<i64>, String)> = violations.iter().map(|v| (v.table.clone(), v.rowid, v.parent.clone())).collect();
+    found.sort();
+    assert_eq!(found, [("child".into(), Some(1), "parent".into()), ("child2".into(), Some(1), "parent".into())]);
+    let msg = err.to_string();
+    assert!(msg.contains("child rowid 1 -> parent") && msg.contains("0002_delete_parent"), "{msg}");
+    let conn = Connection::open(&f.path).unwrap();
+    assert_eq!(count(&conn, "SELECT count(*) FROM parent"), 2, "rolled back");
+    assert_eq!(ledger_len(&conn), 2);
+    // A violation that was already there is reported by nobody and blocks nothing.
+    conn.execute_batch("PRAGMA foreign_keys = OFF; INSERT INTO child (id, pid) VALUES (9, 99);").unwrap();
+    drop(conn);
+    let unrelated = migrations(&[base[0], base[1], ("0002_create_notes", "CREATE TABLE \"notes\" (\"x\");\n")]);
+    let db = open(&f.path, unrelated).unwrap();
+    assert_eq!(db.report().applied.len(), 1);
+    assert_eq!(count(db.conn(), "SELECT count(*) FROM pragma_foreign_key_check"), 1);
+}
+
+#[test]
+fn broken_view_rolls_back() {
+    let f = fixture();
+    let v1 = [("0000_create_t", "CREATE TABLE \"t\" (\"a\" INTEGER, \"b\" INTEGER);\n--> statement-breakpoint\nCREATE VIEW \"my view\" AS SELECT b FROM \"t\";\n")];
+    drop(open(&f.path, migrations(&v1)).unwrap());
+    // SQLite accepts a view over a missing column at CREATE time; the runner does not.
+    let bad = migrations(&[v1[0], ("0001_bad_view", "CREATE TABLE \"u\" (\"x\");\n--> statement-breakpoint\nCREATE VIEW \"v2\" AS SELECT zz FROM \"t\";\n")]);
+    let err = open(&f.path, bad).unwrap_err();
+    let Error::BrokenView { view, tags, .. } = &err else { panic!("expected BrokenView, got {err:?}") };
+    assert_eq!((view.as_str(), tags.as_str()), ("v2", "0001_bad_view"));
+    assert!(err.to_string().contains("no such column: zz"), "{err}");
+    let conn = Connection::open(&f.path).unwrap();
+    assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema WHERE name IN ('u', 'v2')"), 0);
+    assert_eq!(ledger_len(&conn), 1);
+    // A rebuild that drops the column under "my view" (renaming with legacy_alter_table so the
+    // RENAME itself does not object) is caught too.
+    let drop_b = "CREATE TABLE \"__new_t\" (\"a\" INTEGER);\n--> statement-breakpoint\nINSERT INTO \"__new_t\" (\"a\") SELECT \"a\" FROM \"t\";\n--> statement-breakpoint\nDROP TABLE \"t\";\n--> statement-breakpoint\nPRAGMA legacy_alter_table = ON;\n--> statement-breakpoint\nALTER TABLE \"__new_t\" RENAME TO \"t\";\n--> statement-breakpoint\nPRAGMA legacy_alter_table = OFF;\n";
+    let err = open(&f.path, migrations(&[v1[0], ("0001_drop_b", drop_b)])).unwrap_err();
+    assert!(matches!(&err, Error::BrokenView { view, .. } if view == "my view"), "{err:?}");
+    assert!(schema_sql(&conn, "t").contains("\"b\""));
+}
+
+#[test]
+fn status_and_verify_describe_the_database() {
+    let f = fixture();
+    let v3 = migrations(&[
+        ("0000_a", "CREATE TABLE \"a\" (\"x\");\n"),
+        ("0001_b", "CREATE TABLE \"b\" (\"x\");\n"),
+        ("0002_c", "CREATE TABLE \"c\" (\"x\");\n"),
+    ]);
+    let conn = Connection::open(&f.path).unwrap();
+    let st = migrate_runtime::status(&conn, v3).unwrap();
+    assert_eq!(st.pending().count(), 3);
+    assert!(!st.is_up_to_date());
+    let err = migrate_runtime::verify(&conn, v3).unwrap_err();
+    assert!(matches!(&err, Error::Pending { count: 3, first } if first == "0000_a"), "{err:?}");
+    assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema"), 0, "status and verify create no ledger");
+    drop(conn);
+
+    drop(open(&f.path, &v3[..2]).unwrap());
+    let conn = Connection::open(&f.path).unwrap();
+    let st = migrate_runtime::status(&conn, v3).unwrap();
+    let states: Vec<(&str, bool)> =
+        st.migrations.iter().map(|m| (m.tag, matches!(m.state, MigrationState::Applied { .. }))).collect();
+    assert_eq!(states, [("0000_a", true), ("0001_b", true), ("0002_c", false)]);
+    assert_eq!(st.migrations[0].hash, v3[0].hash);
+    assert!(matches!(st.migrations[0].state, MigrationState::Applied { applied_at_ms, duration_ms } if applied_at_ms > 1_600_000_000_000 && duration_ms >= 0));
+    assert_eq!(st.pending().map(|m| m.tag).collect::<Vec<_>>(), ["0002_c"]);
+    migrate_runtime::verify(&conn, &v3[..2]).unwrap();
+    assert!(matches!(migrate_runtime::verify(&conn, v3), Err(Error::Pending { count: 1, .. })));
+
+    // An older binary sees the unknown row; an edited one sees the edit.
+    let st = migrate_runtime::status(&conn, &v3[..1]).unwrap();
+    assert_eq!(st.unknown.iter().map(|r| r.tag.as_str()).collect::<Vec<_>>(), ["0001_b"]);
+    assert!(matches!(migrate_runtime::verify(&conn, &v3[..1]), Err(Error::UnknownApplied { .. })));
+    let edited = migrations(&[("0000_a", "CREATE TABLE \"a\" (\"x\", \"y\");\n"), ("0001_b", "CREATE TABLE \"b\" (\"x\");\n")]);
+    let st = migrate_runtime::status(&conn, edited).unwrap();
+    assert!(matches!(&st.migrations[0].state, MigrationState::Edited { stored_hash, .. } if stored_hash == v3[0].hash));
+    assert!(matches!(migrate_runtime::verify(&conn, edited), Err(Error::Edited { .. })));
+}
+
+#[test]
+fn verify_only_open_writes_nothing() {
+    let f = fixture();
+    let v1 = migrations(&[("0000_a", "CREATE TABLE \"a\" (\"x\");\n")]);
+    let v2 = migrations(&[("0000_a", "CREATE TABLE \"a\" (\"x\");\n"), ("0001_b", "CREATE TABLE \"b\" (\"x\");\n")]);
+    let ro = Options::new().verify_only(true);
+    // A missing file is not created.
+    assert!(Database::open(&f.path, v1, &ro).is_err());
+    assert!(!f.path.exists());
+    drop(open(&f.path, v1).unwrap());
+    let bytes = std::fs::read(&f.path).unwrap();
+    // Behind: refused with Pending; the file is untouched.
+    let err = Database::open(&f.path, v2, &ro).unwrap_err();
+    assert!(matches!(&err, Error::Pending { count: 1, first } if first == "0001_b"), "{err:?}");
+    assert!(err.to_string().contains("open_and_migrate"));
+    // Up to date: opens read-only and can be queried, but not written.
+    let db = Database::open(&f.path, v1, &ro).unwrap();
+    assert_eq!(count(db.conn(), "SELECT count(*) FROM a"), 0);
+    assert!(db.conn().execute("INSERT INTO a VALUES (1)", []).is_err());
+    drop(db);
+    // Even a file that is read-only for the OS can be verified.
+    let mut perms = std::fs::metadata(&f.path).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&f.path, perms).unwrap();
+    let conn = Connection::open_with_flags(&f.path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    migrate_runtime::verify(&conn, v1).unwrap();
+    drop(conn);
+    assert_eq!(std::fs::read(&f.path).unwrap(), bytes);
+}
+
+#[test]
+fn backup_is_written_only_when_something_is_pending() {
+    let f = fixture();
+    let m = migrations(&[
+        ("0000_a", "CREATE TABLE \"a\" (\"x\");\n"),
+        ("0001_b", "CREATE TABLE \"b\" (\"x\");\n"),
+        ("0002_c", "CREATE TABLE \"c\" (\"x\");\n"),
+    ]);
+    let beside = Options::new().backup(Backup::Beside);
+    let backups = |dir: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.contains(".bak-"))
+            .collect();
+        v.sort();
+        v
+    };
+    // A brand-new database has nothing to back up.
+    let db = Database::open(&f.path, &m[..1], &beside).unwrap();
+    assert_eq!(db.report().backup, None);
+    db.conn().execute("INSERT INTO a VALUES (42)", []).unwrap();
+    drop(db);
+    // Up to date: no backup.
+    drop(Database::open(&f.path, &m[..1], &beside).unwrap());
+    assert!(backups(f.dir.path()).is_empty());
+    // Pending: a backup of the old version, named after the first pending migration.
+    let db = Database::open(&f.path, &m[..2], &beside).unwrap();
+    let path = db.report().backup.clone().expect("backup written");
+    assert_eq!(path, f.dir.path().join("app.db.bak-0001"));
+    drop(db);
+    let old = Connection::open(&path).unwrap();
+    assert_eq!(ledger_len(&old), 1);
+    assert_eq!(count(&old, "SELECT x FROM a"), 42);
+    drop(old);
+    // To a given path; an existing path is refused before anything is applied.
+    let target = f.dir.path().join("before-c.db");
+    std::fs::write(&target, b"occupied").unwrap();
+    let err = Database::open(&f.path, m, &Options::new().backup(Backup::To(target.clone()))).unwrap_err();
+    assert!(matches!(&err, Error::Backup { path, .. } if path == &target), "{err:?}");
+    assert_eq!(ledger_len(&Connection::open(&f.path).unwrap()), 2);
+    std::fs::remove_file(&target).unwrap();
+    let db = Database::open(&f.path, m, &Options::new().backup(Backup::To(target.clone()))).unwrap();
+    assert_eq!(db.report().backup.as_deref(), Some(target.as_path()));
+    assert_eq!(ledger_len(&Connection::open(&target).unwrap()), 2);
+    assert_eq!(backups(f.dir.path()), ["app.db.bak-0001"]);
+}
+
+#[test]
+fn in_memory_database_is_migrated_without_wal() {
+    let m = migrations(&[("0000_a", "CREATE TABLE \"a\" (\"x\");\n")]);
+    let db = Database::open_in_memory(m, &Options::new()).unwrap();
+    assert_eq!(db.report().applied.len(), 1);
+    assert_eq!(ledger_len(db.conn()), 1);
+    let mode: String = db.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "memory");
+    assert_eq!(fk(db.conn()), 1);
+}
+
+// The generated type, as the build script writes it (hashes computed at build time).
+migrate_runtime::__define_db! {
+    name: FixtureDb,
+    migrations: [
+        (0, "0000_create_users", include_str!("runtime_fixtures/0000_create_users.sql"),
+         "56906f76c698667cb86fe5b0187045a6010d962b3d2890086906da235c8bbe9c",
+         "b8f2dfd50439cbde9826b399b5714b445d02761c6b27bad19239dfb9fa82edf3"),
+        (1, "0001_add_users_bio", include_str!("runtime_fixtures/0001_add_users_bio.sql"),
+         "2f4da9b4797aa738eaff1c5834e6552ebd624cb0f33e9004ea3855ddea6791a2",
+         "8e0319bac4d7dac25f3cadeff32f6c6bc2abc015d64e79095896ecd35c70839f"),
+    ]
+}
+
+#[test]
+fn generated_db_type_opens_migrates_and_derefs() {
+    // The literals above are what the build script computes.
+    let mut prev = None;
+    for m in FixtureDb::MIGRATIONS {
+        assert_eq!(m.hash, migrate_runtime::hash_sql(m.sql), "{}", m.tag);
+        assert_eq!(m.chain, migrate_runtime::chain_hash(prev, m.hash), "{}", m.tag);
+        prev = Some(m.chain);
+    }
+    let f = fixture();
+    let db = FixtureDb::open_and_migrate(&f.path).unwrap();
+    assert_eq!(db.report().applied.len(), 2);
+    db.conn().execute("INSERT INTO users (name, bio) VALUES ('ada', 'hi')", []).unwrap();
+    FixtureDb::verify(db.conn()).unwrap();
+    assert!(FixtureDb::status(db.conn()).unwrap().is_up_to_date());
+    let conn: Connection = db.into_inner();
+    drop(conn);
+    let db = FixtureDb::open_with(&f.path, &Options::new().verify_only(true)).unwrap();
+    assert_eq!(count(db.conn(), "SELECT count(*) FROM users"), 1);
+    drop(db);
+    let mut conn = Connection::open_in_memory().unwrap();
+    assert_eq!(FixtureDb::migrate(&mut conn).unwrap().applied.len(), 2);
+    let mem = FixtureDb::open_in_memory_and_migrate().unwrap();
+    assert_eq!(ledger_len(mem.conn()), 2);
+}
