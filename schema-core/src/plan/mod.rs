@@ -1,1 +1,315 @@
-//! The planner: diff two schemas into an ordered plan, lint it, render it as SQLite SQL. Pure.
+//! The planner: diff two schemas into an ordered plan, lint it, render it as SQLite SQL. Pure:
+//! no I/O, and the same input always gives byte-identical output.
+//!
+//! ```
+//! use schema_core::model::{Column, Schema, SqlType, Table};
+//! use schema_core::plan::{plan, PlanInput};
+//!
+//! let old = Schema::default();
+//! let mut new = Schema::default();
+//! let mut users = Table::new("users");
+//! users.columns.push(Column::new("id", SqlType::Integer));
+//! users.primary_key = vec!["id".into()];
+//! new.insert(users);
+//!
+//! let plan = plan(&PlanInput { old: &old, new: &new, dependents: &[], allow_drop: &[] }).unwrap();
+//! assert_eq!(plan.name(), "create_users");
+//! assert!(plan.render()[0].starts_with("CREATE TABLE \"users\""));
+//! ```
+//!
+//! The rules it follows are those of `correctness.md` (R9-R23, R25-R29, R33-R37): in-place
+//! `ALTER TABLE` only when it is provably safe whatever the data and the foreign-key setting,
+//! otherwise the hardened 12-step rebuild with explicit column lists, kept rowids and
+//! AUTOINCREMENT counters, dependent views and triggers dropped and recreated, and exact type
+//! conversions guarded inside the migration.
+
+mod diff;
+mod render;
+pub mod sql;
+
+use std::fmt;
+
+use crate::model::{Column, Index, Schema, SqlType, Table};
+
+pub use diff::plan;
+
+/// The kind of a schema object the planner does not model but must keep alive around rebuilds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectKind {
+    /// `CREATE VIEW`.
+    View,
+    /// `CREATE TRIGGER`.
+    Trigger,
+}
+
+impl ObjectKind {
+    /// `VIEW` or `TRIGGER`, as used in `DROP VIEW` / `DROP TRIGGER`.
+    ///
+    /// ```
+    /// # use schema_core::plan::ObjectKind;
+    /// assert_eq!(ObjectKind::View.as_sql(), "VIEW");
+    /// ```
+    #[must_use]
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            Self::View => "VIEW",
+            Self::Trigger => "TRIGGER",
+        }
+    }
+}
+
+/// A view or trigger found in the (replayed) database, as `sqlite_schema` holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DbObject {
+    /// View or trigger.
+    pub kind: ObjectKind,
+    /// Its name.
+    pub name: String,
+    /// `sqlite_schema.tbl_name`: the view's own name, or the table a trigger is on.
+    pub tbl_name: String,
+    /// The exact `CREATE ...` text; recreated byte for byte.
+    pub sql: String,
+}
+
+/// What the planner diffs.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanInput<'a> {
+    /// The schema the database has now (the latest snapshot, with no intent fields).
+    pub old: &'a Schema,
+    /// The schema wanted (from the source, with `renamed_from` and `backfill` intent).
+    pub new: &'a Schema,
+    /// Views and triggers in the replayed database, in `sqlite_schema` order.
+    pub dependents: &'a [DbObject],
+    /// `MIGRATION_ALLOW_DROP` entries: `"table"` or `"table.column"`.
+    pub allow_drop: &'a [String],
+}
+
+/// How serious a [`Finding`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// The plan is refused.
+    Error,
+    /// The plan is produced; the user should look.
+    Warning,
+    /// For review only.
+    Info,
+}
+
+/// A lint finding with a stable code (`L1`..`L15`, see `correctness.md` section 5).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Finding {
+    /// Stable code, e.g. `"L13"`.
+    pub code: &'static str,
+    /// Error, warning or info.
+    pub severity: Severity,
+    /// Lowercase message naming the table, the column and the attribute that resolves it.
+    pub message: String,
+}
+
+impl Finding {
+    pub(crate) fn error(code: &'static str, message: String) -> Self {
+        Self { code, severity: Severity::Error, message }
+    }
+    pub(crate) fn warning(code: &'static str, message: String) -> Self {
+        Self { code, severity: Severity::Warning, message }
+    }
+    pub(crate) fn info(code: &'static str, message: String) -> Self {
+        Self { code, severity: Severity::Info, message }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "note",
+        };
+        write!(f, "{level}[{}]: {}", self.code, self.message)
+    }
+}
+
+/// One step of a plan. Each renders to one or more SQL statements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// `CREATE TABLE`.
+    CreateTable(Table),
+    /// `DROP TABLE` (acknowledged with `MIGRATION_ALLOW_DROP`).
+    DropTable {
+        /// The table.
+        table: String,
+    },
+    /// `ALTER TABLE .. RENAME TO ..` (through a temporary name when only the case changes).
+    RenameTable {
+        /// Old name.
+        from: String,
+        /// New name.
+        to: String,
+    },
+    /// `ALTER TABLE .. ADD COLUMN ..`, only when provably safe (R21).
+    AddColumn {
+        /// The table.
+        table: String,
+        /// The column.
+        column: Column,
+        /// Inline `REFERENCES` clause for a new nullable foreign-key column.
+        references: Option<crate::model::ForeignKey>,
+    },
+    /// `ALTER TABLE .. DROP COLUMN ..`, only when provably safe (R22).
+    DropColumn {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
+    /// `ALTER TABLE .. RENAME COLUMN .. TO ..` from a declared `renamed_from`.
+    RenameColumn {
+        /// The table.
+        table: String,
+        /// Old name.
+        from: String,
+        /// New name.
+        to: String,
+    },
+    /// `CREATE [UNIQUE] INDEX`.
+    CreateIndex {
+        /// The table.
+        table: String,
+        /// The index.
+        index: Index,
+    },
+    /// `DROP INDEX`.
+    DropIndex {
+        /// The table it was on.
+        table: String,
+        /// The index.
+        name: String,
+    },
+    /// The 12-step table rebuild (R9-R19).
+    RebuildTable(Box<Rebuild>),
+}
+
+/// Everything a table rebuild needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rebuild {
+    /// The table as wanted (its final name).
+    pub table: Table,
+    /// The temporary name of the new table (`__new_<table>`, free case-insensitively).
+    pub temp_name: String,
+    /// `(new column, source expression over the old table)`; new columns absent here take
+    /// their default.
+    pub copy: Vec<(String, String)>,
+    /// The rowid alias copied explicitly (rowid tables without INTEGER PRIMARY KEY), if any.
+    pub copy_rowid: Option<&'static str>,
+    /// Columns whose values must convert exactly: `(old column, new column, new type)`.
+    pub guards: Vec<(String, String, SqlType)>,
+    /// Keep the AUTOINCREMENT high-water mark.
+    pub keep_sequence: bool,
+    /// Views and triggers dropped before and recreated after, in `sqlite_schema` order.
+    pub dependents: Vec<DbObject>,
+    /// What changed, for naming: added, dropped and renamed columns, and whether anything else
+    /// changed.
+    pub summary: RebuildSummary,
+}
+
+/// What a rebuild changes, used to name the migration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RebuildSummary {
+    /// Columns added.
+    pub added: Vec<String>,
+    /// Columns dropped.
+    pub dropped: Vec<String>,
+    /// Columns renamed `(from, to)`.
+    pub renamed: Vec<(String, String)>,
+    /// Anything else changed (types, constraints, options).
+    pub altered: bool,
+}
+
+/// An ordered migration plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The steps, in execution order.
+    pub steps: Vec<Step>,
+    /// Warnings and notes (errors make [`plan`] return `Err`).
+    pub findings: Vec<Finding>,
+    /// Acknowledged destructive drops (`table` or `table.column`), for the file header.
+    pub acknowledged: Vec<String>,
+}
+
+impl Plan {
+    /// Whether the plan does nothing.
+    ///
+    /// ```
+    /// # use schema_core::plan::Plan;
+    /// assert!(Plan::default().is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The SQL statements, in order, each ending with `;`.
+    #[must_use]
+    pub fn render(&self) -> Vec<String> {
+        self.steps.iter().flat_map(render::step).collect()
+    }
+
+    /// Comment lines for the top of the migration file, one per acknowledged drop:
+    /// `-- godwit: allow-drop users`.
+    #[must_use]
+    pub fn header_comments(&self) -> Vec<String> {
+        self.acknowledged.iter().map(|a| format!("-- godwit: allow-drop {a}")).collect()
+    }
+
+    /// A descriptive name derived from the steps (`create_users`, `add_users_bio`,
+    /// `rename_users_name_to_full_name`, `rebuild_users`, ...): `[a-z0-9_]`, runs of `_`
+    /// collapsed, at most 60 characters.
+    #[must_use]
+    pub fn name(&self) -> String {
+        render::name(&self.steps)
+    }
+}
+
+/// The DDL of a fresh database for `schema`: every table (parents first, ties by name) followed
+/// by its indexes. Identical to what a plan from the empty schema renders.
+///
+/// ```
+/// use schema_core::model::{Column, Schema, SqlType, Table};
+/// let mut s = Schema::default();
+/// let mut t = Table::new("t");
+/// t.columns.push(Column::new("a", SqlType::Text));
+/// s.insert(t);
+/// assert_eq!(schema_core::plan::create_statements(&s), ["CREATE TABLE \"t\" (\n\t\"a\" TEXT NOT NULL\n);"]);
+/// ```
+#[must_use]
+pub fn create_statements(schema: &Schema) -> Vec<String> {
+    diff::create_steps(schema).iter().flat_map(render::step).collect()
+}
+
+/// Sanitises a migration name: lowercase ASCII `[a-z0-9_]`, other characters become `_`, runs
+/// of `_` collapse, no leading or trailing `_`, at most 60 characters (cut at a `_` when
+/// possible).
+///
+/// ```
+/// # use schema_core::plan::sanitise_name;
+/// assert_eq!(sanitise_name("Add Users: Bio!"), "add_users_bio");
+/// ```
+#[must_use]
+pub fn sanitise_name(raw: &str) -> String {
+    let mut out = String::new();
+    for c in raw.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    let mut out = out.trim_matches('_').to_string();
+    if out.len() > 60 {
+        let cut = out[..60].rfind('_').filter(|&p| p >= 30).unwrap_or(60);
+        out.truncate(cut);
+        out = out.trim_end_matches('_').to_string();
+    }
+    out
+}

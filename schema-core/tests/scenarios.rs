@@ -1,0 +1,1101 @@
+//! Data-driven migration scenarios (correctness.md section 4, T01-T48 where the model can
+//! express them): v1 schema + rows -> v2 schema. Each case snapshots the SQL, applies it to a real
+//! SQLite database with the runner protocol, and checks data and structure.
+
+mod common;
+
+use common::*;
+use rusqlite::Connection;
+use rusqlite::types::Value;
+use schema_core::model::{FkAction, Schema};
+use schema_core::plan::{Finding, Plan, Severity};
+
+/// One scenario.
+struct Case {
+    v1: Schema,
+    v2: Schema,
+    /// Rows (SQL) inserted into v1.
+    rows: &'static [&'static str],
+    /// Views and triggers created on v1 after the rows, and on the fresh v2 for comparison.
+    deps: &'static [&'static str],
+    /// Views and triggers of the fresh v2 when they differ from `deps` (renames).
+    deps_v2: Option<&'static [&'static str]>,
+    allow: &'static [&'static str],
+}
+
+impl Case {
+    fn new(v1: Schema, v2: Schema) -> Self {
+        Self { v1, v2, rows: &[], deps: &[], deps_v2: None, allow: &[] }
+    }
+    fn rows(mut self, rows: &'static [&'static str]) -> Self {
+        self.rows = rows;
+        self
+    }
+    fn deps(mut self, deps: &'static [&'static str]) -> Self {
+        self.deps = deps;
+        self
+    }
+    fn deps_v2(mut self, deps: &'static [&'static str]) -> Self {
+        self.deps_v2 = Some(deps);
+        self
+    }
+    fn allow(mut self, allow: &'static [&'static str]) -> Self {
+        self.allow = allow;
+        self
+    }
+
+    fn v1_db(&self) -> Connection {
+        let conn = fresh(&self.v1, self.rows);
+        for d in self.deps {
+            conn.execute_batch(d).unwrap();
+        }
+        conn
+    }
+
+    fn plan(&self, conn: &Connection) -> Result<Plan, Vec<Finding>> {
+        plan_for(conn, &self.v1, &self.v2, self.allow)
+    }
+
+    /// Plans, snapshots, applies and checks; returns the migrated database and the plan.
+    fn run(&self, name: &str) -> (Connection, Plan) {
+        let conn = self.v1_db();
+        let p = self.plan(&conn).unwrap_or_else(|f| panic!("plan refused: {f:#?}"));
+        let again = self.plan(&conn).unwrap();
+        assert_eq!(p.render(), again.render(), "plans are deterministic");
+        assert!(
+            !p.render().iter().any(|s| s.to_ascii_uppercase().contains("PRAGMA")),
+            "no PRAGMA in migrations"
+        );
+        insta::assert_snapshot!(name, file_text(&p));
+        let before = dump_all(&conn, &self.v1);
+        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        apply(&conn, &p.render())
+            .unwrap_or_else(|e| panic!("apply failed: {e}\n{}", file_text(&p)));
+        assert_eq!(count(&conn, "PRAGMA foreign_keys"), 1);
+        integrity_ok(&conn);
+        assert!(fk_violations(&conn).unwrap().is_empty());
+        let expected = fresh(&self.v2, self.deps_v2.unwrap_or(self.deps));
+        assert_same_shape(&conn, &expected);
+        assert_rows_preserved(&conn, &self.v1, &self.v2, &before);
+        (conn, p)
+    }
+
+    /// Applies a plan that must fail at apply time; returns the error and checks nothing changed.
+    fn run_failing(&self, name: &str) -> String {
+        let conn = self.v1_db();
+        let p = self.plan(&conn).unwrap_or_else(|f| panic!("plan refused: {f:#?}"));
+        insta::assert_snapshot!(name, file_text(&p));
+        let before = dump_all(&conn, &self.v1);
+        let shape = schema_core::introspect::describe(&conn).unwrap();
+        let sql_before = all_sql(&conn);
+        let err = apply(&conn, &p.render()).expect_err("the migration must fail");
+        assert_eq!(dump_all(&conn, &self.v1), before, "rows unchanged after a failed migration");
+        assert_eq!(schema_core::introspect::describe(&conn).unwrap(), shape);
+        assert_eq!(all_sql(&conn), sql_before, "schema text unchanged after a failed migration");
+        assert_eq!(count(&conn, "PRAGMA foreign_keys"), 1);
+        err
+    }
+
+    fn plan_errors(&self) -> Vec<Finding> {
+        let conn = self.v1_db();
+        let f = self.plan(&conn).expect_err("the plan must be refused");
+        assert!(f.iter().any(|f| f.severity == Severity::Error));
+        f
+    }
+}
+
+fn all_sql(conn: &Connection) -> Vec<(String, Option<String>)> {
+    let mut stmt = conn.prepare("SELECT name, sql FROM sqlite_schema ORDER BY name").unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+fn has(findings: &[Finding], code: &str, needle: &str) -> bool {
+    findings.iter().any(|f| f.code == code && f.message.contains(needle))
+}
+
+fn users_v1() -> schema_core::model::Table {
+    table("users", vec![col("id", Integer), col("name", Text)]).pk(&["id"])
+}
+
+const USERS_ROWS: &[&str] =
+    &["INSERT INTO users (id, name) VALUES (1, 'ann'), (2, 'bob'), (5, 'cy')"];
+
+// ---------------------------------------------------------------- columns: add
+
+#[test]
+fn t01_add_nullable_column_in_place() {
+    let v2 = schema(vec![
+        table("users", vec![col("id", Integer), col("name", Text), col("bio", Text).null()])
+            .pk(&["id"]),
+    ]);
+    let (conn, p) = Case::new(schema(vec![users_v1()]), v2).rows(USERS_ROWS).run("t01");
+    assert_eq!(p.render(), ["ALTER TABLE \"users\" ADD COLUMN \"bio\" TEXT;"]);
+    assert_eq!(p.name(), "add_users_bio");
+    assert_eq!(count(&conn, "SELECT count(*) FROM users WHERE bio IS NULL"), 3);
+}
+
+#[test]
+fn t02_add_not_null_with_default_in_place() {
+    let v2 = schema(vec![
+        table(
+            "users",
+            vec![col("id", Integer), col("name", Text), col("status", Text).default("'active'")],
+        )
+        .pk(&["id"]),
+    ]);
+    let (conn, p) = Case::new(schema(vec![users_v1()]), v2).rows(USERS_ROWS).run("t02");
+    assert_eq!(
+        p.render(),
+        ["ALTER TABLE \"users\" ADD COLUMN \"status\" TEXT NOT NULL DEFAULT 'active';"]
+    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM users WHERE status = 'active'"), 3);
+}
+
+#[test]
+fn t03_add_not_null_without_default_needs_backfill() {
+    let v2 = schema(vec![
+        table("users", vec![col("id", Integer), col("name", Text), col("email", Text)]).pk(&["id"]),
+    ]);
+    let f = Case::new(schema(vec![users_v1()]), v2).rows(USERS_ROWS).plan_errors();
+    assert!(has(&f, "L2", "backfill"), "{f:#?}");
+    assert!(has(&f, "L2", "email"));
+
+    let v2 = schema(vec![
+        table(
+            "users",
+            vec![col("id", Integer), col("name", Text), col("email", Text).backfill("'unknown@x'")],
+        )
+        .pk(&["id"]),
+    ]);
+    let (conn, p) = Case::new(schema(vec![users_v1()]), v2).rows(USERS_ROWS).run("t03");
+    assert_eq!(count(&conn, "SELECT count(*) FROM users WHERE email = 'unknown@x'"), 3);
+    assert_eq!(p.name(), "add_users_email");
+    let dflt: Option<String> = conn
+        .query_row(
+            "SELECT dflt_value FROM pragma_table_info('users') WHERE name = 'email'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(dflt, None, "backfill never becomes the default");
+}
+
+#[test]
+fn t04_add_current_timestamp_default_rebuilds() {
+    let v2 = schema(vec![
+        table(
+            "users",
+            vec![
+                col("id", Integer),
+                col("name", Text),
+                col("created_at", Text).default_sql("CURRENT_TIMESTAMP"),
+            ],
+        )
+        .pk(&["id"]),
+    ]);
+    let (conn, p) = Case::new(schema(vec![users_v1()]), v2).rows(USERS_ROWS).run("t04");
+    assert!(has(&p.findings, "L14", "created_at"));
+    assert_eq!(
+        count(&conn, "SELECT count(DISTINCT created_at) FROM users WHERE created_at IS NOT NULL"),
+        1
+    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM users"), 3);
+}
+
+#[test]
+fn t05_add_unique_column_rebuilds() {
+    let v2 = schema(vec![
+        table(
+            "users",
+            vec![col("id", Integer), col("name", Text), col("handle", Text).null().unique()],
+        )
+        .pk(&["id"]),
+    ]);
+    let (conn, _) = Case::new(schema(vec![users_v1()]), v2).rows(USERS_ROWS).run("t05");
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM pragma_index_list('users') WHERE origin = 'u'"),
+        1
+    );
+}
+
+fn posts(extra: Option<schema_core::model::Column>, fk: bool) -> schema_core::model::Table {
+    let mut cols = vec![col("id", Integer), col("body", Text)];
+    cols.extend(extra);
+    let t = table("posts", cols).pk(&["id"]);
+    if fk { t.fk(&["author_id"], "users", &["id"], Some(FkAction::Cascade)) } else { t }
+}
+
+#[test]
+fn t06_add_nullable_fk_column_in_place_and_with_default_rebuilds() {
+    let rows: &[&str] = &[
+        "INSERT INTO users (id, name) VALUES (1, 'ann'), (2, 'bob')",
+        "INSERT INTO posts (id, body) VALUES (1, 'a'), (2, 'b')",
+    ];
+    let v1 = schema(vec![users_v1(), posts(None, false)]);
+    let v2 = schema(vec![users_v1(), posts(Some(col("author_id", Integer).null()), true)]);
+    let (conn, p) = Case::new(v1.clone(), v2).rows(rows).run("t06");
+    assert_eq!(
+        p.render(),
+        [
+            "ALTER TABLE \"posts\" ADD COLUMN \"author_id\" INTEGER REFERENCES \"users\" (\"id\") ON DELETE CASCADE;"
+        ]
+    );
+    let fk: (String, String, String, String) = conn
+        .query_row(
+            "SELECT \"table\", \"from\", \"to\", on_delete FROM pragma_foreign_key_list('posts')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(fk, ("users".into(), "author_id".into(), "id".into(), "CASCADE".into()));
+
+    let v2 =
+        schema(vec![users_v1(), posts(Some(col("author_id", Integer).null().default("1")), true)]);
+    let (_, p) = Case::new(v1, v2).rows(rows).run("t06_default");
+    assert!(
+        p.render().iter().any(|s| s.starts_with("CREATE TABLE \"__new_posts\"")),
+        "a non-NULL default FK column rebuilds"
+    );
+}
+
+// ---------------------------------------------------------------- columns: drop and rename
+
+#[test]
+fn t08_drop_column_in_place() {
+    let v1 =
+        schema(vec![table("t", vec![col("a", Integer), col("b", Text), col("c", Text).null()])]);
+    let v2 = schema(vec![table("t", vec![col("a", Integer), col("b", Text)])]);
+    let (_, p) =
+        Case::new(v1, v2).rows(&["INSERT INTO t VALUES (1, 'x', 'y'), (2, 'z', NULL)"]).run("t08");
+    assert_eq!(p.render(), ["ALTER TABLE \"t\" DROP COLUMN \"c\";"]);
+    assert_eq!(p.name(), "drop_t_c");
+    assert!(has(&p.findings, "L3", "c"));
+}
+
+#[test]
+fn t09_drop_indexed_column_drops_the_index_first() {
+    let v1 = schema(vec![table("t", vec![col("a", Integer), col("b", Text)]).index("ib", &["b"])]);
+    let v2 = schema(vec![table("t", vec![col("a", Integer)])]);
+    let (_, p) = Case::new(v1, v2).rows(&["INSERT INTO t VALUES (1, 'x')"]).run("t09");
+    assert_eq!(p.render(), ["DROP INDEX \"ib\";", "ALTER TABLE \"t\" DROP COLUMN \"b\";"]);
+}
+
+#[test]
+fn t10_drop_column_referenced_by_a_foreign_key_is_refused() {
+    let parent = |with_code: bool| {
+        let mut cols = vec![col("id", Integer), col("code", Text).unique()];
+        if !with_code {
+            cols.pop();
+        }
+        table("parent", cols).pk(&["id"])
+    };
+    let child = table("child", vec![col("id", Integer), col("pcode", Text).null()]).pk(&["id"]).fk(
+        &["pcode"],
+        "parent",
+        &["code"],
+        None,
+    );
+    let f =
+        Case::new(schema(vec![parent(true), child.clone()]), schema(vec![parent(false), child]))
+            .plan_errors();
+    assert!(has(&f, "L15", "parent.code"), "{f:#?}");
+}
+
+#[test]
+fn t11_drop_column_used_by_a_view_is_refused() {
+    let v1 = schema(vec![table("t", vec![col("a", Integer), col("b", Text)])]);
+    let v2 = schema(vec![table("t", vec![col("a", Integer)])]);
+    let f = Case::new(v1, v2)
+        .deps(&[
+            "CREATE VIEW v AS SELECT b FROM t",
+            "CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT NEW.b; END",
+        ])
+        .plan_errors();
+    assert!(has(&f, "L10", "view v"), "{f:#?}");
+    assert!(has(&f, "L10", "trigger tr"));
+}
+
+fn p_with(code: &str, renamed: bool) -> schema_core::model::Table {
+    let c = col(code, Text).null().unique();
+    let c = if renamed { c.from("code") } else { c };
+    table("p", vec![col("id", Integer), c]).pk(&["id"]).partial_index(
+        "p_code_partial",
+        &[code],
+        &format!("{code} IS NOT NULL"),
+    )
+}
+
+#[test]
+fn t12_declared_column_rename() {
+    let c = table("c", vec![col("id", Integer), col("pcode", Text).null()]).pk(&["id"]);
+    let v1 = schema(vec![p_with("code", false), c.clone().fk(&["pcode"], "p", &["code"], None)]);
+    let v2 = schema(vec![p_with("sku", true), c.clone().fk(&["pcode"], "p", &["sku"], None)]);
+    let (conn, p) = Case::new(v1.clone(), v2)
+        .rows(&["INSERT INTO p VALUES (1, 'a'), (2, 'b')", "INSERT INTO c VALUES (1, 'a')"])
+        .deps(&[
+            "CREATE VIEW pv AS SELECT code FROM p",
+            "CREATE TRIGGER pt AFTER UPDATE ON p BEGIN UPDATE c SET pcode = NEW.code WHERE pcode = OLD.code; END",
+        ])
+        .deps_v2(&[
+            "CREATE VIEW pv AS SELECT sku FROM p",
+            "CREATE TRIGGER pt AFTER UPDATE ON p BEGIN UPDATE c SET pcode = NEW.sku WHERE pcode = OLD.sku; END",
+        ])
+        .run("t12");
+    assert_eq!(p.render(), ["ALTER TABLE \"p\" RENAME COLUMN \"code\" TO \"sku\";"]);
+    assert_eq!(p.name(), "rename_p_code_to_sku");
+    assert!(schema_sql(&conn, "c").contains("\"sku\""));
+    assert!(schema_sql(&conn, "p_code_partial").contains("\"sku\""));
+
+    // The same change without the declaration is refused.
+    let v2 = schema(vec![p_with("sku", false), c.fk(&["pcode"], "p", &["sku"], None)]);
+    let f = Case::new(v1, v2).plan_errors();
+    assert!(has(&f, "L13", "renamed_from = \"code\""), "{f:#?}");
+    assert!(has(&f, "L13", "MIGRATION_ALLOW_DROP=p.code"));
+}
+
+#[test]
+fn t13_declared_table_rename_keeps_sequence_and_rewrites_references() {
+    let parent = |name: &str| {
+        let t = table(name, vec![col("id", Integer), col("n", Text)]).pk(&["id"]).autoinc();
+        if name == "parent" { t } else { t.from("parent") }
+    };
+    let child = |p: &str| {
+        table("child", vec![col("id", Integer), col("pid", Integer)]).pk(&["id"]).fk(
+            &["pid"],
+            p,
+            &["id"],
+            None,
+        )
+    };
+    let (conn, p) = Case::new(schema(vec![parent("parent"), child("parent")]), schema(vec![parent("account"), child("account")]))
+        .rows(&[
+            "INSERT INTO parent (id, n) VALUES (10, 'x')",
+            "INSERT INTO child VALUES (1, 10)",
+        ])
+        .deps(&[
+            "CREATE VIEW pv AS SELECT n FROM parent",
+            "CREATE TRIGGER ct AFTER INSERT ON child BEGIN UPDATE parent SET n = n || '!' WHERE id = NEW.pid; END",
+        ])
+        .deps_v2(&[
+            "CREATE VIEW pv AS SELECT n FROM account",
+            "CREATE TRIGGER ct AFTER INSERT ON child BEGIN UPDATE account SET n = n || '!' WHERE id = NEW.pid; END",
+        ])
+        .run("t13");
+    assert_eq!(p.render(), ["ALTER TABLE \"parent\" RENAME TO \"account\";"]);
+    assert_eq!(p.name(), "rename_parent_to_account");
+    assert_eq!(count(&conn, "SELECT seq FROM sqlite_sequence WHERE name = 'account'"), 10);
+    assert!(schema_sql(&conn, "child").contains("\"account\""));
+}
+
+#[test]
+fn t14_case_only_table_rename_goes_through_a_temporary_name() {
+    let v1 = schema(vec![table("user", vec![col("id", Integer)]).pk(&["id"])]);
+    let v2 = schema(vec![table("User", vec![col("id", Integer)]).pk(&["id"]).from("user")]);
+    let (conn, p) = Case::new(v1, v2).rows(&["INSERT INTO user VALUES (1), (2)"]).run("t14");
+    assert_eq!(p.render().len(), 2);
+    assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema WHERE name = 'User'"), 1);
+}
+
+fn sessions() -> schema_core::model::Table {
+    table("sessions", vec![col("id", Integer), col("user_id", Integer)]).pk(&["id"]).fk(
+        &["user_id"],
+        "users",
+        &["id"],
+        Some(FkAction::Cascade),
+    )
+}
+
+#[test]
+fn t15_dropping_a_referenced_table() {
+    const ROWS: &[&str] = &[
+        "INSERT INTO users (id, name) VALUES (1, 'ann'), (2, 'bob')",
+        "INSERT INTO sessions VALUES (1, 1), (2, 2)",
+    ];
+    let rows = ROWS;
+    // Only users removed: sessions still references it.
+    let f = Case::new(schema(vec![users_v1(), sessions()]), schema(vec![sessions()]))
+        .rows(rows)
+        .allow(&["users"])
+        .plan_errors();
+    assert!(has(&f, "L15", "sessions"), "{f:#?}");
+    // Without acknowledgement: the error names MIGRATION_ALLOW_DROP.
+    let f =
+        Case::new(schema(vec![users_v1(), sessions()]), schema(vec![])).rows(rows).plan_errors();
+    assert!(has(&f, "L1", "MIGRATION_ALLOW_DROP=users"), "{f:#?}");
+    // Both dropped and acknowledged: children first.
+    let (_, p) = Case::new(schema(vec![users_v1(), sessions()]), schema(vec![]))
+        .rows(rows)
+        .allow(&["users", "sessions"])
+        .run("t15");
+    assert_eq!(p.render(), ["DROP TABLE \"sessions\";", "DROP TABLE \"users\";"]);
+    assert_eq!(
+        p.header_comments(),
+        ["-- godwit: allow-drop sessions", "-- godwit: allow-drop users"]
+    );
+    assert_eq!(p.name(), "drop_sessions_users");
+}
+
+// ---------------------------------------------------------------- types, nullability, defaults
+
+fn tv(ty: schema_core::model::SqlType) -> Schema {
+    schema(vec![table("t", vec![col("id", Integer), col("v", ty).null()]).pk(&["id"])])
+}
+
+#[test]
+fn t16_text_to_integer_exact() {
+    let (conn, p) = Case::new(tv(Text), tv(Integer))
+        .rows(&["INSERT INTO t VALUES (1, '1'), (2, '22'), (3, NULL)"])
+        .run("t16");
+    let types: Vec<String> = conn
+        .prepare("SELECT typeof(v) FROM t ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(types, ["integer", "integer", "null"]);
+    assert!(has(&p.findings, "L2", "changes type"));
+    assert!(
+        !p.render().iter().any(|s| s.starts_with("INSERT INTO \"__new_t\"") && s.contains("CAST")),
+        "no CAST in the copy"
+    );
+}
+
+#[test]
+fn t17_inexact_conversions_fail_inside_the_migration() {
+    for (value, shown) in [
+        ("'12abc'", "'12abc'"),
+        ("' 7'", "' 7'"),
+        ("'012'", "'012'"),
+        ("'12.0'", "'12.0'"),
+        ("'abc'", "'abc'"),
+    ] {
+        let rows: &'static [&'static str] = Box::leak(
+            vec![&*Box::leak(
+                format!("INSERT INTO t VALUES (1, '12'), (2, {value})").into_boxed_str(),
+            )]
+            .into_boxed_slice(),
+        );
+        let err = Case::new(tv(Text), tv(Integer)).rows(rows).run_failing("t17");
+        assert!(err.contains("table \"t\" column \"v\""), "{err}");
+        assert!(err.contains(shown), "{err}");
+        assert!(err.contains("does not convert exactly"), "{err}");
+    }
+}
+
+#[test]
+fn t18_integer_to_text() {
+    let (conn, _) = Case::new(tv(Integer), tv(Text))
+        .rows(&["INSERT INTO t VALUES (1, 5), (2, -3), (3, NULL)"])
+        .run("t18");
+    let v: Vec<(Option<String>, String)> = conn
+        .prepare("SELECT v, typeof(v) FROM t ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        v,
+        [
+            (Some("5".into()), "text".into()),
+            (Some("-3".into()), "text".into()),
+            (None, "null".into())
+        ]
+    );
+}
+
+#[test]
+fn t19_nullable_to_not_null_needs_backfill() {
+    let v1 = schema(vec![table("t", vec![col("id", Integer), col("a", Text).null()]).pk(&["id"])]);
+    let v2 = schema(vec![
+        table("t", vec![col("id", Integer), col("a", Text).default("'d'")]).pk(&["id"]),
+    ]);
+    let f = Case::new(v1.clone(), v2).plan_errors();
+    assert!(has(&f, "L2", "backfill"), "a default does not count: {f:#?}");
+
+    let v2 = schema(vec![
+        table("t", vec![col("id", Integer), col("a", Text).backfill("''")]).pk(&["id"]),
+    ]);
+    let (conn, p) =
+        Case::new(v1, v2).rows(&["INSERT INTO t VALUES (1, 'x'), (2, NULL)"]).run("t19");
+    assert!(p.render().iter().any(|s| s.contains("coalesce(\"a\", (''))")));
+    assert_eq!(count(&conn, "SELECT count(*) FROM t WHERE a = ''"), 1);
+    assert_eq!(count(&conn, "SELECT \"notnull\" FROM pragma_table_info('t') WHERE name = 'a'"), 1);
+}
+
+#[test]
+fn t20_not_null_to_nullable() {
+    let v1 = schema(vec![table("t", vec![col("id", Integer), col("a", Text)]).pk(&["id"])]);
+    let v2 = schema(vec![table("t", vec![col("id", Integer), col("a", Text).null()]).pk(&["id"])]);
+    let (_, p) = Case::new(v1, v2).rows(&["INSERT INTO t VALUES (1, 'x')"]).run("t20");
+    assert!(has(&p.findings, "L4", "NOT NULL"));
+}
+
+fn chats(default: &str) -> schema_core::model::Table {
+    table("chats", vec![col("id", Integer), col("mode", Text).null().default(default)]).pk(&["id"])
+}
+
+fn messages() -> schema_core::model::Table {
+    table("messages", vec![col("id", Integer), col("chat_id", Integer)]).pk(&["id"]).fk(
+        &["chat_id"],
+        "chats",
+        &["id"],
+        Some(FkAction::Cascade),
+    )
+}
+
+#[test]
+fn t21_default_change_keeps_cascade_children() {
+    let rows: &[&str] = &[
+        "INSERT INTO chats (id) VALUES (1), (2)",
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) \
+         INSERT INTO messages SELECT i, 1 + i % 2 FROM n",
+    ];
+    let (conn, p) = Case::new(
+        schema(vec![chats("'preview'"), messages()]),
+        schema(vec![chats("'markup'"), messages()]),
+    )
+    .rows(rows)
+    .run("t21");
+    assert_eq!(p.name(), "rebuild_chats");
+    assert_eq!(count(&conn, "SELECT count(*) FROM messages"), 100);
+    assert_eq!(count(&conn, "SELECT count(*) FROM chats WHERE mode = 'preview'"), 2);
+    conn.execute_batch("INSERT INTO chats (id) VALUES (3)").unwrap();
+    assert_eq!(count(&conn, "SELECT count(*) FROM chats WHERE mode = 'markup'"), 1);
+}
+
+// ---------------------------------------------------------------- constraints and keys
+
+#[test]
+fn t22_unique_index_in_place_and_duplicates_fail() {
+    let v1 = schema(vec![table("u", vec![col("email", Text).null()])]);
+    let v2 = schema(vec![
+        table("u", vec![col("email", Text).null()]).unique_index("u_email", &["email"]),
+    ]);
+    let (conn, p) = Case::new(v1.clone(), v2.clone())
+        .rows(&["INSERT INTO u VALUES ('a'), ('b'), (NULL), (NULL)"])
+        .run("t22");
+    assert_eq!(p.render(), ["CREATE UNIQUE INDEX \"u_email\" ON \"u\" (\"email\");"]);
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM pragma_index_list('u') WHERE name = 'u_email' AND \"unique\" AND origin = 'c'"
+        ),
+        1
+    );
+    let err =
+        Case::new(v1, v2).rows(&["INSERT INTO u VALUES ('a'), ('a'), ('b')"]).run_failing("t22");
+    assert!(err.contains("UNIQUE"), "{err}");
+}
+
+#[test]
+fn t23_composite_primary_key_added() {
+    let v1 =
+        schema(vec![table("m", vec![col("a", Integer), col("b", Integer), col("v", Text).null()])]);
+    let v2 = schema(vec![
+        table("m", vec![col("a", Integer), col("b", Integer), col("v", Text).null()])
+            .pk(&["a", "b"]),
+    ]);
+    let (conn, _) =
+        Case::new(v1, v2).rows(&["INSERT INTO m VALUES (1, 1, 'x'), (1, 2, 'y')"]).run("t23");
+    assert_eq!(count(&conn, "SELECT pk FROM pragma_table_info('m') WHERE name = 'b'"), 2);
+    assert_eq!(count(&conn, "SELECT count(*) FROM pragma_index_list('m') WHERE origin = 'pk'"), 1);
+}
+
+fn p_ch(fk: bool) -> Schema {
+    let ch = table("ch", vec![col("id", Integer), col("pid", Integer).null()]).pk(&["id"]);
+    let ch = if fk { ch.fk(&["pid"], "p", &["id"], None) } else { ch };
+    schema(vec![table("p", vec![col("id", Integer)]).pk(&["id"]), ch])
+}
+
+#[test]
+fn t24_new_foreign_key_on_orphans_fails_and_clean_data_passes() {
+    let err = Case::new(p_ch(false), p_ch(true))
+        .rows(&["INSERT INTO p VALUES (1)", "INSERT INTO ch VALUES (1, 1), (2, 99)"])
+        .run_failing("t24");
+    assert!(err.contains("\"ch\", Some(2)"), "{err}");
+    let (conn, p) = Case::new(p_ch(false), p_ch(true))
+        .rows(&["INSERT INTO p VALUES (1)", "INSERT INTO ch VALUES (1, 1)"])
+        .run("t24");
+    assert!(has(&p.findings, "L2", "foreign key"));
+    assert_eq!(count(&conn, "SELECT count(*) FROM pragma_foreign_key_list('ch')"), 1);
+}
+
+#[test]
+fn t25_foreign_key_removed() {
+    let (conn, p) = Case::new(p_ch(true), p_ch(false))
+        .rows(&["INSERT INTO p VALUES (1)", "INSERT INTO ch VALUES (1, 1)"])
+        .run("t25");
+    assert!(has(&p.findings, "L4", "foreign key"));
+    assert_eq!(count(&conn, "SELECT count(*) FROM pragma_foreign_key_list('ch')"), 0);
+}
+
+fn family(action: FkAction, name_not_null: bool) -> Schema {
+    let name = if name_not_null {
+        col("name", Text).default("''").backfill("''")
+    } else {
+        col("name", Text).null()
+    };
+    schema(vec![
+        table("parent", vec![col("id", Integer), name]).pk(&["id"]),
+        table("child", vec![col("id", Integer), col("pid", Integer).null()]).pk(&["id"]).fk(
+            &["pid"],
+            "parent",
+            &["id"],
+            Some(action),
+        ),
+        table("child2", vec![col("id", Integer), col("pid", Integer).null()]).pk(&["id"]).fk(
+            &["pid"],
+            "parent",
+            &["id"],
+            None,
+        ),
+    ])
+}
+
+const FAMILY_ROWS: &[&str] = &[
+    "INSERT INTO parent VALUES (1, 'a'), (2, NULL)",
+    "INSERT INTO child VALUES (1, 1), (2, 2)",
+    "INSERT INTO child2 VALUES (1, 1)",
+];
+
+#[test]
+fn t26_parent_rebuild_keeps_cascade_children_and_their_text() {
+    let case = Case::new(family(FkAction::Cascade, false), family(FkAction::Cascade, true))
+        .rows(FAMILY_ROWS);
+    let before_conn = case.v1_db();
+    let child_sql = schema_sql(&before_conn, "child");
+    let child2_sql = schema_sql(&before_conn, "child2");
+    let (conn, _) = case.run("t26");
+    assert_eq!(count(&conn, "SELECT count(*) FROM child"), 2);
+    assert_eq!(count(&conn, "SELECT count(*) FROM child2"), 1);
+    assert_eq!(schema_sql(&conn, "child"), child_sql, "child CREATE text is byte-identical");
+    assert_eq!(schema_sql(&conn, "child2"), child2_sql);
+}
+
+/// Negative control for T26/T27: the same SQL with `PRAGMA foreign_keys=OFF` inside the
+/// transaction (a no-op there) loses or NULLs the children.
+fn naive_apply(conn: &Connection, stmts: &[String]) -> Result<(), String> {
+    conn.execute_batch("PRAGMA foreign_keys = ON; BEGIN IMMEDIATE; PRAGMA foreign_keys = OFF;")
+        .unwrap();
+    let r = run_statements(conn, stmts);
+    match &r {
+        Ok(()) => conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
+        Err(_) => {
+            conn.execute_batch("ROLLBACK").unwrap();
+            r
+        }
+    }
+}
+
+#[test]
+fn t26_negative_control_pragma_inside_the_transaction_deletes_children() {
+    let case =
+        Case::new(family(FkAction::Cascade, false), family(FkAction::Cascade, true)).rows(&[
+            "INSERT INTO parent VALUES (1, 'a'), (2, NULL)",
+            "INSERT INTO child VALUES (1, 1), (2, 2)",
+        ]);
+    let conn = case.v1_db();
+    let p = case.plan(&conn).unwrap();
+    naive_apply(&conn, &p.render()).unwrap();
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM child"),
+        0,
+        "the hazard exists: cascade emptied the child"
+    );
+}
+
+#[test]
+fn t27_set_null_children_keep_their_values() {
+    let (conn, _) = Case::new(family(FkAction::SetNull, false), family(FkAction::SetNull, true))
+        .rows(FAMILY_ROWS)
+        .run("t27");
+    assert_eq!(count(&conn, "SELECT count(*) FROM child WHERE pid IS NOT NULL"), 2);
+
+    let case =
+        Case::new(family(FkAction::SetNull, false), family(FkAction::SetNull, true)).rows(&[
+            "INSERT INTO parent VALUES (1, 'a'), (2, NULL)",
+            "INSERT INTO child VALUES (1, 1), (2, 2)",
+        ]);
+    let conn = case.v1_db();
+    let p = case.plan(&conn).unwrap();
+    naive_apply(&conn, &p.render()).unwrap();
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM child WHERE pid IS NULL"),
+        2,
+        "negative control: SET NULL fired"
+    );
+}
+
+#[test]
+fn t28_self_reference_names_the_final_table() {
+    let emp = |not_null: bool| {
+        let n = if not_null { col("n", Text).backfill("'?'") } else { col("n", Text).null() };
+        table("emp", vec![col("id", Integer), col("mgr", Integer).null(), n]).pk(&["id"]).fk(
+            &["mgr"],
+            "emp",
+            &["id"],
+            Some(FkAction::Cascade),
+        )
+    };
+    let (conn, p) = Case::new(schema(vec![emp(false)]), schema(vec![emp(true)]))
+        .rows(&["INSERT INTO emp VALUES (1, NULL, 'a'), (2, 1, NULL), (3, 2, 'c')"])
+        .run("t28");
+    assert!(
+        p.render().iter().any(
+            |s| s.starts_with("CREATE TABLE \"__new_emp\"") && s.contains("REFERENCES \"emp\"")
+        )
+    );
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM pragma_foreign_key_list('emp') WHERE \"table\" = 'emp'"),
+        1
+    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM emp"), 3);
+}
+
+fn auto(with_w: bool) -> Schema {
+    let mut cols = vec![col("id", Integer), col("v", Text).null()];
+    if with_w {
+        cols.push(col("w", Integer).default_sql("0"));
+    }
+    schema(vec![table("t", cols).pk(&["id"]).autoinc()])
+}
+
+#[test]
+fn t29_autoincrement_high_water_mark_survives_a_rebuild() {
+    let rows: &[&str] = &[
+        "INSERT INTO t (v) VALUES ('1'), ('2'), ('3'), ('4'), ('5')",
+        "DELETE FROM t WHERE id >= 4",
+    ];
+    let (conn, p) = Case::new(auto(false), auto(true)).rows(rows).run("t29");
+    assert!(has(&p.findings, "L9", "AUTOINCREMENT"));
+    assert_eq!(count(&conn, "SELECT seq FROM sqlite_sequence WHERE name = 't'"), 5);
+    conn.execute_batch("INSERT INTO t (v) VALUES ('new')").unwrap();
+    assert_eq!(count(&conn, "SELECT max(id) FROM t"), 6);
+
+    // Negative control: without the sequence statements the next id is 4.
+    let case = Case::new(auto(false), auto(true)).rows(rows);
+    let conn = case.v1_db();
+    let stmts: Vec<String> = case
+        .plan(&conn)
+        .unwrap()
+        .render()
+        .into_iter()
+        .filter(|s| !s.contains("__godwit_seq"))
+        .collect();
+    apply(&conn, &stmts).unwrap();
+    conn.execute_batch("INSERT INTO t (v) VALUES ('new')").unwrap();
+    assert_eq!(count(&conn, "SELECT max(id) FROM t"), 4, "the hazard exists: id reuse");
+}
+
+#[test]
+fn t30_autoincrement_counter_of_an_emptied_table() {
+    let rows: &[&str] = &["INSERT INTO t (v) VALUES ('1'), ('2')", "DELETE FROM t"];
+    let (conn, _) = Case::new(auto(false), auto(true)).rows(rows).run("t30");
+    conn.execute_batch("INSERT INTO t (v) VALUES ('new')").unwrap();
+    assert_eq!(count(&conn, "SELECT max(id) FROM t"), 3);
+}
+
+#[test]
+fn t31_new_check_fails_on_violating_rows() {
+    let v1 = schema(vec![table("t", vec![col("a", Integer)])]);
+    let v2 = schema(vec![table("t", vec![col("a", Integer)]).check(Some("t_a_pos"), "a > 0")]);
+    let err = Case::new(v1.clone(), v2.clone())
+        .rows(&["INSERT INTO t VALUES (-1), (2)"])
+        .run_failing("t31");
+    assert!(err.contains("CHECK"), "{err}");
+    let (_, p) = Case::new(v1, v2).rows(&["INSERT INTO t VALUES (1), (2)"]).run("t31");
+    assert!(has(&p.findings, "L2", "CHECK"));
+}
+
+#[test]
+fn t32_check_changed() {
+    let orders = |e: &str| {
+        table("orders", vec![col("id", Integer), col("status", Text).check(e)]).pk(&["id"])
+    };
+    let (conn, _) = Case::new(
+        schema(vec![orders("status IN ('new', 'paid')")]),
+        schema(vec![orders("status IN ('new', 'paid', 'void')")]),
+    )
+    .rows(&["INSERT INTO orders VALUES (1, 'new'), (2, 'paid')"])
+    .run("t32");
+    conn.execute_batch("INSERT INTO orders VALUES (3, 'void')").unwrap();
+    assert!(conn.execute_batch("INSERT INTO orders VALUES (4, 'x')").is_err());
+}
+
+// ---------------------------------------------------------------- shape, names, dependents
+
+#[test]
+fn t33_column_reorder_is_no_migration() {
+    let v1 = schema(vec![table("t", vec![col("a", Text), col("b", Text)])]);
+    let v2 = schema(vec![table("t", vec![col("b", Text), col("a", Text)])]);
+    let conn = fresh(&v1, &[]);
+    assert!(plan_for(&conn, &v1, &v2, &[]).unwrap().is_empty());
+}
+
+#[test]
+fn t34_hostile_identifiers() {
+    let names = ["group by", "we\"ird", "back`tick", "sp ace", "ünï", "select"];
+    let v1 = schema(vec![table("order", names.iter().map(|n| col(n, Text).null()).collect())]);
+    let mut cols: Vec<_> = names.iter().map(|n| col(n, Text).null()).collect();
+    cols[1] = col("we\"ird2", Text).null().from("we\"ird");
+    cols[5] = col("select", Integer).null();
+    cols.push(col("new col", Text).null());
+    let v2 = schema(vec![table("order", cols).index("order\"idx", &["group by"])]);
+    let (conn, _) = Case::new(v1, v2)
+        .rows(&["INSERT INTO \"order\" VALUES ('g', 'w', 'b', 's', 'u', '1'), ('g2', 'w2', 'b2', 's2', 'u2', NULL)"])
+        .run("t34");
+    let got: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_xinfo(?1)")
+        .unwrap()
+        .query_map(["order"], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(got, ["group by", "we\"ird2", "back`tick", "sp ace", "ünï", "select", "new col"]);
+}
+
+#[test]
+fn t35_indexes_survive_a_rebuild() {
+    let t = |extra: bool| {
+        let mut cols =
+            vec![col("a", Integer).null(), col("b", Text).null(), col("email", Text).null()];
+        if extra {
+            cols.push(col("c", Integer).default_sql("1"));
+        }
+        table("t", cols)
+            .partial_index("ip", &["a"], "b IS NOT NULL")
+            .unique_index("iu", &["b"])
+            .unique_index("ie", &["email"])
+    };
+    let (conn, _) = Case::new(schema(vec![t(false)]), schema(vec![t(true)]))
+        .rows(&["INSERT INTO t VALUES (1, 'x', 'e')"])
+        .run("t35");
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM pragma_index_list('t') WHERE name = 'ip' AND partial = 1"
+        ),
+        1
+    );
+    assert!(conn.execute_batch("INSERT INTO t (a, b, email) VALUES (2, 'y', 'e')").is_err());
+}
+
+fn parent_for_views(not_null: bool) -> Schema {
+    let name = if not_null { col("name", Text).backfill("''") } else { col("name", Text).null() };
+    schema(vec![
+        table("parent", vec![col("id", Integer), name]).pk(&["id"]),
+        table("o", vec![col("id", Integer)]).pk(&["id"]),
+    ])
+}
+
+const VIEWS: &[&str] =
+    &["CREATE VIEW v AS SELECT id, name FROM parent", "CREATE VIEW v2 AS SELECT * FROM v"];
+
+#[test]
+fn t36_views_are_dropped_and_recreated_with_their_exact_text() {
+    let case = Case::new(parent_for_views(false), parent_for_views(true))
+        .rows(&["INSERT INTO parent VALUES (1, 'a')"])
+        .deps(VIEWS);
+    let (conn, p) = case.run("t36");
+    assert_eq!(schema_sql(&conn, "v"), VIEWS[0]);
+    assert_eq!(schema_sql(&conn, "v2"), VIEWS[1]);
+    assert_eq!(count(&conn, "SELECT count(*) FROM v2"), 1);
+    let r = p.render();
+    let pos = |needle: &str| r.iter().position(|s| s.starts_with(needle)).unwrap();
+    assert!(pos("DROP VIEW \"v2\"") < pos("DROP VIEW \"v\""));
+    assert!(pos("DROP VIEW \"v\"") < pos("DROP TABLE \"parent\""));
+    assert!(pos("CREATE VIEW v ") < pos("CREATE VIEW v2 "));
+
+    // Negative control: the naive rebuild (no view handling) fails at the RENAME.
+    let conn = case.v1_db();
+    let naive: Vec<String> = r.into_iter().filter(|s| !s.contains("VIEW")).collect();
+    let err = apply(&conn, &naive).unwrap_err();
+    assert!(err.contains("error in view v"), "{err}");
+}
+
+#[test]
+fn t37_triggers_survive_and_the_naive_rebuild_loses_them() {
+    let deps: &[&str] = &[
+        "CREATE TRIGGER tp AFTER DELETE ON parent BEGIN DELETE FROM o WHERE id = OLD.id; END",
+        "CREATE TRIGGER tr AFTER INSERT ON o BEGIN INSERT INTO parent (id, name) VALUES (NEW.id, 'from o'); END",
+    ];
+    let case = Case::new(parent_for_views(false), parent_for_views(true))
+        .rows(&["INSERT INTO parent VALUES (1, 'a')"])
+        .deps(deps);
+    let (conn, p) = case.run("t37");
+    assert_eq!(schema_sql(&conn, "tp"), deps[0]);
+    assert_eq!(schema_sql(&conn, "tr"), deps[1]);
+    conn.execute_batch("INSERT INTO o VALUES (7)").unwrap();
+    assert_eq!(count(&conn, "SELECT count(*) FROM parent WHERE id = 7"), 1, "tr fires");
+    conn.execute_batch("DELETE FROM parent WHERE id = 7").unwrap();
+    assert_eq!(count(&conn, "SELECT count(*) FROM o WHERE id = 7"), 0, "tp fires");
+
+    // Negative controls: without trigger handling the RENAME fails on tr, and with only tr
+    // present tp would be lost silently.
+    let conn = case.v1_db();
+    let naive: Vec<String> = p.render().into_iter().filter(|s| !s.contains("TRIGGER")).collect();
+    let err = apply(&conn, &naive).unwrap_err();
+    assert!(err.contains("error in trigger tr"), "{err}");
+    let only_tp = Case::new(parent_for_views(false), parent_for_views(true)).deps(&deps[..1]);
+    let conn = only_tp.v1_db();
+    let p = only_tp.plan(&conn).unwrap();
+    let naive: Vec<String> = p.render().into_iter().filter(|s| !s.contains("TRIGGER")).collect();
+    apply(&conn, &naive).unwrap();
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM sqlite_schema WHERE name = 'tp'"),
+        0,
+        "the hazard exists: tp lost"
+    );
+}
+
+#[test]
+fn t38_strict_and_without_rowid_survive_a_rebuild() {
+    let s = |extra: bool| {
+        let mut cols = vec![col("a", Integer).null(), col("b", Text).null()];
+        let mut wcols = vec![col("k", Text), col("v", Integer).null()];
+        if extra {
+            cols.push(col("c", Integer).unique().null());
+            wcols.push(col("c", Integer).unique().null());
+        }
+        schema(vec![
+            table("s", cols).strict(),
+            table("w", wcols).pk(&["k"]).without_rowid().strict(),
+        ])
+    };
+    let (conn, _) = Case::new(s(false), s(true))
+        .rows(&["INSERT INTO s VALUES (1, 'x')", "INSERT INTO w VALUES ('k', 1)"])
+        .run("t38");
+    assert_eq!(count(&conn, "SELECT strict FROM pragma_table_list WHERE name = 's'"), 1);
+    assert_eq!(count(&conn, "SELECT wr + strict FROM pragma_table_list WHERE name = 'w'"), 2);
+}
+
+#[test]
+fn t40_rowids_survive_a_rebuild() {
+    let notes = |extra: bool| {
+        let mut cols = vec![col("body", Text).null()];
+        if extra {
+            cols.push(col("tag", Text).null().unique());
+        }
+        schema(vec![table("notes", cols)])
+    };
+    let (conn, p) = Case::new(notes(false), notes(true))
+        .rows(&[
+            "INSERT INTO notes (rowid, body) VALUES (1, 'a'), (2, 'b'), (3, 'c')",
+            "DELETE FROM notes WHERE rowid = 1",
+        ])
+        .run("t40");
+    assert!(p.render().iter().any(|s| s.contains("(rowid, \"body\") SELECT rowid, \"body\"")));
+    let ids: Vec<i64> = conn
+        .prepare("SELECT rowid FROM notes ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(ids, [2, 3]);
+}
+
+#[test]
+fn t41_second_rebuild_fails_and_the_first_is_rolled_back() {
+    let s = |unique: bool| {
+        let b = if unique { col("x", Text).null().unique() } else { col("x", Text).null() };
+        schema(vec![
+            table(
+                "a",
+                vec![
+                    col("id", Integer),
+                    col("x", Text).null().default(if unique { "'n'" } else { "'o'" }),
+                ],
+            )
+            .pk(&["id"]),
+            table("b", vec![col("id", Integer), b]).pk(&["id"]),
+        ])
+    };
+    let err = Case::new(s(false), s(true))
+        .rows(&["INSERT INTO a VALUES (1, 'x')", "INSERT INTO b VALUES (1, 'd'), (2, 'd')"])
+        .run_failing("t41");
+    assert!(err.contains("UNIQUE"), "{err}");
+}
+
+#[test]
+fn t48_parent_key_unique_only_through_an_index() {
+    let s = |extra: bool| {
+        let mut cols = vec![col("id", Integer), col("code", Text).null()];
+        if extra {
+            cols.push(col("n", Text).default_sql("'x'"));
+        }
+        schema(vec![
+            table("p", cols).pk(&["id"]).unique_index("pc", &["code"]),
+            table("ch", vec![col("id", Integer), col("c", Text).null()]).pk(&["id"]).fk(
+                &["c"],
+                "p",
+                &["code"],
+                None,
+            ),
+        ])
+    };
+    let (conn, p) = Case::new(s(false), s(true))
+        .rows(&["INSERT INTO p VALUES (1, 'a')", "INSERT INTO ch VALUES (1, 'a')"])
+        .run("t48");
+    assert!(has(&p.findings, "L15", "unique only through an index"));
+    assert!(fk_violations(&conn).unwrap().is_empty());
+}
+
+#[test]
+fn renamed_column_with_type_change_and_rowid_table_copy() {
+    let v1 = schema(vec![table("t", vec![col("a", Text).null(), col("b", Integer).null()])]);
+    let v2 =
+        schema(vec![table("t", vec![col("aa", Integer).null().from("a"), col("b", Real).null()])]);
+    let (conn, p) = Case::new(v1, v2)
+        .rows(&["INSERT INTO t VALUES ('1', 2), (NULL, NULL)"])
+        .run("rename_and_retype");
+    assert_eq!(p.name(), "rebuild_t");
+    assert_eq!(count(&conn, "SELECT aa FROM t WHERE rowid = 1"), 1);
+    let v: Value = conn.query_row("SELECT b FROM t WHERE rowid = 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, Value::Real(2.0));
+}
+
+#[test]
+fn create_tables_parents_first_with_indexes() {
+    let conn = fresh(&Schema::default(), &[]);
+    let v2 = schema(vec![
+        table("a_child", vec![col("id", Integer), col("pid", Integer)])
+            .pk(&["id"])
+            .fk(&["pid"], "z_parent", &["id"], None)
+            .index("a_child_pid", &["pid"]),
+        table("z_parent", vec![col("id", Integer)]).pk(&["id"]),
+    ]);
+    let p = plan_for(&conn, &Schema::default(), &v2, &[]).unwrap();
+    insta::assert_snapshot!("create_two", file_text(&p));
+    assert!(p.render()[0].starts_with("CREATE TABLE \"z_parent\""));
+    assert_eq!(p.name(), "create_z_parent_a_child");
+    apply(&conn, &p.render()).unwrap();
+    assert_same_shape(&conn, &fresh(&v2, &[]));
+}
+
+#[test]
+fn table_drop_that_looks_like_a_rename_is_refused() {
+    let v1 = schema(vec![users_v1()]);
+    let v2 =
+        schema(vec![table("accounts", vec![col("id", Integer), col("name", Text)]).pk(&["id"])]);
+    let f = Case::new(v1.clone(), v2.clone()).plan_errors();
+    assert!(has(&f, "L13", "renamed_from = \"users\""), "{f:#?}");
+    assert!(has(&f, "L13", "MIGRATION_ALLOW_DROP=users"));
+    // Acknowledged: drop + create, with the header comment.
+    let (_, p) = Case::new(v1, v2).rows(USERS_ROWS).allow(&["users"]).run("drop_and_create");
+    assert_eq!(p.header_comments(), ["-- godwit: allow-drop users"]);
+}
+
+#[test]
+fn lint_reserved_and_colliding_names() {
+    let v2 = schema(vec![
+        table("sqlite_x", vec![col("a", Text)]),
+        table("T", vec![col("a", Text), col("A", Text)]),
+        table("t", vec![col("a", Text)]),
+    ]);
+    let f = Case::new(Schema::default(), v2).plan_errors();
+    assert!(has(&f, "L12", "sqlite_x"));
+    assert!(has(&f, "L12", "differ only in case"));
+}
