@@ -195,7 +195,7 @@ fn index_attr(cx: &Ctxt, attr: &Attribute) -> IndexAttr {
         name: None,
         where_clause: None,
     };
-    each_key(cx, attr, INDEX, INDEX_KEYS, |key, meta| {
+    let seen = each_key(cx, attr, INDEX, INDEX_KEYS, |key, meta| {
         match key {
             // #[index(columns(email, name))]
             "columns" => set(cx, meta, INDEX, &mut index.columns, idents(cx, meta, INDEX)?),
@@ -208,7 +208,7 @@ fn index_attr(cx: &Ctxt, attr: &Attribute) -> IndexAttr {
         }
         Ok(())
     });
-    if index.columns.is_none() && is_list(attr) {
+    if !seen.contains(&"columns") {
         cx.error_spanned_by(attr, "#[index] needs the indexed fields: #[index(columns(a, b))]");
     }
     index
@@ -251,7 +251,7 @@ fn primary_key_attr(cx: &Ctxt, attr: &Attribute, out: &mut StructAttrs) {
 
 fn check_attr(cx: &Ctxt, attr: &Attribute) -> CheckAttr {
     let mut check = CheckAttr { span: attr.span(), name: None, expr: None };
-    each_key(cx, attr, CHECK, CHECK_KEYS, |key, meta| {
+    let seen = each_key(cx, attr, CHECK, CHECK_KEYS, |key, meta| {
         match key {
             // #[check(name = "karma_positive", ..)]
             "name" => set(cx, meta, CHECK, &mut check.name, lit_str(cx, meta, CHECK)?),
@@ -260,7 +260,7 @@ fn check_attr(cx: &Ctxt, attr: &Attribute) -> CheckAttr {
         }
         Ok(())
     });
-    if check.expr.is_none() && is_list(attr) {
+    if !seen.contains(&"expr") {
         cx.error_spanned_by(
             attr,
             "#[check] needs an SQL expression: #[check(expr = \"karma >= 0\")]",
@@ -278,7 +278,7 @@ fn foreign_key_attr(cx: &Ctxt, attr: &Attribute) -> ForeignKeyAttr {
         on_delete: None,
         on_update: None,
     };
-    each_key(cx, attr, FOREIGN_KEY, FOREIGN_KEY_KEYS, |key, meta| {
+    let seen = each_key(cx, attr, FOREIGN_KEY, FOREIGN_KEY_KEYS, |key, meta| {
         match key {
             // #[foreign_key(columns(a, b), ..)]
             "columns" => {
@@ -307,14 +307,14 @@ fn foreign_key_attr(cx: &Ctxt, attr: &Attribute) -> ForeignKeyAttr {
         }
         Ok(())
     });
-    if is_list(attr) {
-        if fk.columns.is_none() {
+    {
+        if !seen.contains(&"columns") {
             cx.error_spanned_by(
                 attr,
                 "#[foreign_key] needs the child fields: #[foreign_key(columns(a, b), references = Type)]",
             );
         }
-        if fk.references.is_none() {
+        if !seen.contains(&"references") {
             cx.error_spanned_by(
                 attr,
                 "#[foreign_key] needs its target: #[foreign_key(columns(..), references = Type)]",
@@ -382,7 +382,8 @@ fn each_key(
     attr_name: &str,
     keys: &[&'static str],
     mut f: impl FnMut(&'static str, &ParseNestedMeta<'_>) -> syn::Result<()>,
-) {
+) -> Vec<&'static str> {
+    let mut seen = Vec::new();
     if !is_list(attr) {
         cx.error_spanned_by(
             attr,
@@ -391,12 +392,15 @@ fn each_key(
                 keys.join(", ")
             ),
         );
-        return;
+        return keys.to_vec();
     }
     let result = attr.parse_nested_meta(|meta| {
         let key = meta.path.get_ident().map(|i| i.unraw().to_string());
         match key.as_deref().and_then(|k| keys.iter().find(|known| **known == k)) {
-            Some(known) => f(known, &meta),
+            Some(known) => {
+                seen.push(*known);
+                f(known, &meta)
+            }
             None => {
                 let written = key.unwrap_or_else(|| {
                     let path = &meta.path;
@@ -419,7 +423,9 @@ fn each_key(
     });
     if let Err(err) = result {
         cx.syn_error(err);
+        return keys.to_vec();
     }
+    seen
 }
 
 /// Stores `value` in `slot`, or reports a duplicate key at the second occurrence.

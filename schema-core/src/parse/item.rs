@@ -61,10 +61,14 @@ struct FieldInfo<'a> {
 }
 
 pub(crate) fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ParsedTable> {
-    check_generics(cx, input);
+    let generic = check_generics(cx, input);
     let fields = named_fields(cx, input);
     let sattrs = attr::struct_attrs(cx, &input.attrs);
     let fields = fields?;
+    if generic {
+        // The fields' types name the parameters; their errors would only repeat this one.
+        return None;
+    }
 
     let (table_name, name_span) = match &sattrs.name {
         Some(lit) => (lit.value(), lit.span()),
@@ -139,7 +143,8 @@ pub(crate) fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ParsedTable> {
     })
 }
 
-fn check_generics(cx: &Ctxt, input: &DeriveInput) {
+/// Reports generic parameters; `true` if there were any.
+fn check_generics(cx: &Ctxt, input: &DeriveInput) -> bool {
     for param in &input.generics.params {
         match param {
             syn::GenericParam::Lifetime(_) => cx.error_spanned_by(
@@ -160,6 +165,7 @@ fn check_generics(cx: &Ctxt, input: &DeriveInput) {
             "#[derive(Table)] does not support a where clause; remove it",
         );
     }
+    !input.generics.params.is_empty() || input.generics.where_clause.is_some()
 }
 
 fn named_fields<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Vec<&'a syn::Field>> {
