@@ -3,6 +3,7 @@
 //! Every message is lowercase and says what is wrong, where (file, table, column) and how to fix
 //! it. Build-script errors are shown to the developer as they are, so they span several lines.
 
+#[cfg(feature = "planner")]
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -150,13 +151,16 @@ pub enum Error {
         statement: String,
         /// SQLite's error.
         #[source]
-        source: rusqlite::Error,
+        source: Box<rusqlite::Error>,
     },
 
     /// The planner refused the schema change (each finding names the table, column and the
     /// attribute that resolves it).
     #[cfg(feature = "planner")]
-    #[error("the schema change cannot be turned into a safe migration:\n{}", findings_list(findings))]
+    #[error(
+        "the schema change cannot be turned into a safe migration:\n{}",
+        findings_list(findings)
+    )]
     Plan {
         /// Every finding of the plan, errors first.
         findings: Vec<crate::plan::Finding>,
@@ -214,20 +218,28 @@ fn render_syn(path: &std::path::Path, source_text: &str, error: &syn::Error) -> 
     let lines: Vec<&str> = source_text.lines().collect();
     for e in error.clone() {
         let start = e.span().start();
-        let _ = write!(out, "\n{}:{}:{}: error: {}", path.display(), start.line, start.column + 1, e);
+        let _ =
+            write!(out, "\n{}:{}:{}: error: {}", path.display(), start.line, start.column + 1, e);
         if let Some(line) = start.line.checked_sub(1).and_then(|i| lines.get(i)) {
-            let _ = write!(out, "\n    |\n{:>3} | {line}\n    | {}^", start.line, " ".repeat(start.column));
+            let _ = write!(
+                out,
+                "\n    |\n{:>3} | {line}\n    | {}^",
+                start.line,
+                " ".repeat(start.column)
+            );
         }
     }
     out
 }
 
 /// `  - item` lines.
+#[cfg(feature = "build")]
 fn bullets(items: &[String]) -> String {
     items.iter().map(|d| format!("  - {d}")).collect::<Vec<_>>().join("\n")
 }
 
 /// Indents every line by four spaces.
+#[cfg(feature = "build")]
 fn indent(text: &str) -> String {
     text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
 }

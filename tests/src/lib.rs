@@ -1,1 +1,3 @@
 //! Shared helpers for Godwit's workspace tests.
+
+pub mod e2e;

@@ -44,7 +44,12 @@ pub struct Guard<'a> {
 /// assert!(out.contains("<User as ::migrate_runtime::Table>::FINGERPRINT"));
 /// ```
 #[must_use]
-pub fn render(db_name: &str, schema_file: &Path, migrations: &[Embedded<'_>], guards: &[Guard<'_>]) -> String {
+pub fn render(
+    db_name: &str,
+    schema_file: &Path,
+    migrations: &[Embedded<'_>],
+    guards: &[Guard<'_>],
+) -> String {
     let schema_display = schema_file.to_string_lossy().replace('\\', "/");
     let mut out = String::new();
     let _ = writeln!(
@@ -132,9 +137,16 @@ mod tests {
 
     #[test]
     fn guard_message_survives_format_braces() {
-        let out = render("Db", Path::new("src/schema.rs"), &[], &[Guard { rust_path: "User", fingerprint: "{}" }]);
+        let out = render(
+            "Db",
+            Path::new("src/schema.rs"),
+            &[],
+            &[Guard { rust_path: "User", fingerprint: "{}" }],
+        );
         assert!(out.contains("\"{}\""), "{out}");
-        assert!(out.contains("struct User differs from what the build script parsed in src/schema.rs"));
+        assert!(
+            out.contains("struct User differs from what the build script parsed in src/schema.rs")
+        );
     }
 
     #[test]

@@ -77,10 +77,14 @@ impl Folder {
             watched.push(journal_path.clone());
         }
         let journal = journal.unwrap_or_default();
-        let err = |problem: String, fix: String| Error::Folder { folder: dir.to_path_buf(), problem, fix };
+        let err = |problem: String, fix: String| Error::Folder {
+            folder: dir.to_path_buf(),
+            problem,
+            fix,
+        };
 
         // Stray `.sql` files: not `NNNN_name.sql`, or an index written non-canonically.
-        for file in &sql_files.stray {
+        if let Some(file) = sql_files.stray.first() {
             return Err(err(
                 format!("{} is not a migration file name", display_name(dir, file)),
                 "migration files are named `NNNN_name.sql` with a four-digit index (`0003_seed_plans.sql`); \
@@ -94,10 +98,8 @@ impl Folder {
             if files.len() > 1 {
                 let journaled_tag = journal.entries.get(*idx as usize).map(|e| e.tag.as_str());
                 let names: Vec<String> = files.iter().map(|f| display_name(dir, f)).collect();
-                let others: Vec<&String> = names
-                    .iter()
-                    .filter(|n| Some(file_stem(n)) != journaled_tag)
-                    .collect();
+                let others: Vec<&String> =
+                    names.iter().filter(|n| Some(file_stem(n)) != journaled_tag).collect();
                 let fix = match journaled_tag {
                     Some(tag) => format!(
                         "{tag}.sql is the one in the journal; the other ({}) most likely comes from a \
@@ -106,12 +108,18 @@ impl Folder {
                          migration",
                         join_list(&others)
                     ),
-                    None => "keep one of them, delete or renumber the others to the next free index, \
+                    None => {
+                        "keep one of them, delete or renumber the others to the next free index, \
                              and run `cargo build` again"
-                        .to_owned(),
+                            .to_owned()
+                    }
                 };
                 return Err(err(
-                    format!("two migrations have index {}: {}", format::format_idx(*idx), names.join(" and ")),
+                    format!(
+                        "two migrations have index {}: {}",
+                        format::format_idx(*idx),
+                        names.join(" and ")
+                    ),
                     fix,
                 ));
             }
@@ -215,11 +223,24 @@ impl Folder {
             }
             let expected_prev = prev.as_ref().map(|(id, _)| id.as_str());
             if snapshot.prev_id.as_deref() != expected_prev {
-                return Err(fork_error(dir, entry, &snap_path, &snapshot, prev.as_ref(), &ids, &journal));
+                return Err(fork_error(
+                    dir,
+                    entry,
+                    &snap_path,
+                    &snapshot,
+                    prev.as_ref(),
+                    &ids,
+                    &journal,
+                ));
             }
             ids.insert(snapshot.id.clone(), snap_path.clone());
             prev = Some((snapshot.id.clone(), snap_path));
-            migrations.push(Migration { entry: entry.clone(), path: sql_path, sql, snapshot: Some(snapshot) });
+            migrations.push(Migration {
+                entry: entry.clone(),
+                path: sql_path,
+                sql,
+                snapshot: Some(snapshot),
+            });
         }
         let journaled = migrations.len();
 
@@ -236,7 +257,7 @@ impl Folder {
                 ));
             }
         }
-        for file in &snapshot_files.stray {
+        if let Some(file) = snapshot_files.stray.first() {
             return Err(err(
                 format!("{} is not a snapshot file name", display_name(dir, file)),
                 "snapshots are named `meta/NNNN_snapshot.json`; remove the file from meta/".into(),
@@ -265,7 +286,8 @@ impl Folder {
                     ),
                 ));
             }
-            let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let file_name =
+                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let tag = file_name.trim_end_matches(".sql").to_owned();
             let sql = read_to_string(path)?;
             watched.push(path.clone());
@@ -342,7 +364,11 @@ fn list_indexed(dir: &Path, suffix: &str, watched: &mut Vec<PathBuf>) -> Result<
     };
     let mut names = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|source| Error::Io { action: "list", path: dir.to_path_buf(), source })?;
+        let entry = entry.map_err(|source| Error::Io {
+            action: "list",
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let is_file = entry.file_type().is_ok_and(|t| t.is_file() || t.is_symlink());
         if is_file {
             names.push(entry.file_name().to_string_lossy().into_owned());
@@ -377,14 +403,20 @@ fn list_indexed(dir: &Path, suffix: &str, watched: &mut Vec<PathBuf>) -> Result<
 }
 
 fn read_to_string(path: &Path) -> Result<String, Error> {
-    fs::read_to_string(path).map_err(|source| Error::Io { action: "read", path: path.to_path_buf(), source })
+    fs::read_to_string(path).map_err(|source| Error::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn read_journal(path: &Path) -> Result<Option<Journal>, Error> {
     match fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|source| Error::Json { what: "journal", path: path.to_path_buf(), source }),
+        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|source| Error::Json {
+            what: "journal",
+            path: path.to_path_buf(),
+            source,
+        }),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(source) => Err(Error::Io { action: "read", path: path.to_path_buf(), source }),
     }
@@ -393,18 +425,21 @@ fn read_journal(path: &Path) -> Result<Option<Journal>, Error> {
 fn read_snapshot(path: &Path) -> Result<Snapshot, Error> {
     let text = read_to_string(path)?;
     // Check the version before the shape, so a future format says "upgrade" rather than "invalid".
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text) {
-        if let Some(v) = map.get("version") {
-            if v.as_u64() != Some(u64::from(FORMAT_VERSION)) {
-                return Err(Error::UnsupportedFormat {
-                    path: path.to_path_buf(),
-                    found: format!("version {v}"),
-                    expected: format!("version {FORMAT_VERSION}"),
-                });
-            }
-        }
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text)
+        && let Some(v) = map.get("version")
+        && v.as_u64() != Some(u64::from(FORMAT_VERSION))
+    {
+        return Err(Error::UnsupportedFormat {
+            path: path.to_path_buf(),
+            found: format!("version {v}"),
+            expected: format!("version {FORMAT_VERSION}"),
+        });
     }
-    serde_json::from_str(&text).map_err(|source| Error::Json { what: "snapshot", path: path.to_path_buf(), source })
+    serde_json::from_str(&text).map_err(|source| Error::Json {
+        what: "snapshot",
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// A file's path relative to the migrations folder (`0001_x.sql`, `meta/0001_snapshot.json`).
@@ -449,7 +484,11 @@ mod tests {
             names.push(format!("t{i}"));
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
             let snap = Snapshot::new(prev.as_deref(), &schema(&refs));
-            fs::write(dir.join(format!("{tag}.sql")), format!("CREATE TABLE \"t{i}\" (\"id\" INTEGER PRIMARY KEY);\n")).unwrap();
+            fs::write(
+                dir.join(format!("{tag}.sql")),
+                format!("CREATE TABLE \"t{i}\" (\"id\" INTEGER PRIMARY KEY);\n"),
+            )
+            .unwrap();
             fs::write(meta.join(snapshot_file_name(idx)), snap.to_json()).unwrap();
             journal.entries.push(JournalEntry { idx, tag: (*tag).to_owned(), custom: false });
             prev = Some(snap.id.clone());
@@ -510,8 +549,14 @@ mod tests {
         write_folder(tmp.path(), &["0000_a", "0001_b"]);
         fs::write(tmp.path().join("0001_theirs.sql"), "SELECT 1;").unwrap();
         let e = folder_error(tmp.path());
-        assert!(e.contains("two migrations have index 0001: 0001_b.sql and 0001_theirs.sql"), "{e}");
-        assert!(e.contains("0001_b.sql is the one in the journal; the other (0001_theirs.sql)"), "{e}");
+        assert!(
+            e.contains("two migrations have index 0001: 0001_b.sql and 0001_theirs.sql"),
+            "{e}"
+        );
+        assert!(
+            e.contains("0001_b.sql is the one in the journal; the other (0001_theirs.sql)"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -562,7 +607,12 @@ mod tests {
 
         fs::remove_file(tmp.path().join("0001_seed.sql")).unwrap();
         let e = folder_error(tmp.path());
-        assert!(e.contains("0002_view.sql is not in the journal and its index is not the next one (0001)"), "{e}");
+        assert!(
+            e.contains(
+                "0002_view.sql is not in the journal and its index is not the next one (0001)"
+            ),
+            "{e}"
+        );
         assert!(e.contains("rename it to 0001_view.sql"), "{e}");
     }
 
@@ -583,11 +633,13 @@ mod tests {
         let e = folder_error(tmp.path());
         assert!(e.contains("meta/_journal.json is not a valid journal"), "{e}");
 
-        let mut journal = Journal::default();
-        journal.version = 2;
+        let journal = Journal { version: 2, ..Journal::default() };
         fs::write(tmp.path().join("meta/_journal.json"), journal.to_json()).unwrap();
         let e = folder_error(tmp.path());
-        assert!(e.contains("has version 2, but this version of schema-core reads version 1"), "{e}");
+        assert!(
+            e.contains("has version 2, but this version of schema-core reads version 1"),
+            "{e}"
+        );
 
         let mut journal = Journal::default();
         journal.entries.push(JournalEntry { idx: 1, tag: "0001_a".into(), custom: false });

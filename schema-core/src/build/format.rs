@@ -412,18 +412,28 @@ mod tests {
 
     #[test]
     fn split_handles_crlf_and_trailing_breakpoints() {
-        let sql = normalize_sql("A;\r\n--> statement-breakpoint\r\nB;\r\n--> statement-breakpoint\r\n");
+        let sql =
+            normalize_sql("A;\r\n--> statement-breakpoint\r\nB;\r\n--> statement-breakpoint\r\n");
         assert_eq!(split_statements(&sql), ["A;", "B;"]);
         // A marker that is not alone on its line is not a breakpoint.
-        assert_eq!(split_statements("A; --> statement-breakpoint\nB;"), ["A; --> statement-breakpoint\nB;"]);
+        assert_eq!(
+            split_statements("A; --> statement-breakpoint\nB;"),
+            ["A; --> statement-breakpoint\nB;"]
+        );
         assert!(split_statements("-- only a comment\n").is_empty());
     }
 
     #[test]
     fn migration_text_round_trips_through_split() {
-        let stmts = vec!["CREATE TABLE \"a\" (\n  \"x\" INTEGER\n)".to_owned(), "CREATE INDEX i ON a(x);".into()];
+        let stmts = vec![
+            "CREATE TABLE \"a\" (\n  \"x\" INTEGER\n)".to_owned(),
+            "CREATE INDEX i ON a(x);".into(),
+        ];
         let text = migration_text(&[], &stmts);
-        assert_eq!(split_statements(&text), ["CREATE TABLE \"a\" (\n  \"x\" INTEGER\n);", "CREATE INDEX i ON a(x);"]);
+        assert_eq!(
+            split_statements(&text),
+            ["CREATE TABLE \"a\" (\n  \"x\" INTEGER\n);", "CREATE INDEX i ON a(x);"]
+        );
     }
 
     #[test]

@@ -42,7 +42,11 @@ struct PendingFile {
 
 impl Generator {
     /// The whole run; `lines` receives the `cargo:` lines even when the run fails.
-    pub(super) fn execute(&self, env: &BuildEnv, lines: &mut Vec<String>) -> Result<Outcome, Error> {
+    pub(super) fn execute(
+        &self,
+        env: &BuildEnv,
+        lines: &mut Vec<String>,
+    ) -> Result<Outcome, Error> {
         let schema_path = env.manifest_dir.join(&self.schema);
         let dir = env.manifest_dir.join(&self.migrations);
         lines.push(rerun(&schema_path));
@@ -145,8 +149,13 @@ impl Generator {
         }
 
         // Everything this run writes, journal last.
-        let mut journal = Journal::default();
-        journal.entries = folder.migrations[..folder.journaled].iter().map(|m| m.entry.clone()).collect();
+        let mut journal = Journal {
+            entries: folder.migrations[..folder.journaled]
+                .iter()
+                .map(|m| m.entry.clone())
+                .collect(),
+            ..Journal::default()
+        };
         let mut prev_id = folder.latest_snapshot().map(|s| s.id.clone());
         let mut files: Vec<PendingFile> = Vec::new();
         let mut outcome = Outcome::default();
@@ -157,7 +166,11 @@ impl Generator {
                 content: snapshot.to_json(),
             });
             prev_id = Some(snapshot.id);
-            journal.entries.push(JournalEntry { idx: m.entry.idx, tag: m.entry.tag.clone(), custom: true });
+            journal.entries.push(JournalEntry {
+                idx: m.entry.idx,
+                tag: m.entry.tag.clone(),
+                custom: true,
+            });
             outcome.adopted.push(m.entry.tag.clone());
         }
         let mut new_sql: Option<(String, PathBuf, String)> = None; // (tag, path, text)
@@ -178,13 +191,19 @@ impl Generator {
             let snapshot = Snapshot::new(prev_id.as_deref(), &new_schema);
             let sql_path = dir.join(format!("{tag}.sql"));
             files.insert(0, PendingFile { path: sql_path.clone(), content: text.clone() });
-            files.push(PendingFile { path: folder.meta_dir().join(snapshot_file_name(idx)), content: snapshot.to_json() });
+            files.push(PendingFile {
+                path: folder.meta_dir().join(snapshot_file_name(idx)),
+                content: snapshot.to_json(),
+            });
             journal.entries.push(JournalEntry { idx, tag: tag.clone(), custom: false });
             new_sql = Some((tag.clone(), sql_path, text));
             outcome.generated = Some(tag);
         }
         if !files.is_empty() {
-            files.push(PendingFile { path: folder.meta_dir().join(JOURNAL_FILE), content: journal.to_json() });
+            files.push(PendingFile {
+                path: folder.meta_dir().join(JOURNAL_FILE),
+                content: journal.to_json(),
+            });
             write_all(&files)?;
             for f in &files {
                 lines.push(rerun(&f.path));
@@ -208,10 +227,22 @@ impl Generator {
             .zip(&chains)
             .map(|((idx, tag, path, hash), chain)| Embedded { idx: *idx, tag, path, hash, chain })
             .collect();
-        let fingerprints: Vec<(String, String)> =
-            parsed.iter().map(|t| (t.rust_name.clone(), t.fingerprint())).collect();
-        let guards: Vec<Guard<'_>> =
-            fingerprints.iter().map(|(rust_path, fingerprint)| Guard { rust_path, fingerprint }).collect();
+        let paths = struct_paths(&source);
+        let fingerprints: Vec<(String, String)> = parsed
+            .iter()
+            .map(|t| {
+                let start = t.ident.span().start();
+                let path = paths
+                    .iter()
+                    .find(|(line, column, _)| (*line, *column) == (start.line, start.column))
+                    .map_or_else(|| t.rust_name.clone(), |(_, _, path)| path.clone());
+                (path, t.fingerprint())
+            })
+            .collect();
+        let guards: Vec<Guard<'_>> = fingerprints
+            .iter()
+            .map(|(rust_path, fingerprint)| Guard { rust_path, fingerprint })
+            .collect();
         outcome.migrations = embedded.len();
         if let Some(out_dir) = &env.out_dir {
             let content = embed::render(&self.db_name, &self.schema, &embedded, &guards);
@@ -224,6 +255,33 @@ impl Generator {
     }
 }
 
+/// Every struct of the schema file with the path that names it from the file's top level
+/// (`User`, `billing::Invoice` for a struct in an inline `mod billing { .. }`), keyed by the
+/// line and column of its identifier.
+fn struct_paths(source: &str) -> Vec<(usize, usize, String)> {
+    fn walk(items: &[syn::Item], prefix: &str, out: &mut Vec<(usize, usize, String)>) {
+        for item in items {
+            match item {
+                syn::Item::Struct(s) => {
+                    let start = s.ident.span().start();
+                    out.push((start.line, start.column, format!("{prefix}{}", s.ident)));
+                }
+                syn::Item::Mod(m) => {
+                    if let Some((_, items)) = &m.content {
+                        walk(items, &format!("{prefix}{}::", m.ident), out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(file) = syn::parse_file(source) {
+        walk(&file.items, "", &mut out);
+    }
+    out
+}
+
 fn rerun(path: &Path) -> String {
     format!("cargo:rerun-if-changed={}", path.display())
 }
@@ -234,9 +292,13 @@ fn write_all(files: &[PendingFile]) -> Result<(), Error> {
     let mut temps = Vec::with_capacity(files.len());
     for f in files {
         let parent = f.path.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(parent)
-            .map_err(|source| Error::Io { action: "create", path: parent.to_path_buf(), source })?;
-        let file_name = f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        fs::create_dir_all(parent).map_err(|source| Error::Io {
+            action: "create",
+            path: parent.to_path_buf(),
+            source,
+        })?;
+        let file_name =
+            f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let temp = parent.join(format!(".{file_name}.godwit-tmp"));
         if let Err(source) = fs::write(&temp, &f.content) {
             for t in &temps {
@@ -247,7 +309,11 @@ fn write_all(files: &[PendingFile]) -> Result<(), Error> {
         temps.push(temp);
     }
     for (f, temp) in files.iter().zip(&temps) {
-        fs::rename(temp, &f.path).map_err(|source| Error::Io { action: "rename", path: temp.clone(), source })?;
+        fs::rename(temp, &f.path).map_err(|source| Error::Io {
+            action: "rename",
+            path: temp.clone(),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -258,9 +324,16 @@ fn write_if_changed(path: &Path, content: &str) -> Result<bool, Error> {
         return Ok(false);
     }
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)
-            .map_err(|source| Error::Io { action: "create", path: parent.to_path_buf(), source })?;
+        fs::create_dir_all(parent).map_err(|source| Error::Io {
+            action: "create",
+            path: parent.to_path_buf(),
+            source,
+        })?;
     }
-    fs::write(path, content).map_err(|source| Error::Io { action: "write", path: path.to_path_buf(), source })?;
+    fs::write(path, content).map_err(|source| Error::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(true)
 }

@@ -2,18 +2,14 @@
 //!
 //! ```no_run
 //! // build.rs, with the defaults: src/schema.rs, migrations/, type `Db`
-//! fn main() {
-//!     schema_core::build::generate();
-//! }
+//! schema_core::build::generate();
 //! ```
 //!
 //! ```no_run
 //! // build.rs of a crate with two databases
 //! use schema_core::build::Generator;
-//! fn main() {
-//!     Generator::new().schema("src/db/app.rs").migrations("migrations/app").db_name("AppDb").run();
-//!     Generator::new().schema("src/db/pulse.rs").migrations("migrations/pulse").db_name("PulseDb").run();
-//! }
+//! Generator::new().schema("src/db/app.rs").migrations("migrations/app").db_name("AppDb").run();
+//! Generator::new().schema("src/db/pulse.rs").migrations("migrations/pulse").db_name("PulseDb").run();
 //! ```
 //!
 //! What one run does, in order (nothing is written unless every step succeeds):
@@ -48,10 +44,8 @@ use crate::error::Error;
 /// prints the error and exits the build script with status 1.
 ///
 /// ```no_run
-/// // build.rs
-/// fn main() {
-///     schema_core::build::generate();
-/// }
+/// // in build.rs's `fn main`
+/// schema_core::build::generate();
 /// ```
 pub fn generate() {
     Generator::new().run();
@@ -84,7 +78,11 @@ impl Generator {
     /// The defaults: `src/schema.rs`, `migrations/`, type `Db`.
     #[must_use]
     pub fn new() -> Self {
-        Self { schema: "src/schema.rs".into(), migrations: "migrations".into(), db_name: "Db".into() }
+        Self {
+            schema: "src/schema.rs".into(),
+            migrations: "migrations".into(),
+            db_name: "Db".into(),
+        }
     }
 
     /// The schema file holding the `#[derive(Table)]` structs (relative to the manifest dir).

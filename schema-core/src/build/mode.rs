@@ -6,7 +6,8 @@ use crate::error::Error;
 
 /// The environment variables the generator reads (`cargo:rerun-if-env-changed` is emitted for
 /// each of them).
-pub const WATCHED_ENV: [&str; 4] = ["CI", "SCHEMA_MIGRATIONS", "MIGRATION_NAME", "MIGRATION_ALLOW_DROP"];
+pub const WATCHED_ENV: [&str; 4] =
+    ["CI", "SCHEMA_MIGRATIONS", "MIGRATION_NAME", "MIGRATION_ALLOW_DROP"];
 
 /// Everything the generator reads from its environment, gathered in one place so tests and
 /// benchmarks can run it without a real build script.
@@ -47,8 +48,8 @@ impl BuildEnv {
     /// `CARGO_MANIFEST_DIR` is not set (not running under cargo).
     pub fn from_process() -> Result<Self, Error> {
         let var = |name: &str| std::env::var(name).ok();
-        let manifest_dir = var("CARGO_MANIFEST_DIR")
-            .ok_or(Error::MissingEnv { name: "CARGO_MANIFEST_DIR" })?;
+        let manifest_dir =
+            var("CARGO_MANIFEST_DIR").ok_or(Error::MissingEnv { name: "CARGO_MANIFEST_DIR" })?;
         Ok(Self {
             manifest_dir: manifest_dir.into(),
             out_dir: var("OUT_DIR").map(PathBuf::from),
@@ -184,7 +185,8 @@ fn published_build(manifest_dir: &Path) -> Option<CheckReason> {
         })
         .collect();
     let has_pair = |a: &str, b: &str| parts.windows(2).any(|w| w[0] == a && w[1] == b);
-    if has_pair(".cargo", "registry") || has_pair("registry", "src") || has_pair("git", "checkouts") {
+    if has_pair(".cargo", "registry") || has_pair("registry", "src") || has_pair("git", "checkouts")
+    {
         Some(CheckReason::Registry)
     } else if has_pair("target", "package") {
         Some(CheckReason::Package)
@@ -203,7 +205,14 @@ mod tests {
 
     #[test]
     fn ci_values() {
-        for (ci, write) in [("", true), ("0", true), ("false", true), ("true", false), ("1", false), ("yes", false)] {
+        for (ci, write) in [
+            ("", true),
+            ("0", true),
+            ("false", true),
+            ("true", false),
+            ("1", false),
+            ("yes", false),
+        ] {
             let mut e = env("/src/app");
             e.ci = Some(ci.into());
             assert_eq!(e.mode().unwrap() == Mode::Write, write, "CI={ci}");
