@@ -309,6 +309,9 @@ impl<'a> Cx<'a> {
                     format!("tables {prev} and {} differ only in case; SQLite names are case-insensitive", t.name),
                 ));
             }
+            if t.columns.is_empty() {
+                out.push(Finding::error("L12", format!("table {} has no columns", t.name)));
+            }
             let mut cols: BTreeMap<String, &str> = BTreeMap::new();
             for c in &t.columns {
                 if c.name.is_empty() || c.name.contains('\0') {
@@ -695,13 +698,6 @@ impl<'a> Cx<'a> {
             rebuild = true;
             summary.altered = true;
         }
-        if fks_old.iter().map(|k| (&k.0, &k.1, &k.2)).collect::<BTreeSet<_>>()
-            != fks_new.iter().map(|k| (&k.0, &k.1, &k.2)).collect::<BTreeSet<_>>()
-            || !fk_removed.is_empty()
-        {
-            // Changed actions count as removed + added and are covered above.
-        }
-
         // Added columns.
         let mut inline_refs: BTreeMap<String, ForeignKey> = BTreeMap::new();
         for nc in &added {
@@ -795,7 +791,9 @@ impl<'a> Cx<'a> {
                     .iter()
                     .any(|fk| fk.ref_table == o.name && fk.ref_columns.contains(&oc.name))
             });
-            if in_pk || oc.unique || in_fk || in_check || referenced {
+            // SQLite cannot drop a table's last column: a table whose old columns all go is rebuilt.
+            let last = matched.is_empty();
+            if in_pk || oc.unique || in_fk || in_check || referenced || last {
                 rebuild = true;
             }
             for dep in self.deps {
@@ -943,15 +941,8 @@ impl<'a> Cx<'a> {
             note.push_str(&format!("; views and triggers recreated: {}", names.join(", ")));
         }
         self.info("L6", note);
-        if n.foreign_keys.iter().any(|fk| fk.ref_table == t)
-            || self
-                .new
-                .tables
-                .values()
-                .any(|ot| ot.name != t && ot.foreign_keys.iter().any(|fk| fk.ref_table == t))
-        {
-            // Children keep their CREATE text: the runner switches foreign keys off around the transaction.
-        }
+        // Children keep their CREATE text: the runner switches foreign keys off outside the
+        // transaction, so dropping the old table fires no action on them.
         let temp_name = self.temp_name(&t);
         self.steps.push(Step::RebuildTable(Box::new(Rebuild {
             table: n.clone(),

@@ -2,7 +2,7 @@
 //! protocol (foreign keys off outside the transaction, BEGIN IMMEDIATE, statement by statement,
 //! foreign_key_check, COMMIT, foreign keys back on) and data snapshots.
 
-#![allow(dead_code, missing_docs)]
+#![allow(dead_code, unused_imports, missing_docs)]
 
 use std::collections::BTreeMap;
 
@@ -221,7 +221,10 @@ pub fn run_statements(conn: &Connection, stmts: &[String]) -> Result<(), String>
     Ok(())
 }
 
-pub fn fk_violations(conn: &Connection) -> Result<Vec<(String, Option<i64>, String, i64)>, String> {
+/// One `foreign_key_check` row: table, rowid, parent, fk id.
+pub type Violation = (String, Option<i64>, String, i64);
+
+pub fn fk_violations(conn: &Connection) -> Result<Vec<Violation>, String> {
     let mut stmt =
         conn.prepare("SELECT * FROM pragma_foreign_key_check").map_err(|e| e.to_string())?;
     let rows = stmt
@@ -252,10 +255,18 @@ pub fn dump(conn: &Connection, table: &str) -> Rows {
     let sql = if wr == 0 {
         format!("SELECT rowid AS \"__key\", * FROM {q}")
     } else {
-        format!("SELECT * FROM {q}")
+        let mut stmt = conn
+            .prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")
+            .unwrap();
+        let pk: Vec<String> = stmt
+            .query_map([table], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|n| format!("\"{}\"", n.unwrap().replace('"', "\"\"")))
+            .collect();
+        format!("SELECT * FROM {q} ORDER BY {}", pk.join(", "))
     };
     let mut stmt = conn.prepare(&sql).unwrap();
-    let names: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
+    let names: Vec<String> = stmt.column_names().map(str::to_string).collect();
     let mut out = Rows::new();
     let mut rows = stmt.query([]).unwrap();
     let mut n = 0;
