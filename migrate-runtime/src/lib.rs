@@ -190,9 +190,15 @@ impl Database {
     ///
     /// # Errors
     /// Any [`Error`]: a refusal (nothing written), or a failed apply (rolled back).
-    pub fn open(path: impl AsRef<Path>, migrations: &[Migration], options: &Options) -> Result<Self> {
+    pub fn open(
+        path: impl AsRef<Path>,
+        migrations: &[Migration],
+        options: &Options,
+    ) -> Result<Self> {
         let flags = if options.verify_only {
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
         } else {
             OpenFlags::default()
         };
@@ -222,7 +228,11 @@ impl Database {
     ///
     /// # Errors
     /// Any [`Error`].
-    pub fn from_connection(mut conn: Connection, migrations: &[Migration], options: &Options) -> Result<Self> {
+    pub fn from_connection(
+        mut conn: Connection,
+        migrations: &[Migration],
+        options: &Options,
+    ) -> Result<Self> {
         conn.busy_timeout(options.busy_timeout)?;
         let in_memory = conn.path().is_none_or(str::is_empty);
         conn.pragma_update(None, "foreign_keys", true)?;
@@ -277,7 +287,11 @@ pub fn migrate(conn: &mut Connection, migrations: &[Migration]) -> Result<Report
 ///
 /// # Errors
 /// Any [`Error`].
-pub fn migrate_with(conn: &mut Connection, migrations: &[Migration], options: &Options) -> Result<Report> {
+pub fn migrate_with(
+    conn: &mut Connection,
+    migrations: &[Migration],
+    options: &Options,
+) -> Result<Report> {
     migrate::migrate_with(conn, migrations, options, false)
 }
 

@@ -351,8 +351,13 @@ fn check(conn: &Connection, migrations: &[Migration]) -> Result<Plan> {
     if head.is_none() && migrations.is_empty() {
         return Ok(Plan::UpToDate);
     }
-    let ledger = if head.is_some() { read_ledger(conn)? } else { None };
+    // The precise comparison reads several things: one read transaction makes them one
+    // snapshot (another process may be committing its migrations meanwhile).
+    let read_tx =
+        if conn.is_autocommit() { Some(Tx::begin(conn, "BEGIN DEFERRED")?) } else { None };
+    let ledger = read_ledger(conn)?;
     let plan = compare(conn, ledger, migrations)?;
+    drop(read_tx);
     validate_embedded(migrations)?;
     Ok(plan)
 }
@@ -380,8 +385,8 @@ struct Tx<'c> {
 }
 
 impl<'c> Tx<'c> {
-    fn begin_immediate(conn: &'c Connection) -> Result<Self> {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
+    fn begin(conn: &'c Connection, begin: &str) -> Result<Self> {
+        conn.execute_batch(begin)?;
         Ok(Tx { conn, done: false })
     }
 
@@ -443,7 +448,8 @@ fn quote_ident(name: &str) -> String {
 /// Every view must still compile.
 fn check_views(conn: &Connection, tags: &str) -> Result<()> {
     let views: Vec<String> = {
-        let mut stmt = conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'view' ORDER BY name")?;
+        let mut stmt =
+            conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'view' ORDER BY name")?;
         stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
     };
     for view in views {
@@ -525,7 +531,11 @@ fn tags_of(pending: &[Migration]) -> String {
 }
 
 /// Writes the backup with `VACUUM INTO`.
-fn backup(conn: &Connection, target: &Backup, first_pending: &Migration) -> Result<Option<PathBuf>> {
+fn backup(
+    conn: &Connection,
+    target: &Backup,
+    first_pending: &Migration,
+) -> Result<Option<PathBuf>> {
     let path = match target {
         Backup::Off => return Ok(None),
         Backup::To(path) => path.clone(),
@@ -544,10 +554,7 @@ fn backup(conn: &Connection, target: &Backup, first_pending: &Migration) -> Resu
         }
     };
     let Some(text) = path.to_str() else {
-        return Err(Error::Backup {
-            path,
-            source: rusqlite::Error::InvalidPath(PathBuf::new()),
-        });
+        return Err(Error::Backup { path, source: rusqlite::Error::InvalidPath(PathBuf::new()) });
     };
     match conn.execute("VACUUM INTO ?1", [text]) {
         Ok(_) => {
@@ -567,6 +574,7 @@ pub(crate) fn migrate_with(
 ) -> Result<Report> {
     let conn: &Connection = conn;
     preflight(conn, true)?;
+    log::trace!("checking the ledger");
     let plan = check(conn, migrations)?;
     if let Plan::Pending { first, .. } = plan
         && !options.verify_only
@@ -575,10 +583,7 @@ pub(crate) fn migrate_with(
     }
     // Only now that nothing is refused: the journal mode is a write when it changes.
     if wal {
-        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            log::warn!("journal_mode is {mode}, not wal");
-        }
+        set_wal(conn, options.busy_timeout)?;
     }
     let (first, applied) = match plan {
         Plan::UpToDate => {
@@ -600,6 +605,7 @@ pub(crate) fn migrate_with(
     }
 
     // Foreign keys off outside the transaction (inside it the pragma is a no-op).
+    log::trace!("switching foreign keys off");
     let fk_was: i64 = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
     let _fk = FkGuard { conn, restore_on: fk_was != 0 };
     if fk_was != 0 {
@@ -610,7 +616,9 @@ pub(crate) fn migrate_with(
         return Err(Error::ForeignKeysStillOn);
     }
 
-    let tx = Tx::begin_immediate(conn)?;
+    log::trace!("BEGIN IMMEDIATE");
+    let tx = Tx::begin(conn, "BEGIN IMMEDIATE")?;
+    log::trace!("re-reading the ledger under the lock");
     // Another process may have applied some or all of it meanwhile: decide again under the lock.
     let ledger = read_ledger(conn)?;
     let first = match compare(conn, ledger, migrations)? {
@@ -644,9 +652,40 @@ pub(crate) fn migrate_with(
         return Err(Error::ForeignKeyViolation { tags, violations });
     }
     check_views(conn, &tags)?;
+    log::trace!("COMMIT");
     tx.commit()?;
     log::info!("applied {} migration(s): {tags}", report.applied.len());
     Ok(report)
+}
+
+/// Switches the file to `journal_mode=WAL` unless it already is. The switch takes an exclusive
+/// lock without consulting the busy handler (SQLite returns `SQLITE_BUSY` at once while another
+/// connection reads), so it is retried until the busy timeout.
+fn set_wal(conn: &Connection, timeout: Duration) -> Result<()> {
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+    if mode.eq_ignore_ascii_case("wal") {
+        return Ok(());
+    }
+    log::trace!("setting journal_mode=WAL (was {mode})");
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Ok(mode) => {
+                if !mode.eq_ignore_ascii_case("wal") {
+                    log::warn!("journal_mode is {mode}, not wal");
+                }
+                return Ok(());
+            }
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && start.elapsed() < timeout =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 fn scan_all(pending: &[Migration]) -> Result<()> {
@@ -685,12 +724,14 @@ pub(crate) fn status(conn: &Connection, migrations: &[Migration]) -> Result<Stat
             Some(r) if r.tag != m.tag => {
                 MigrationState::Replaced { stored_tag: r.tag.clone(), stored_hash: r.hash.clone() }
             }
-            Some(r) if r.hash != m.hash => {
-                MigrationState::Edited { stored_hash: r.hash.clone(), applied_at_ms: r.applied_at_ms }
-            }
-            Some(r) => {
-                MigrationState::Applied { applied_at_ms: r.applied_at_ms, duration_ms: r.duration_ms }
-            }
+            Some(r) if r.hash != m.hash => MigrationState::Edited {
+                stored_hash: r.hash.clone(),
+                applied_at_ms: r.applied_at_ms,
+            },
+            Some(r) => MigrationState::Applied {
+                applied_at_ms: r.applied_at_ms,
+                duration_ms: r.duration_ms,
+            },
         };
         out.push(MigrationStatus { idx: m.idx, tag: m.tag, hash: m.hash, state });
     }
@@ -714,8 +755,16 @@ mod tests {
 
     #[test]
     fn new_violations_are_a_multiset_difference() {
-        let v = |t: &str, r| FkViolation { table: t.into(), rowid: Some(r), parent: "p".into(), fk_id: 0 };
-        let out = new_violations(vec![v("a", 1), v("b", 2)], vec![v("a", 1), v("b", 2), v("b", 3), v("a", 1)]);
+        let v = |t: &str, r| FkViolation {
+            table: t.into(),
+            rowid: Some(r),
+            parent: "p".into(),
+            fk_id: 0,
+        };
+        let out = new_violations(
+            vec![v("a", 1), v("b", 2)],
+            vec![v("a", 1), v("b", 2), v("b", 3), v("a", 1)],
+        );
         assert_eq!(out, vec![v("b", 3), v("a", 1)]);
     }
 

@@ -115,7 +115,12 @@ fn tokens(sql: &str) -> Vec<Tok> {
             }
             c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
                 let start = i;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric()
+                        || b[i] == b'_'
+                        || b[i] == b'$'
+                        || b[i] >= 0x80)
+                {
                     i += 1;
                 }
                 out.push(Tok::Word(sql[start..i].to_ascii_uppercase()));
@@ -295,10 +300,7 @@ mod tests {
         assert_eq!(f("PRAGMA foreign_keys = OFF;"), Some((1, "PRAGMA foreign_keys")));
         assert_eq!(f("pragma main.foreign_keys=0"), Some((1, "PRAGMA foreign_keys")));
         assert_eq!(f("PRAGMA \"main\".journal_mode=delete"), Some((1, "PRAGMA journal_mode")));
-        assert_eq!(
-            f("CREATE TABLE a(x);\n--> statement-breakpoint\nVACUUM;"),
-            Some((2, "VACUUM"))
-        );
+        assert_eq!(f("CREATE TABLE a(x);\n--> statement-breakpoint\nVACUUM;"), Some((2, "VACUUM")));
         assert_eq!(f("END TRANSACTION"), Some((1, "END")));
         assert_eq!(f("\u{feff}COMMIT"), Some((1, "COMMIT")));
         assert_eq!(f("SAVEPOINT s; RELEASE s;"), Some((1, "SAVEPOINT")));

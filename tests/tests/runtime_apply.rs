@@ -72,7 +72,11 @@ fn parent_and_children(path: &Path, on_delete: &str) -> (&'static [Migration], D
     let v1 = migrations(&[("0000_create_parent", PARENT), ("0001_create_children", &kids)]);
     let db = open(path, v1).unwrap();
     db.conn().execute_batch(ROWS).unwrap();
-    let v2 = migrations(&[("0000_create_parent", PARENT), ("0001_create_children", &kids), ("0002_rebuild_parent", REBUILD_PARENT)]);
+    let v2 = migrations(&[
+        ("0000_create_parent", PARENT),
+        ("0001_create_children", &kids),
+        ("0002_rebuild_parent", REBUILD_PARENT),
+    ]);
     (v2, db)
 }
 
@@ -110,7 +114,11 @@ fn t26_t27(on_delete: &str) {
     assert_eq!(db.report().applied.len(), 1);
     let conn = db.conn();
     assert_eq!(fk(conn), 1, "foreign_keys restored after the run");
-    assert_eq!(child_pids(conn, "child"), [Some(1), Some(2)], "children kept with their parent ids");
+    assert_eq!(
+        child_pids(conn, "child"),
+        [Some(1), Some(2)],
+        "children kept with their parent ids"
+    );
     assert_eq!(child_pids(conn, "child2"), [Some(1)]);
     assert_eq!(schema_sql(conn, "child"), child_sql, "child's CREATE TABLE text is byte-identical");
     assert_eq!(schema_sql(conn, "child2"), child2_sql);
@@ -138,7 +146,11 @@ fn negative_control_pragma_inside_the_transaction_loses_child_rows() {
     conn.execute_batch("DELETE FROM child2").unwrap();
     assert_eq!(fk(&conn), 1);
     naive_apply(&conn, REBUILD_PARENT).unwrap();
-    assert_eq!(child_pids(&conn, "child"), Vec::<Option<i64>>::new(), "the naive runner deleted the children");
+    assert_eq!(
+        child_pids(&conn, "child"),
+        Vec::<Option<i64>>::new(),
+        "the naive runner deleted the children"
+    );
     // SET NULL: the naive runner nulls every child's reference.
     let g = fixture();
     let (_, db) = parent_and_children(&g.path, "SET NULL");
@@ -155,15 +167,30 @@ fn failed_migration_rolls_everything_back_and_restores_foreign_keys() {
         let mut conn = Connection::open(&f.path).unwrap();
         conn.pragma_update(None, "foreign_keys", fk_before).unwrap();
         let bad = "CREATE TABLE \"b\" (\"x\" INTEGER);\n--> statement-breakpoint\nINSERT INTO \"b\" (\"x\")\n  SELECT \"y\" FROM \"nope\";\n--> statement-breakpoint\nCREATE TABLE \"c\" (\"z\");\n";
-        let m = migrations(&[("0000_create_a", "CREATE TABLE \"a\" (\"x\");\n"), ("0001_broken", bad)]);
+        let m =
+            migrations(&[("0000_create_a", "CREATE TABLE \"a\" (\"x\");\n"), ("0001_broken", bad)]);
         let err = migrate_runtime::migrate(&mut conn, m).unwrap_err();
-        let Error::Statement { tag, statement, first_line, .. } = &err else { panic!("expected Statement, got {err:?}") };
-        assert_eq!((tag.as_str(), *statement, first_line.as_str()), ("0001_broken", 2, "INSERT INTO \"b\" (\"x\")"));
+        let Error::Statement { tag, statement, first_line, .. } = &err else {
+            panic!("expected Statement, got {err:?}")
+        };
+        assert_eq!(
+            (tag.as_str(), *statement, first_line.as_str()),
+            ("0001_broken", 2, "INSERT INTO \"b\" (\"x\")")
+        );
         let msg = err.to_string();
-        assert!(msg.contains("0001_broken") && msg.contains("statement 2") && msg.contains("no such table: nope"), "{msg}");
+        assert!(
+            msg.contains("0001_broken")
+                && msg.contains("statement 2")
+                && msg.contains("no such table: nope"),
+            "{msg}"
+        );
         assert_eq!(fk(&conn), i64::from(fk_before), "foreign_keys restored");
         assert!(conn.is_autocommit());
-        assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema"), 0, "0000 rolled back too, no ledger");
+        assert_eq!(
+            count(&conn, "SELECT count(*) FROM sqlite_schema"),
+            0,
+            "0000 rolled back too, no ledger"
+        );
     }
     // A failure while stepping (not preparing) is located as well.
     let f = fixture();
@@ -182,22 +209,34 @@ fn new_foreign_key_violation_rolls_back_but_old_ones_do_not_block() {
     drop(db);
     let kids = children("CASCADE");
     let base = [("0000_create_parent", PARENT), ("0001_create_children", kids.as_str())];
-    let orphaning = migrations(&[base[0], base[1], ("0002_delete_parent", "DELETE FROM \"parent\" WHERE \"id\" = 1;\n")]);
+    let orphaning = migrations(&[
+        base[0],
+        base[1],
+        ("0002_delete_parent", "DELETE FROM \"parent\" WHERE \"id\" = 1;\n"),
+    ]);
     let err = open(&f.path, orphaning).unwrap_err();
-    let Error::ForeignKeyViolation { tags, violations } = &err else { panic!("expected ForeignKeyViolation, got {err:?}") };
+    let Error::ForeignKeyViolation { tags, violations } = &err else {
+        panic!("expected ForeignKeyViolation, got {err:?}")
+    };
     assert_eq!(tags, "0002_delete_parent");
-    let mut found: Vec<(String, Option<i64>, String)> = violations.iter().map(|v| (v.table.clone(), v.rowid, v.parent.clone())).collect();
+    let mut found: Vec<(String, Option<i64>, String)> =
+        violations.iter().map(|v| (v.table.clone(), v.rowid, v.parent.clone())).collect();
     found.sort();
-    assert_eq!(found, [("child".into(), Some(1), "parent".into()), ("child2".into(), Some(1), "parent".into())]);
+    assert_eq!(
+        found,
+        [("child".into(), Some(1), "parent".into()), ("child2".into(), Some(1), "parent".into())]
+    );
     let msg = err.to_string();
     assert!(msg.contains("child rowid 1 -> parent") && msg.contains("0002_delete_parent"), "{msg}");
     let conn = Connection::open(&f.path).unwrap();
     assert_eq!(count(&conn, "SELECT count(*) FROM parent"), 2, "rolled back");
     assert_eq!(ledger_len(&conn), 2);
     // A violation that was already there is reported by nobody and blocks nothing.
-    conn.execute_batch("PRAGMA foreign_keys = OFF; INSERT INTO child (id, pid) VALUES (9, 99);").unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = OFF; INSERT INTO child (id, pid) VALUES (9, 99);")
+        .unwrap();
     drop(conn);
-    let unrelated = migrations(&[base[0], base[1], ("0002_create_notes", "CREATE TABLE \"notes\" (\"x\");\n")]);
+    let unrelated =
+        migrations(&[base[0], base[1], ("0002_create_notes", "CREATE TABLE \"notes\" (\"x\");\n")]);
     let db = open(&f.path, unrelated).unwrap();
     assert_eq!(db.report().applied.len(), 1);
     assert_eq!(count(db.conn(), "SELECT count(*) FROM pragma_foreign_key_check"), 1);
@@ -206,12 +245,23 @@ fn new_foreign_key_violation_rolls_back_but_old_ones_do_not_block() {
 #[test]
 fn broken_view_rolls_back() {
     let f = fixture();
-    let v1 = [("0000_create_t", "CREATE TABLE \"t\" (\"a\" INTEGER, \"b\" INTEGER);\n--> statement-breakpoint\nCREATE VIEW \"my view\" AS SELECT b FROM \"t\";\n")];
+    let v1 = [(
+        "0000_create_t",
+        "CREATE TABLE \"t\" (\"a\" INTEGER, \"b\" INTEGER);\n--> statement-breakpoint\nCREATE VIEW \"my view\" AS SELECT b FROM \"t\";\n",
+    )];
     drop(open(&f.path, migrations(&v1)).unwrap());
     // SQLite accepts a view over a missing column at CREATE time; the runner does not.
-    let bad = migrations(&[v1[0], ("0001_bad_view", "CREATE TABLE \"u\" (\"x\");\n--> statement-breakpoint\nCREATE VIEW \"v2\" AS SELECT zz FROM \"t\";\n")]);
+    let bad = migrations(&[
+        v1[0],
+        (
+            "0001_bad_view",
+            "CREATE TABLE \"u\" (\"x\");\n--> statement-breakpoint\nCREATE VIEW \"v2\" AS SELECT zz FROM \"t\";\n",
+        ),
+    ]);
     let err = open(&f.path, bad).unwrap_err();
-    let Error::BrokenView { view, tags, .. } = &err else { panic!("expected BrokenView, got {err:?}") };
+    let Error::BrokenView { view, tags, .. } = &err else {
+        panic!("expected BrokenView, got {err:?}")
+    };
     assert_eq!((view.as_str(), tags.as_str()), ("v2", "0001_bad_view"));
     assert!(err.to_string().contains("no such column: zz"), "{err}");
     let conn = Connection::open(&f.path).unwrap();
@@ -239,17 +289,26 @@ fn status_and_verify_describe_the_database() {
     assert!(!st.is_up_to_date());
     let err = migrate_runtime::verify(&conn, v3).unwrap_err();
     assert!(matches!(&err, Error::Pending { count: 3, first } if first == "0000_a"), "{err:?}");
-    assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema"), 0, "status and verify create no ledger");
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM sqlite_schema"),
+        0,
+        "status and verify create no ledger"
+    );
     drop(conn);
 
     drop(open(&f.path, &v3[..2]).unwrap());
     let conn = Connection::open(&f.path).unwrap();
     let st = migrate_runtime::status(&conn, v3).unwrap();
-    let states: Vec<(&str, bool)> =
-        st.migrations.iter().map(|m| (m.tag, matches!(m.state, MigrationState::Applied { .. }))).collect();
+    let states: Vec<(&str, bool)> = st
+        .migrations
+        .iter()
+        .map(|m| (m.tag, matches!(m.state, MigrationState::Applied { .. })))
+        .collect();
     assert_eq!(states, [("0000_a", true), ("0001_b", true), ("0002_c", false)]);
     assert_eq!(st.migrations[0].hash, v3[0].hash);
-    assert!(matches!(st.migrations[0].state, MigrationState::Applied { applied_at_ms, duration_ms } if applied_at_ms > 1_600_000_000_000 && duration_ms >= 0));
+    assert!(
+        matches!(st.migrations[0].state, MigrationState::Applied { applied_at_ms, duration_ms } if applied_at_ms > 1_600_000_000_000 && duration_ms >= 0)
+    );
     assert_eq!(st.pending().map(|m| m.tag).collect::<Vec<_>>(), ["0002_c"]);
     migrate_runtime::verify(&conn, &v3[..2]).unwrap();
     assert!(matches!(migrate_runtime::verify(&conn, v3), Err(Error::Pending { count: 1, .. })));
@@ -258,9 +317,14 @@ fn status_and_verify_describe_the_database() {
     let st = migrate_runtime::status(&conn, &v3[..1]).unwrap();
     assert_eq!(st.unknown.iter().map(|r| r.tag.as_str()).collect::<Vec<_>>(), ["0001_b"]);
     assert!(matches!(migrate_runtime::verify(&conn, &v3[..1]), Err(Error::UnknownApplied { .. })));
-    let edited = migrations(&[("0000_a", "CREATE TABLE \"a\" (\"x\", \"y\");\n"), ("0001_b", "CREATE TABLE \"b\" (\"x\");\n")]);
+    let edited = migrations(&[
+        ("0000_a", "CREATE TABLE \"a\" (\"x\", \"y\");\n"),
+        ("0001_b", "CREATE TABLE \"b\" (\"x\");\n"),
+    ]);
     let st = migrate_runtime::status(&conn, edited).unwrap();
-    assert!(matches!(&st.migrations[0].state, MigrationState::Edited { stored_hash, .. } if stored_hash == v3[0].hash));
+    assert!(
+        matches!(&st.migrations[0].state, MigrationState::Edited { stored_hash, .. } if stored_hash == v3[0].hash)
+    );
     assert!(matches!(migrate_runtime::verify(&conn, edited), Err(Error::Edited { .. })));
 }
 
@@ -268,7 +332,10 @@ fn status_and_verify_describe_the_database() {
 fn verify_only_open_writes_nothing() {
     let f = fixture();
     let v1 = migrations(&[("0000_a", "CREATE TABLE \"a\" (\"x\");\n")]);
-    let v2 = migrations(&[("0000_a", "CREATE TABLE \"a\" (\"x\");\n"), ("0001_b", "CREATE TABLE \"b\" (\"x\");\n")]);
+    let v2 = migrations(&[
+        ("0000_a", "CREATE TABLE \"a\" (\"x\");\n"),
+        ("0001_b", "CREATE TABLE \"b\" (\"x\");\n"),
+    ]);
     let ro = Options::new().verify_only(true);
     // A missing file is not created.
     assert!(Database::open(&f.path, v1, &ro).is_err());
@@ -332,11 +399,13 @@ fn backup_is_written_only_when_something_is_pending() {
     // To a given path; an existing path is refused before anything is applied.
     let target = f.dir.path().join("before-c.db");
     std::fs::write(&target, b"occupied").unwrap();
-    let err = Database::open(&f.path, m, &Options::new().backup(Backup::To(target.clone()))).unwrap_err();
+    let err =
+        Database::open(&f.path, m, &Options::new().backup(Backup::To(target.clone()))).unwrap_err();
     assert!(matches!(&err, Error::Backup { path, .. } if path == &target), "{err:?}");
     assert_eq!(ledger_len(&Connection::open(&f.path).unwrap()), 2);
     std::fs::remove_file(&target).unwrap();
-    let db = Database::open(&f.path, m, &Options::new().backup(Backup::To(target.clone()))).unwrap();
+    let db =
+        Database::open(&f.path, m, &Options::new().backup(Backup::To(target.clone()))).unwrap();
     assert_eq!(db.report().backup.as_deref(), Some(target.as_path()));
     assert_eq!(ledger_len(&Connection::open(&target).unwrap()), 2);
     assert_eq!(backups(f.dir.path()), ["app.db.bak-0001"]);

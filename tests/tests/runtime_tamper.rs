@@ -18,8 +18,10 @@ const M2: (&str, &str) = (
     "0002_create_posts",
     "CREATE TABLE \"posts\" (\"id\" INTEGER PRIMARY KEY, \"user_id\" INTEGER REFERENCES \"users\" (\"id\") ON DELETE CASCADE, \"title\" TEXT NOT NULL);\n",
 );
-const M3: (&str, &str) =
-    ("0003_add_users_karma", "ALTER TABLE \"users\" ADD COLUMN \"karma\" INTEGER NOT NULL DEFAULT 0;\n");
+const M3: (&str, &str) = (
+    "0003_add_users_karma",
+    "ALTER TABLE \"users\" ADD COLUMN \"karma\" INTEGER NOT NULL DEFAULT 0;\n",
+);
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -36,18 +38,23 @@ fn open(path: &Path, m: &[Migration]) -> Result<Database, Error> {
     Database::open(path, m, &Options::new())
 }
 
+type LedgerRows = Vec<(i64, String, String, String, i64)>;
+
 /// Everything observable about the file once every connection is closed.
-fn snapshot(path: &Path) -> (Vec<u8>, Vec<(i64, String, String, String, i64)>, Vec<String>) {
+fn snapshot(path: &Path) -> (Vec<u8>, LedgerRows, Vec<String>) {
     let bytes = std::fs::read(path).unwrap();
     let conn = Connection::open(path).unwrap();
     let ledger = ledger(&conn);
     let mut stmt = conn.prepare("SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_schema ORDER BY name").unwrap();
-    let schema = stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<Vec<String>, _>>().unwrap();
+    let schema =
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<Vec<String>, _>>().unwrap();
     (bytes, ledger, schema)
 }
 
-fn ledger(conn: &Connection) -> Vec<(i64, String, String, String, i64)> {
-    let Ok(mut stmt) = conn.prepare("SELECT idx, tag, hash, chain, applied_at FROM __schema_migrations ORDER BY idx") else {
+fn ledger(conn: &Connection) -> LedgerRows {
+    let Ok(mut stmt) = conn
+        .prepare("SELECT idx, tag, hash, chain, applied_at FROM __schema_migrations ORDER BY idx")
+    else {
         return Vec::new();
     };
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
@@ -69,10 +76,14 @@ fn refused(path: &Path, m: &[Migration]) -> Error {
 fn fresh_database_gets_every_migration_and_its_ledger_rows() {
     let f = fixture();
     let m = migrations(&[M0, M1, M2, M3]);
-    let t0 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let t0 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+        as i64;
     let db = open(&f.path, m).unwrap();
     let tags: Vec<&str> = db.report().applied.iter().map(|a| a.tag).collect();
-    assert_eq!(tags, ["0000_create_users", "0001_add_users_bio", "0002_create_posts", "0003_add_users_karma"]);
+    assert_eq!(
+        tags,
+        ["0000_create_users", "0001_add_users_bio", "0002_create_posts", "0003_add_users_karma"]
+    );
     let rows = ledger(db.conn());
     assert_eq!(rows.len(), 4);
     for (row, mig) in rows.iter().zip(m) {
@@ -88,9 +99,14 @@ fn fresh_database_gets_every_migration_and_its_ledger_rows() {
     assert_eq!(fk, 1);
     let ledger_sql: String = db
         .conn()
-        .query_row("SELECT sql FROM sqlite_schema WHERE name = '__schema_migrations'", [], |r| r.get(0))
+        .query_row("SELECT sql FROM sqlite_schema WHERE name = '__schema_migrations'", [], |r| {
+            r.get(0)
+        })
         .unwrap();
-    assert!(ledger_sql.contains("\"idx\" INTEGER PRIMARY KEY") && ledger_sql.contains("\"tag\" TEXT NOT NULL UNIQUE"));
+    assert!(
+        ledger_sql.contains("\"idx\" INTEGER PRIMARY KEY")
+            && ledger_sql.contains("\"tag\" TEXT NOT NULL UNIQUE")
+    );
     // A fresh database with no migrations at all gets no ledger either.
     let g = fixture();
     drop(open(&g.path, &[]).unwrap());
@@ -118,7 +134,9 @@ fn up_to_date_open_writes_nothing() {
 fn old_database_is_brought_up_to_date_keeping_its_rows() {
     let f = fixture();
     let db = open(&f.path, migrations(&[M0, M1])).unwrap();
-    db.conn().execute_batch("INSERT INTO users (name, bio) VALUES ('ada', 'x'), ('bob', NULL);").unwrap();
+    db.conn()
+        .execute_batch("INSERT INTO users (name, bio) VALUES ('ada', 'x'), ('bob', NULL);")
+        .unwrap();
     drop(db);
     let db = open(&f.path, migrations(&[M0, M1, M2, M3])).unwrap();
     let tags: Vec<&str> = db.report().applied.iter().map(|a| a.tag).collect();
@@ -142,7 +160,9 @@ fn edited_migration_is_refused_naming_tag_and_both_hashes() {
     let edited_sql = "ALTER TABLE \"users\" ADD COLUMN \"bio\" TEXT NOT NULL DEFAULT '';\n";
     let edited = migrations(&[M0, ("0001_add_users_bio", edited_sql), M2]);
     let err = refused(&f.path, edited);
-    let Error::Edited { tag, stored_hash, embedded_hash } = &err else { panic!("expected Edited, got {err:?}") };
+    let Error::Edited { tag, stored_hash, embedded_hash } = &err else {
+        panic!("expected Edited, got {err:?}")
+    };
     assert_eq!(tag, "0001_add_users_bio");
     assert_eq!(stored_hash, &hash_sql(M1.1));
     assert_eq!(embedded_hash, &hash_sql(edited_sql));
@@ -150,7 +170,7 @@ fn edited_migration_is_refused_naming_tag_and_both_hashes() {
     assert!(msg.contains("0001_add_users_bio"), "{msg}");
     assert!(msg.contains(&stored_hash[..7]) && msg.contains(&embedded_hash[..7]), "{msg}");
     assert!(msg.contains("edited"), "{msg}");
-    assert_eq!(msg, msg.to_lowercase().replace("0001_add_users_bio", "0001_add_users_bio"));
+    assert_eq!(msg, msg.to_lowercase(), "messages are lowercase");
 }
 
 #[test]
@@ -162,7 +182,10 @@ fn crlf_and_bom_differences_are_not_edits() {
     let db = open(&f.path, migrations(&[(M0.0, &w0), (M1.0, &w1)])).unwrap();
     assert_eq!(db.report().applied.len(), 2);
     // Both statements of the CRLF file ran (the breakpoint line ended in \r\n).
-    let idx: i64 = db.conn().query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'users_name'", [], |r| r.get(0)).unwrap();
+    let idx: i64 = db
+        .conn()
+        .query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'users_name'", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(idx, 1);
     drop(db);
     // The Unix checkout of the same files is the same history.
@@ -185,11 +208,18 @@ fn database_newer_than_the_binary_is_refused() {
     let f = fixture();
     drop(open(&f.path, migrations(&[M0, M1, M2, M3])).unwrap());
     let err = refused(&f.path, migrations(&[M0, M1]));
-    let Error::UnknownApplied { tag, idx, stored_hash } = &err else { panic!("expected UnknownApplied, got {err:?}") };
+    let Error::UnknownApplied { tag, idx, stored_hash } = &err else {
+        panic!("expected UnknownApplied, got {err:?}")
+    };
     assert_eq!((tag.as_str(), *idx), ("0002_create_posts", 2));
     assert_eq!(stored_hash, &hash_sql(M2.1));
     let msg = err.to_string();
-    assert!(msg.contains("newer") && msg.contains("0002_create_posts") && msg.contains(stored_hash.as_str()), "{msg}");
+    assert!(
+        msg.contains("newer")
+            && msg.contains("0002_create_posts")
+            && msg.contains(stored_hash.as_str()),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -198,10 +228,17 @@ fn migration_ordered_before_an_applied_one_is_refused() {
     // Branch A shipped 0000, 0001 and 0003; the merged binary also has 0002 before 0003.
     drop(open(&f.path, migrations(&[M0, M1, M3])).unwrap());
     let err = refused(&f.path, migrations(&[M0, M1, M2, M3]));
-    let Error::OutOfOrder { tag, applied_tag } = &err else { panic!("expected OutOfOrder, got {err:?}") };
+    let Error::OutOfOrder { tag, applied_tag } = &err else {
+        panic!("expected OutOfOrder, got {err:?}")
+    };
     assert_eq!((tag.as_str(), applied_tag.as_str()), ("0002_create_posts", "0003_add_users_karma"));
     let msg = err.to_string();
-    assert!(msg.contains("0002_create_posts") && msg.contains("0003_add_users_karma") && msg.contains("renumber"), "{msg}");
+    assert!(
+        msg.contains("0002_create_posts")
+            && msg.contains("0003_add_users_karma")
+            && msg.contains("renumber"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -210,8 +247,13 @@ fn two_branches_with_the_same_number_are_refused() {
     let other = ("0002_create_tags", "CREATE TABLE \"tags\" (\"id\" INTEGER PRIMARY KEY);\n");
     drop(open(&f.path, migrations(&[M0, M1, other])).unwrap());
     let err = refused(&f.path, migrations(&[M0, M1, M2, M3]));
-    let Error::Diverged { idx, stored_tag, embedded_tag, .. } = &err else { panic!("expected Diverged, got {err:?}") };
-    assert_eq!((*idx, stored_tag.as_str(), embedded_tag.as_str()), (2, "0002_create_tags", "0002_create_posts"));
+    let Error::Diverged { idx, stored_tag, embedded_tag, .. } = &err else {
+        panic!("expected Diverged, got {err:?}")
+    };
+    assert_eq!(
+        (*idx, stored_tag.as_str(), embedded_tag.as_str()),
+        (2, "0002_create_tags", "0002_create_posts")
+    );
     let msg = err.to_string();
     assert!(msg.contains(&hash_sql(other.1)[..7]) && msg.contains(&hash_sql(M2.1)[..7]), "{msg}");
 }
@@ -221,9 +263,14 @@ fn missing_ledger_row_in_the_middle_is_refused() {
     let f = fixture();
     let m = migrations(&[M0, M1, M2, M3]);
     drop(open(&f.path, m).unwrap());
-    Connection::open(&f.path).unwrap().execute("DELETE FROM __schema_migrations WHERE idx = 1", []).unwrap();
+    Connection::open(&f.path)
+        .unwrap()
+        .execute("DELETE FROM __schema_migrations WHERE idx = 1", [])
+        .unwrap();
     let err = refused(&f.path, m);
-    let Error::OutOfOrder { tag, applied_tag } = &err else { panic!("expected OutOfOrder, got {err:?}") };
+    let Error::OutOfOrder { tag, applied_tag } = &err else {
+        panic!("expected OutOfOrder, got {err:?}")
+    };
     assert_eq!((tag.as_str(), applied_tag.as_str()), ("0001_add_users_bio", "0002_create_posts"));
     assert!(err.to_string().contains("ledger row was deleted"), "{err}");
 }
@@ -233,9 +280,15 @@ fn hand_edited_chain_is_refused() {
     let f = fixture();
     let m = migrations(&[M0, M1]);
     drop(open(&f.path, m).unwrap());
-    Connection::open(&f.path).unwrap().execute("UPDATE __schema_migrations SET chain = 'x' || chain WHERE idx = 1", []).unwrap();
+    Connection::open(&f.path)
+        .unwrap()
+        .execute("UPDATE __schema_migrations SET chain = 'x' || chain WHERE idx = 1", [])
+        .unwrap();
     let err = refused(&f.path, m);
-    assert!(matches!(&err, Error::LedgerCorrupt { tag, .. } if tag == "0001_add_users_bio"), "{err:?}");
+    assert!(
+        matches!(&err, Error::LedgerCorrupt { tag, .. } if tag == "0001_add_users_bio"),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -258,15 +311,32 @@ fn caller_inside_a_transaction_is_refused() {
 #[test]
 fn transaction_control_in_a_migration_is_refused_before_anything_runs() {
     let cases = [
-        ("0001_sneaky", "CREATE TABLE \"a\" (\"x\");\nCOMMIT;\nCREATE TABLE \"b\" (\"y\");\n", 2, "COMMIT"),
-        ("0001_sneaky", "PRAGMA foreign_keys = OFF;\n--> statement-breakpoint\nCREATE TABLE \"a\" (\"x\");\n", 1, "PRAGMA foreign_keys"),
-        ("0001_sneaky", "CREATE TABLE \"a\" (\"x\");\n--> statement-breakpoint\nBEGIN;\n", 2, "BEGIN"),
+        (
+            "0001_sneaky",
+            "CREATE TABLE \"a\" (\"x\");\nCOMMIT;\nCREATE TABLE \"b\" (\"y\");\n",
+            2,
+            "COMMIT",
+        ),
+        (
+            "0001_sneaky",
+            "PRAGMA foreign_keys = OFF;\n--> statement-breakpoint\nCREATE TABLE \"a\" (\"x\");\n",
+            1,
+            "PRAGMA foreign_keys",
+        ),
+        (
+            "0001_sneaky",
+            "CREATE TABLE \"a\" (\"x\");\n--> statement-breakpoint\nBEGIN;\n",
+            2,
+            "BEGIN",
+        ),
         ("0001_sneaky", "VACUUM;\n", 1, "VACUUM"),
     ];
     for (tag, sql, number, kw) in cases {
         let f = fixture();
         let err = open(&f.path, migrations(&[M0, (tag, sql)])).unwrap_err();
-        let Error::TransactionControl { tag: t, statement, keyword } = &err else { panic!("expected TransactionControl, got {err:?}") };
+        let Error::TransactionControl { tag: t, statement, keyword } = &err else {
+            panic!("expected TransactionControl, got {err:?}")
+        };
         assert_eq!((t.as_str(), *statement, *keyword), (tag, number, kw));
         // Not even 0000 was applied.
         assert!(snapshot(&f.path).2.is_empty(), "{sql}");
@@ -295,5 +365,8 @@ fn wrong_embedded_hash_is_refused() {
     let good = migrations(&[M0, M1]);
     let bad = Box::leak(Box::new([good[0], Migration { hash: good[0].hash, ..good[1] }]));
     let err = refused(&f.path, bad);
-    assert!(matches!(&err, Error::InvalidMigrations { tag, .. } if tag == "0001_add_users_bio"), "{err:?}");
+    assert!(
+        matches!(&err, Error::InvalidMigrations { tag, .. } if tag == "0001_add_users_bio"),
+        "{err:?}"
+    );
 }

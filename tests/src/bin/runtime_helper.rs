@@ -11,7 +11,24 @@ use std::time::Duration;
 #[path = "../../tests/runtime_support/mod.rs"]
 mod runtime_support;
 
+/// Logs to stderr (with the process id) when `GODWIT_LOG` is set.
+struct StderrLog;
+
+impl log::Log for StderrLog {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        eprintln!("[{}] {} {}", std::process::id(), record.level(), record.args());
+    }
+    fn flush(&self) {}
+}
+
 fn main() -> ExitCode {
+    if std::env::var_os("GODWIT_LOG").is_some() {
+        log::set_logger(&StderrLog).expect("logger set once");
+        log::set_max_level(log::LevelFilter::Trace);
+    }
     let args: Vec<String> = std::env::args().collect();
     let [_, cmd, db, dir] = args.as_slice() else {
         eprintln!("usage: runtime_helper migrate <db> <migrations-dir>");
@@ -29,7 +46,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            println!("error: {e}");
+            println!("error: {e} ({e:?})");
             ExitCode::FAILURE
         }
     }

@@ -16,11 +16,18 @@ pub fn migrations(items: &[(&str, &str)]) -> &'static [Migration] {
     let mut out = Vec::with_capacity(items.len());
     let mut prev: Option<&'static str> = None;
     for (tag, sql) in items {
-        let idx: u32 = tag.split('_').next().and_then(|n| n.parse().ok()).expect("tag starts with its index");
+        let idx: u32 =
+            tag.split('_').next().and_then(|n| n.parse().ok()).expect("tag starts with its index");
         let hash = leak(hash_sql(sql));
         let chain = leak(chain_hash(prev, hash));
         prev = Some(chain);
-        out.push(Migration { idx, tag: leak((*tag).to_owned()), sql: leak((*sql).to_owned()), hash, chain });
+        out.push(Migration {
+            idx,
+            tag: leak((*tag).to_owned()),
+            sql: leak((*sql).to_owned()),
+            hash,
+            chain,
+        });
     }
     Box::leak(out.into_boxed_slice())
 }
