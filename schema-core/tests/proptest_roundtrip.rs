@@ -301,7 +301,9 @@ fn check_case(seed: u64) -> Result<(), TestCaseError> {
         }
         Err(e) => {
             prop_assert!(
-                e.contains("does not convert exactly") || e.contains("UNIQUE constraint failed"),
+                e.contains("does not convert exactly")
+                    || e.contains("appears more than once")
+                    || e.contains("UNIQUE constraint failed"),
                 "seed {}: unexpected failure {}\n{}",
                 seed,
                 e,

@@ -1016,7 +1016,29 @@ fn t41_second_rebuild_fails_and_the_first_is_rolled_back() {
     let err = Case::new(s(false), s(true))
         .rows(&["INSERT INTO a VALUES (1, 'x')", "INSERT INTO b VALUES (1, 'd'), (2, 'd')"])
         .run_failing("t41");
-    assert!(err.contains("UNIQUE"), "{err}");
+    assert!(err.contains("table \"b\" column \"x\": value 'd' appears more than once"), "{err}");
+}
+
+#[test]
+fn readable_errors_for_duplicate_keys_and_null_backfills() {
+    let v1 =
+        schema(vec![table("m", vec![col("a", Integer), col("b", Integer), col("v", Text).null()])]);
+    let v2 = schema(vec![
+        table("m", vec![col("a", Integer), col("b", Integer), col("v", Text).null()])
+            .pk(&["a", "b"]),
+    ]);
+    let err = Case::new(v1, v2)
+        .rows(&["INSERT INTO m VALUES (1, 2, 'x'), (1, 2, 'y')"])
+        .run_failing("t23");
+    assert!(err.contains("table \"m\" column \"a\", \"b\": value 1, 2 appears more than once, so the new PRIMARY KEY"), "{err}");
+
+    let v1 = schema(vec![table("t", vec![col("id", Integer), col("a", Text).null()]).pk(&["id"])]);
+    let v2 = schema(vec![
+        table("t", vec![col("id", Integer), col("a", Text).backfill("NULLIF(1, 1)")]).pk(&["id"]),
+    ]);
+    let err =
+        Case::new(v1, v2).rows(&["INSERT INTO t VALUES (1, NULL)"]).run_failing("backfill_null");
+    assert!(err.contains("cannot fill table \"t\" column \"a\": the backfill gives NULL"), "{err}");
 }
 
 #[test]
@@ -1098,4 +1120,46 @@ fn lint_reserved_and_colliding_names() {
     let f = Case::new(Schema::default(), v2).plan_errors();
     assert!(has(&f, "L12", "sqlite_x"));
     assert!(has(&f, "L12", "differ only in case"));
+}
+
+#[test]
+fn case_only_column_rename() {
+    let v1 = schema(vec![table("t", vec![col("id", Integer), col("name", Text)]).pk(&["id"])]);
+    let v2 = schema(vec![
+        table("t", vec![col("id", Integer), col("Name", Text).from("name")]).pk(&["id"]),
+    ]);
+    let (conn, p) =
+        Case::new(v1, v2).rows(&["INSERT INTO t VALUES (1, 'a')"]).run("case_only_column_rename");
+    assert_eq!(p.name(), "rename_t_name_to_name");
+    assert_eq!(count(&conn, "SELECT count(*) FROM pragma_table_info('t') WHERE name = 'Name'"), 1);
+}
+
+#[test]
+fn table_rename_then_rebuild_and_a_new_table_under_the_old_name() {
+    let v1 = schema(vec![
+        table("a", vec![col("id", Integer), col("x", Text).null()]).pk(&["id"]).autoinc(),
+    ]);
+    let v2 = schema(vec![
+        table("b", vec![col("id", Integer), col("x", Text).backfill("'-'")])
+            .pk(&["id"])
+            .autoinc()
+            .from("a"),
+        table("a", vec![col("id", Integer)]).pk(&["id"]),
+    ]);
+    let (conn, p) = Case::new(v1, v2)
+        .rows(&["INSERT INTO a VALUES (3, NULL)", "DELETE FROM a", "INSERT INTO a VALUES (2, 'y')"])
+        .run("rename_rebuild_recreate");
+    assert_eq!(count(&conn, "SELECT seq FROM sqlite_sequence WHERE name = 'b'"), 3);
+    assert_eq!(count(&conn, "SELECT count(*) FROM a"), 0);
+    assert!(p.name().starts_with("rename_a_to_b"), "{}", p.name());
+}
+
+#[test]
+fn rename_and_rebuild_with_a_dependent_view_asks_to_split() {
+    let v1 = schema(vec![table("a", vec![col("id", Integer), col("x", Text).null()]).pk(&["id"])]);
+    let v2 = schema(vec![
+        table("b", vec![col("id", Integer), col("x", Text).backfill("''")]).pk(&["id"]).from("a"),
+    ]);
+    let f = Case::new(v1, v2).deps(&["CREATE VIEW va AS SELECT x FROM a"]).plan_errors();
+    assert!(has(&f, "L10", "split the change"), "{f:#?}");
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::render::has_hidden_rowid;
 use super::sql::{mentions, normalise, normalise_renamed, quote_ident as q};
 use super::{
-    DbObject, Finding, ObjectKind, Plan, PlanInput, Rebuild, RebuildSummary, Severity, Step,
+    DbObject, Finding, Guard, ObjectKind, Plan, PlanInput, Rebuild, RebuildSummary, Severity, Step,
 };
 use crate::model::{Column, DefaultValue, ForeignKey, Index, Schema, SqlType, Table};
 
@@ -561,7 +561,11 @@ impl<'a> Cx<'a> {
             if oc.ty != nc.ty {
                 changed = true;
                 if nc.ty != SqlType::Any {
-                    guards.push((oc.name.clone(), nc.name.clone(), nc.ty));
+                    guards.push(Guard::Convert {
+                        column: nc.name.clone(),
+                        source: oc.name.clone(),
+                        to: nc.ty,
+                    });
                     if n.strict {
                         expr = format!("CAST({expr} AS {})", nc.ty.as_sql());
                     }
@@ -631,6 +635,16 @@ impl<'a> Cx<'a> {
             if changed {
                 rebuild = true;
                 summary.altered = true;
+            }
+            if oc.nullable && !nc.nullable && nc.backfill.is_some() {
+                guards.push(Guard::NotNull { column: nc.name.clone(), expr: expr.clone() });
+            }
+            if nc.unique && !oc.unique && oc.ty == nc.ty {
+                guards.push(Guard::Unique {
+                    columns: vec![nc.name.clone()],
+                    exprs: vec![expr.clone()],
+                    constraint: "UNIQUE",
+                });
             }
             copy.push((nc.name.clone(), expr));
         }
@@ -724,6 +738,16 @@ impl<'a> Cx<'a> {
                         && is_null_default(nc.default.as_ref())));
             if let Some(b) = &nc.backfill {
                 copy.push((nc.name.clone(), format!("({b})")));
+                if !nc.nullable {
+                    guards.push(Guard::NotNull { column: nc.name.clone(), expr: format!("({b})") });
+                }
+                if nc.unique {
+                    guards.push(Guard::Unique {
+                        columns: vec![nc.name.clone()],
+                        exprs: vec![format!("({b})")],
+                        constraint: "UNIQUE",
+                    });
+                }
             } else if matches!(nc.default, Some(DefaultValue::Sql(_))) {
                 self.warn(
                     "L14",
@@ -895,6 +919,20 @@ impl<'a> Cx<'a> {
         }
 
         // Rebuild.
+        if pk_old != n.primary_key && !n.primary_key.is_empty() {
+            let exprs: Vec<Option<String>> = n
+                .primary_key
+                .iter()
+                .map(|c| copy.iter().find(|(n, _)| n == c).map(|(_, e)| e.clone()))
+                .collect();
+            if exprs.iter().all(Option::is_some) {
+                guards.push(Guard::Unique {
+                    columns: n.primary_key.clone(),
+                    exprs: exprs.into_iter().flatten().collect(),
+                    constraint: "PRIMARY KEY",
+                });
+            }
+        }
         let dependents = self.dependents_of(&t, &o.name);
         let renamed_table = o.name != t;
         for dep in &dependents {

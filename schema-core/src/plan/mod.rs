@@ -201,8 +201,8 @@ pub struct Rebuild {
     pub copy: Vec<(String, String)>,
     /// The rowid alias copied explicitly (rowid tables without INTEGER PRIMARY KEY), if any.
     pub copy_rowid: Option<&'static str>,
-    /// Columns whose values must convert exactly: `(old column, new column, new type)`.
-    pub guards: Vec<(String, String, SqlType)>,
+    /// Checks run before anything changes, each failing the migration with a readable message.
+    pub guards: Vec<Guard>,
     /// Keep the AUTOINCREMENT high-water mark.
     pub keep_sequence: bool,
     /// Views and triggers dropped before and recreated after, in `sqlite_schema` order.
@@ -210,6 +210,38 @@ pub struct Rebuild {
     /// What changed, for naming: added, dropped and renamed columns, and whether anything else
     /// changed.
     pub summary: RebuildSummary,
+}
+
+/// A data check run inside the migration before a rebuild copies anything: when a row
+/// violates it, the migration fails (changing nothing) with a message that names the table, the
+/// column and the offending value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Guard {
+    /// Every value of `source` converts exactly to `to` (converting it and back gives it again).
+    Convert {
+        /// The new column name (for the message).
+        column: String,
+        /// The old column name.
+        source: String,
+        /// The new type.
+        to: SqlType,
+    },
+    /// The copy expression of a NOT NULL column never gives NULL (a backfill that yields NULL).
+    NotNull {
+        /// The new column name.
+        column: String,
+        /// The copy expression over the old table.
+        expr: String,
+    },
+    /// The copied values are unique (a new UNIQUE column or primary key).
+    Unique {
+        /// The new column names.
+        columns: Vec<String>,
+        /// Their copy expressions over the old table.
+        exprs: Vec<String>,
+        /// `UNIQUE` or `PRIMARY KEY`.
+        constraint: &'static str,
+    },
 }
 
 /// What a rebuild changes, used to name the migration.

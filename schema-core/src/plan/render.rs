@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::sql::{quote_ident as q, quote_str};
-use super::{Rebuild, Step, sanitise_name};
+use super::{Guard, Rebuild, Step, sanitise_name};
 use crate::model::{Column, DefaultValue, ForeignKey, Index, SqlType, Table};
 
 /// The `CREATE TABLE` statement for `table`, created under `name` (the table's own name, or a
@@ -179,6 +179,52 @@ pub(super) fn inexact(col: &str, ty: SqlType) -> String {
     format!("CASE typeof({c}) {} ELSE 0 END", branches.join(" "))
 }
 
+/// One guard statement: inserts a message into the guard table (whose trigger raises it) when
+/// a row of `table` violates the guard.
+fn guard(table: &str, g: &Guard) -> String {
+    let from = q(table);
+    match g {
+        Guard::Convert { column, source, to } => {
+            let prefix = quote_str(&format!(
+                "cannot convert table \"{table}\" column \"{column}\" to {}: value ",
+                to.as_sql()
+            ));
+            format!(
+                "INSERT INTO {GUARD} (\"msg\") SELECT {prefix} || quote({}) || ' does not convert exactly' \
+                 FROM {from} WHERE {} LIMIT 1;",
+                q(source),
+                inexact(source, *to)
+            )
+        }
+        Guard::NotNull { column, expr } => {
+            let msg = quote_str(&format!(
+                "cannot fill table \"{table}\" column \"{column}\": the backfill gives NULL for a row"
+            ));
+            format!(
+                "INSERT INTO {GUARD} (\"msg\") SELECT {msg} FROM {from} WHERE {expr} IS NULL LIMIT 1;"
+            )
+        }
+        Guard::Unique { columns, exprs, constraint } => {
+            let names = columns.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+            let prefix = quote_str(&format!("table \"{table}\" column {names}: value "));
+            let values = exprs
+                .iter()
+                .map(|e| format!("quote({e})"))
+                .collect::<Vec<_>>()
+                .join(" || ', ' || ");
+            let suffix =
+                quote_str(&format!(" appears more than once, so the new {constraint} cannot hold"));
+            let not_null =
+                exprs.iter().map(|e| format!("{e} IS NOT NULL")).collect::<Vec<_>>().join(" AND ");
+            format!(
+                "INSERT INTO {GUARD} (\"msg\") SELECT {prefix} || {values} || {suffix} FROM {from} \
+                 WHERE {not_null} GROUP BY {} HAVING count(*) > 1 LIMIT 1;",
+                exprs.join(", ")
+            )
+        }
+    }
+}
+
 fn rebuild(r: &Rebuild) -> Vec<String> {
     let t = &r.table;
     let name = q(&t.name);
@@ -190,19 +236,8 @@ fn rebuild(r: &Rebuild) -> Vec<String> {
              BEGIN SELECT RAISE(ABORT, NEW.\"msg\"); END;"
                 .to_string(),
         );
-        for (old, new, ty) in &r.guards {
-            let prefix = quote_str(&format!(
-                "cannot convert table \"{}\" column \"{}\" to {}: value ",
-                t.name,
-                new,
-                ty.as_sql()
-            ));
-            out.push(format!(
-                "INSERT INTO {GUARD} (\"msg\") SELECT {prefix} || quote({}) || ' does not convert exactly' \
-                 FROM {name} WHERE {} LIMIT 1;",
-                q(old),
-                inexact(old, *ty)
-            ));
+        for g in &r.guards {
+            out.push(guard(&t.name, g));
         }
         out.push(format!("DROP TABLE {GUARD};"));
     }

@@ -314,6 +314,15 @@ pub fn assert_rows_preserved(
     new: &Schema,
     before: &BTreeMap<String, Rows>,
 ) {
+    let renamed_away: Vec<&str> = new
+        .tables
+        .values()
+        .filter_map(|t| {
+            t.renamed_from
+                .as_deref()
+                .filter(|f| old.table(f).is_some() && old.table(&t.name).is_none())
+        })
+        .collect();
     for nt in new.tables.values() {
         let ot = match nt
             .renamed_from
@@ -322,7 +331,8 @@ pub fn assert_rows_preserved(
             .filter(|_| old.table(&nt.name).is_none())
         {
             Some(t) => t,
-            None => match old.table(&nt.name) {
+            None => match old.table(&nt.name).filter(|_| !renamed_away.contains(&nt.name.as_str()))
+            {
                 Some(t) => t,
                 None => continue,
             },
