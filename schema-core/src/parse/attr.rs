@@ -1,7 +1,8 @@
 //! Raw attributes -> typed attribute values. Every mistake goes to the [`Ctxt`] and parsing goes
 //! on, so the user sees every bad attribute at once; nothing here knows about other fields.
 
-use proc_macro2::{Span, TokenTree};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens as _;
 use syn::ext::IdentExt as _;
 use syn::meta::ParseNestedMeta;
 use syn::punctuated::Punctuated;
@@ -63,14 +64,14 @@ pub(crate) struct StructAttrs {
     pub(crate) strict: Option<Span>,
     pub(crate) without_rowid: Option<Span>,
     pub(crate) indexes: Vec<IndexAttr>,
-    pub(crate) primary_key: Option<(Span, Vec<Ident>)>,
+    pub(crate) primary_key: Option<(TokenStream, Vec<Ident>)>,
     pub(crate) checks: Vec<CheckAttr>,
     pub(crate) foreign_keys: Vec<ForeignKeyAttr>,
 }
 
 /// `#[index(columns(..), unique, name = "..", where = "..")]`.
 pub(crate) struct IndexAttr {
-    pub(crate) span: Span,
+    pub(crate) tokens: TokenStream,
     pub(crate) columns: Option<Vec<Ident>>,
     pub(crate) unique: Option<Span>,
     pub(crate) name: Option<LitStr>,
@@ -79,14 +80,13 @@ pub(crate) struct IndexAttr {
 
 /// `#[check(name = "..", expr = "..")]`.
 pub(crate) struct CheckAttr {
-    pub(crate) span: Span,
     pub(crate) name: Option<LitStr>,
     pub(crate) expr: Option<LitStr>,
 }
 
 /// `#[foreign_key(columns(..), references = Type, to(..), on_delete = "..", on_update = "..")]`.
 pub(crate) struct ForeignKeyAttr {
-    pub(crate) span: Span,
+    pub(crate) tokens: TokenStream,
     pub(crate) columns: Option<Vec<Ident>>,
     pub(crate) references: Option<RefTarget>,
     pub(crate) to: Option<Vec<Ident>>,
@@ -189,7 +189,7 @@ fn table_attr(cx: &Ctxt, attr: &Attribute, out: &mut StructAttrs) {
 
 fn index_attr(cx: &Ctxt, attr: &Attribute) -> IndexAttr {
     let mut index = IndexAttr {
-        span: attr.span(),
+        tokens: attr.to_token_stream(),
         columns: None,
         unique: None,
         name: None,
@@ -246,11 +246,11 @@ fn primary_key_attr(cx: &Ctxt, attr: &Attribute, out: &mut StructAttrs) {
         );
         return;
     }
-    out.primary_key = Some((attr.span(), fields));
+    out.primary_key = Some((attr.to_token_stream(), fields));
 }
 
 fn check_attr(cx: &Ctxt, attr: &Attribute) -> CheckAttr {
-    let mut check = CheckAttr { span: attr.span(), name: None, expr: None };
+    let mut check = CheckAttr { name: None, expr: None };
     let seen = each_key(cx, attr, CHECK, CHECK_KEYS, |key, meta| {
         match key {
             // #[check(name = "karma_positive", ..)]
@@ -271,7 +271,7 @@ fn check_attr(cx: &Ctxt, attr: &Attribute) -> CheckAttr {
 
 fn foreign_key_attr(cx: &Ctxt, attr: &Attribute) -> ForeignKeyAttr {
     let mut fk = ForeignKeyAttr {
-        span: attr.span(),
+        tokens: attr.to_token_stream(),
         columns: None,
         references: None,
         to: None,
@@ -406,9 +406,10 @@ fn each_key(
                     let path = &meta.path;
                     quote::quote!(#path).to_string().replace(' ', "")
                 });
-                let hint = match suggest(&written, keys) {
-                    Some(s) => format!("; did you mean `{s}`?"),
-                    None => String::new(),
+                let hint = match (known_mistake(&written), suggest(&written, keys)) {
+                    (Some(advice), _) => format!("; {advice}"),
+                    (None, Some(s)) => format!("; did you mean `{s}`?"),
+                    (None, None) => String::new(),
                 };
                 cx.error_spanned_by(
                     &meta.path,
@@ -634,6 +635,22 @@ fn action(cx: &Ctxt, meta: &ParseNestedMeta<'_>, attr_name: &str) -> syn::Result
         ),
     );
     Ok(None)
+}
+
+/// Advice for keys other tools use for things Godwit spells differently.
+fn known_mistake(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "nullable" | "null" | "not_null" | "optional" | "required" => {
+            "nullability comes from the field type: use Option<T> for a nullable column"
+        }
+        "type" | "ty" | "sql" | "data_type" => "the SQL type is given with sql_type = \"TEXT\"",
+        "rename" | "column_name" => {
+            "use name = \"..\" for the SQL name, or renamed_from = \"..\" for a rename"
+        }
+        "foreign_key" | "fk" => "on a field, write references = Type",
+        "skip" | "ignore" => "every field is a column; a field cannot be skipped",
+        _ => return None,
+    })
 }
 
 /// The closest known key to a misspelled one, if it is close enough to be a typo.

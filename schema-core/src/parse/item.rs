@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
 use quote::ToTokens as _;
 use syn::ext::IdentExt as _;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr};
@@ -469,8 +469,8 @@ fn primary_key<'l, 'a: 'l>(
         );
     }
     match (&sattrs.primary_key, first) {
-        (Some((span, _)), Some(_)) => cx.error_at(
-            *span,
+        (Some((tokens, _)), Some(_)) => cx.error_spanned_by(
+            tokens,
             "the primary key is declared twice: remove #[column(primary_key)] from the field or \
              this #[primary_key(..)]",
         ),
@@ -539,7 +539,7 @@ fn indexes<'l, 'a: 'l>(
     table: &mut Table,
     spans: &mut Spans,
 ) {
-    let mut list: Vec<(Index, Span, bool)> = Vec::new();
+    let mut list: Vec<(Index, TokenStream, bool)> = Vec::new();
     for attr in &sattrs.indexes {
         let Some(idents) = &attr.columns else { continue };
         let Some(cols) = columns_of(cx, idents, lookup, "#[index(columns(..))]") else { continue };
@@ -548,9 +548,9 @@ fn indexes<'l, 'a: 'l>(
         let (name, span, explicit) = match &attr.name {
             Some(lit) => {
                 check_name(cx, lit.span(), "index", &lit.value());
-                (lit.value(), lit.span(), true)
+                (lit.value(), lit.to_token_stream(), true)
             }
-            None => (index_name(&table.name, &columns, unique), attr.span, false),
+            None => (index_name(&table.name, &columns, unique), attr.tokens.clone(), false),
         };
         let where_clause = attr.where_clause.as_ref().and_then(|w| non_empty(cx, w, "where"));
         list.push((Index { name, columns, unique, where_clause }, span, explicit));
@@ -559,7 +559,8 @@ fn indexes<'l, 'a: 'l>(
         if let Some(span) = info.attrs.index {
             let columns = vec![info.column.name.clone()];
             let name = index_name(&table.name, &columns, false);
-            list.push((Index { name, columns, unique: false, where_clause: None }, span, false));
+            let tokens = quote::quote_spanned!(span=> index);
+            list.push((Index { name, columns, unique: false, where_clause: None }, tokens, false));
         }
     }
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -571,8 +572,8 @@ fn indexes<'l, 'a: 'l>(
             } else {
                 "give one of them a name: #[index(columns(..), name = \"..\")]"
             };
-            cx.error_at(
-                *span,
+            cx.error_spanned_by(
+                span,
                 format_args!("index name `{}` is used twice in this table; {fix}", index.name),
             );
         } else {
@@ -620,7 +621,6 @@ fn checks(cx: &Ctxt, sattrs: &StructAttrs, table: &mut Table) {
             }
             None => None,
         };
-        let _ = attr.span;
         table.checks.push(Check { name, expr });
     }
 }
@@ -662,8 +662,8 @@ fn foreign_keys<'l, 'a: 'l>(
         };
         if let Some(to) = &attr.to {
             if to.len() != idents.len() {
-                cx.error_at(
-                    attr.span,
+                cx.error_spanned_by(
+                    &attr.tokens,
                     format_args!(
                         "#[foreign_key] has {} column(s) but to(..) names {}; give one target \
                          field per column",

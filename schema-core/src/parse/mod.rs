@@ -67,7 +67,7 @@ mod ty;
 #[cfg(test)]
 mod tests;
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
 use syn::punctuated::Punctuated;
 
 use crate::model::{Schema, Table};
@@ -126,8 +126,8 @@ pub struct Reference {
 pub(crate) struct Spans {
     /// The table name (`name = ".."` literal, else the struct ident).
     pub(crate) name: Option<Span>,
-    /// One per index of `table.indexes`.
-    pub(crate) indexes: Vec<Span>,
+    /// One per index of `table.indexes`: the attribute or the `name` literal.
+    pub(crate) indexes: Vec<TokenStream>,
 }
 
 impl ParsedTable {

@@ -168,9 +168,14 @@ fn check_names(cx: &Ctxt, tables: &[ParsedTable]) {
         for (i, index) in t.table.indexes.iter().enumerate() {
             let key = index.name.to_ascii_lowercase();
             if let Some(other) = seen.get(&key) {
-                let span = t.spans.indexes.get(i).copied().unwrap_or_else(|| name_span(t));
-                cx.error_at(
-                    span,
+                let tokens = t
+                    .spans
+                    .indexes
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| quote::quote_spanned!(name_span(t)=> index));
+                cx.error_spanned_by(
+                    tokens,
                     format_args!(
                         "index name `{}` is already used by {other}; index and table names \
                          share one namespace in SQLite, so give this index another name: \

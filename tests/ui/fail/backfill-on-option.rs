@@ -1,0 +1,9 @@
+use migrate_runtime::Table;
+
+#[derive(Table)]
+struct User {
+    #[column(backfill = "''")]
+    bio: Option<String>,
+}
+
+fn main() {}

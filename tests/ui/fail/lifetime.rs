@@ -1,0 +1,8 @@
+use migrate_runtime::Table;
+
+#[derive(Table)]
+struct User<'a> {
+    name: &'a str,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use migrate_runtime::Table;
+
+#[derive(Table)]
+struct SqliteStats {
+    id: i64,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use migrate_runtime::Table;
+
+#[derive(Table)]
+struct Empty;
+
+fn main() {}
