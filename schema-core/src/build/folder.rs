@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 
 use super::format::{
-    self, DIALECT, FORMAT_VERSION, Journal, JournalEntry, Snapshot, parse_indexed,
+    self, DIALECT, FORMAT_VERSION, Journal, JournalEntry, Snapshot, SnapshotHeader, parse_indexed,
     snapshot_file_name,
 };
 
@@ -26,7 +26,28 @@ pub struct Migration {
     pub sql: String,
     /// The snapshot after this migration; `None` for a hand-written migration the build is about
     /// to adopt (its snapshot is the previous one's schema).
-    pub snapshot: Option<Snapshot>,
+    pub snapshot: Option<SnapshotFile>,
+}
+
+/// A snapshot file of a checked folder: its chain fields, and its text for a full parse when
+/// needed (only the latest snapshot is parsed on the common path).
+#[derive(Debug, Clone)]
+pub struct SnapshotFile {
+    /// Absolute path.
+    pub path: PathBuf,
+    /// `id` and `prev_id`.
+    pub header: SnapshotHeader,
+    text: String,
+}
+
+impl SnapshotFile {
+    /// Parses the whole snapshot.
+    ///
+    /// # Errors
+    /// [`Error::Json`] or [`Error::UnsupportedFormat`].
+    pub fn parse(&self) -> Result<Snapshot, Error> {
+        parse_snapshot(&self.path, &self.text)
+    }
 }
 
 /// A migrations folder, read and checked.
@@ -40,6 +61,8 @@ pub struct Folder {
     pub journaled: usize,
     /// Every file the folder's checks looked at (for `cargo:rerun-if-changed`).
     pub watched: Vec<PathBuf>,
+    /// The latest journaled snapshot, parsed and with its id checked.
+    latest: Option<Snapshot>,
 }
 
 impl Folder {
@@ -58,7 +81,7 @@ impl Folder {
     /// The latest journaled snapshot.
     #[must_use]
     pub fn latest_snapshot(&self) -> Option<&Snapshot> {
-        self.migrations[..self.journaled].last().and_then(|m| m.snapshot.as_ref())
+        self.latest.as_ref()
     }
 
     /// Reads and checks the folder `dir`. A missing folder is an empty one.
@@ -207,34 +230,31 @@ impl Folder {
                 ));
             }
             let sql = read_to_string(&sql_path)?;
-            let snapshot = read_snapshot(&snap_path)?;
+            let text = read_to_string(&snap_path)?;
+            let header = match SnapshotHeader::from_canonical(&text) {
+                Some(header) => header,
+                None => {
+                    let full = parse_snapshot(&snap_path, &text)?;
+                    SnapshotHeader { id: full.id, prev_id: full.prev_id }
+                }
+            };
             watched.push(sql_path.clone());
             watched.push(snap_path.clone());
-            if !snapshot.id_is_valid() {
-                return Err(err(
-                    format!(
-                        "{} was edited: its id does not match its content",
-                        display_name(dir, &snap_path)
-                    ),
-                    "restore it from version control; snapshots are written by the build and \
-                     describe the schema after their migration"
-                        .into(),
-                ));
-            }
             let expected_prev = prev.as_ref().map(|(id, _)| id.as_str());
-            if snapshot.prev_id.as_deref() != expected_prev {
+            if header.prev_id.as_deref() != expected_prev {
                 return Err(fork_error(
                     dir,
                     entry,
                     &snap_path,
-                    &snapshot,
+                    &header,
                     prev.as_ref(),
                     &ids,
                     &journal,
                 ));
             }
-            ids.insert(snapshot.id.clone(), snap_path.clone());
-            prev = Some((snapshot.id.clone(), snap_path));
+            ids.insert(header.id.clone(), snap_path.clone());
+            prev = Some((header.id.clone(), snap_path.clone()));
+            let snapshot = SnapshotFile { path: snap_path, header, text };
             migrations.push(Migration {
                 entry: entry.clone(),
                 path: sql_path,
@@ -243,6 +263,16 @@ impl Folder {
             });
         }
         let journaled = migrations.len();
+        let latest = match migrations.last().and_then(|m| m.snapshot.as_ref()) {
+            Some(file) => {
+                let snapshot = file.parse()?;
+                if !snapshot.id_is_valid() || snapshot.id != file.header.id {
+                    return Err(edited_snapshot(dir, &file.path));
+                }
+                Some(snapshot)
+            }
+            None => None,
+        };
 
         // Snapshots with no journal entry.
         for (idx, files) in &snapshot_files.by_idx {
@@ -300,7 +330,22 @@ impl Folder {
             next += 1;
         }
 
-        Ok(Self { dir: dir.to_path_buf(), migrations, journaled, watched })
+        Ok(Self { dir: dir.to_path_buf(), migrations, journaled, watched, latest })
+    }
+}
+
+/// The error for a snapshot whose id does not match its content.
+pub(crate) fn edited_snapshot(dir: &Path, path: &Path) -> Error {
+    Error::Folder {
+        folder: dir.to_path_buf(),
+        problem: format!(
+            "{} was edited: its id does not match its content",
+            display_name(dir, path)
+        ),
+        fix:
+            "restore it from version control; snapshots are written by the build and describe the \
+              schema after their migration"
+                .into(),
     }
 }
 
@@ -309,7 +354,7 @@ fn fork_error(
     dir: &Path,
     entry: &JournalEntry,
     snap_path: &Path,
-    snapshot: &Snapshot,
+    snapshot: &SnapshotHeader,
     prev: Option<&(String, PathBuf)>,
     ids: &BTreeMap<String, PathBuf>,
     journal: &Journal,
@@ -422,10 +467,9 @@ fn read_journal(path: &Path) -> Result<Option<Journal>, Error> {
     }
 }
 
-fn read_snapshot(path: &Path) -> Result<Snapshot, Error> {
-    let text = read_to_string(path)?;
+fn parse_snapshot(path: &Path, text: &str) -> Result<Snapshot, Error> {
     // Check the version before the shape, so a future format says "upgrade" rather than "invalid".
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text)
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text)
         && let Some(v) = map.get("version")
         && v.as_u64() != Some(u64::from(FORMAT_VERSION))
     {
@@ -435,7 +479,7 @@ fn read_snapshot(path: &Path) -> Result<Snapshot, Error> {
             expected: format!("version {FORMAT_VERSION}"),
         });
     }
-    serde_json::from_str(&text).map_err(|source| Error::Json {
+    serde_json::from_str(text).map_err(|source| Error::Json {
         what: "snapshot",
         path: path.to_path_buf(),
         source,

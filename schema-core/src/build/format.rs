@@ -92,6 +92,45 @@ pub struct Snapshot {
     pub tables: BTreeMap<String, Table>,
 }
 
+/// The chain fields of a snapshot file, read without parsing its tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotHeader {
+    /// [`Snapshot::id`].
+    pub id: String,
+    /// [`Snapshot::prev_id`].
+    pub prev_id: Option<String>,
+}
+
+impl SnapshotHeader {
+    /// Reads `id` and `prev_id` from the canonical text of a version-1 snapshot (as this crate
+    /// writes it) by looking at its first lines only; `None` when the text is not in that exact
+    /// form (then parse it fully with `serde_json`).
+    ///
+    /// ```
+    /// use schema_core::build::format::{Snapshot, SnapshotHeader};
+    /// use schema_core::model::Schema;
+    /// let first = Snapshot::new(None, &Schema::default());
+    /// let second = Snapshot::new(Some(&first.id), &Schema::default());
+    /// let header = SnapshotHeader::from_canonical(&second.to_json()).unwrap();
+    /// assert_eq!((header.id, header.prev_id), (second.id, second.prev_id));
+    /// assert!(SnapshotHeader::from_canonical("{\"id\": \"x\"}").is_none());
+    /// ```
+    #[must_use]
+    pub fn from_canonical(text: &str) -> Option<Self> {
+        let rest = text.strip_prefix("{\n  \"id\": \"")?;
+        let (id, rest) = rest.split_once("\",\n  \"prev_id\": ")?;
+        let (prev, _) = rest.split_once(",\n")?;
+        let is_hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        let prev_id = match prev {
+            "null" => None,
+            quoted => Some(quoted.strip_prefix('"')?.strip_suffix('"')?.to_owned()),
+        };
+        let version_ok = text.ends_with(&format!("\n  \"version\": {FORMAT_VERSION}\n}}\n"));
+        (is_hex(id) && prev_id.as_deref().is_none_or(is_hex) && version_ok)
+            .then(|| Self { id: id.to_owned(), prev_id })
+    }
+}
+
 /// What a snapshot id is computed over.
 #[derive(Serialize)]
 struct SnapshotContent<'a> {

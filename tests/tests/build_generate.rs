@@ -1,0 +1,332 @@
+//! The generator in-process (`Generator::run_in` on temporary folders, no cargo): replay,
+//! adoption, check modes, the `$OUT_DIR` file, and the no-change timing over 100 migrations.
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use schema_core::build::{BuildEnv, Generator, Outcome};
+use schema_core::error::Error;
+
+/// A temporary crate directory with `src/schema.rs`, run with `SCHEMA_MIGRATIONS=write`.
+struct Dir {
+    tmp: tempfile::TempDir,
+}
+
+impl Dir {
+    fn new(schema: &str) -> Self {
+        let dir = Self { tmp: tempfile::tempdir().unwrap() };
+        dir.write("src/schema.rs", schema);
+        dir
+    }
+
+    fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.path().join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+
+    fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path().join(rel)).unwrap()
+    }
+
+    fn env(&self) -> BuildEnv {
+        BuildEnv {
+            out_dir: Some(self.path().join("out")),
+            package_name: Some("app".into()),
+            schema_migrations: Some("write".into()),
+            ..BuildEnv::new(self.path())
+        }
+    }
+
+    fn run(&self) -> Result<Outcome, Error> {
+        Generator::new().run_in(&self.env())
+    }
+
+    fn run_with(&self, f: impl FnOnce(&mut BuildEnv)) -> Result<Outcome, Error> {
+        let mut env = self.env();
+        f(&mut env);
+        Generator::new().run_in(&env)
+    }
+
+    fn files(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        for sub in ["migrations", "migrations/meta"] {
+            let Ok(entries) = fs::read_dir(self.path().join(sub)) else { continue };
+            for e in entries {
+                let p = e.unwrap().path();
+                if p.is_file() {
+                    out.push((p.display().to_string(), fs::read(&p).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+fn users(extra_fields: &str) -> String {
+    format!(
+        "use migrate_runtime::Table;\n\n#[derive(Table)]\n#[table(name = \"users\")]\npub struct User {{\n    \
+         #[column(primary_key)]\n    pub id: i64,\n    pub email: String,\n{extra_fields}}}\n\nmigrate_runtime::include_db!();\n"
+    )
+}
+
+#[test]
+fn first_run_writes_migration_snapshot_journal_and_out_dir_file() {
+    let dir = Dir::new(&users(""));
+    let out = dir.run().unwrap();
+    assert_eq!(out.generated.as_deref(), Some("0000_create_users"));
+    let written: Vec<String> = out
+        .written
+        .iter()
+        .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
+        .collect();
+    assert_eq!(
+        written,
+        [
+            "migrations/0000_create_users.sql",
+            "migrations/meta/0000_snapshot.json",
+            "migrations/meta/_journal.json"
+        ]
+    );
+    let embedded = dir.read("out/godwit/Db.rs");
+    let sql_path = dir.path().join("migrations/0000_create_users.sql");
+    let hash =
+        schema_core::build::format::migration_hash(&dir.read("migrations/0000_create_users.sql"));
+    let chain = schema_core::build::format::sha256_hex(hash.as_bytes());
+    assert!(
+        embedded.contains(&format!(
+            "(0, \"0000_create_users\", include_str!({:?}), \"{hash}\", \"{chain}\"),",
+            sql_path.display().to_string()
+        )),
+        "{embedded}"
+    );
+    assert!(embedded.contains("<User as ::migrate_runtime::Table>::FINGERPRINT"), "{embedded}");
+    // The runtime computes the same hash.
+    assert_eq!(migrate_runtime::hash_sql(&dir.read("migrations/0000_create_users.sql")), hash);
+
+    // rerun-if-changed for the schema file, the folder, meta/ and each file; env vars.
+    for needle in [
+        format!("cargo:rerun-if-changed={}", dir.path().join("src/schema.rs").display()),
+        format!("cargo:rerun-if-changed={}", dir.path().join("migrations").display()),
+        format!("cargo:rerun-if-changed={}", dir.path().join("migrations/meta").display()),
+        format!("cargo:rerun-if-changed={}", sql_path.display()),
+        format!(
+            "cargo:rerun-if-changed={}",
+            dir.path().join("migrations/meta/_journal.json").display()
+        ),
+        "cargo:rerun-if-env-changed=CI".to_owned(),
+        "cargo:rerun-if-env-changed=SCHEMA_MIGRATIONS".to_owned(),
+        "cargo:rerun-if-env-changed=MIGRATION_NAME".to_owned(),
+        "cargo:rerun-if-env-changed=MIGRATION_ALLOW_DROP".to_owned(),
+    ] {
+        assert!(out.cargo_lines.contains(&needle), "missing {needle}: {:#?}", out.cargo_lines);
+    }
+
+    // A second run: nothing written, not even the OUT_DIR file.
+    let before = dir.files();
+    let mtime = fs::metadata(dir.path().join("out/godwit/Db.rs")).unwrap().modified().unwrap();
+    let again = dir.run().unwrap();
+    assert!(
+        again.written.is_empty() && again.generated.is_none() && again.embedded.is_none(),
+        "{again:?}"
+    );
+    assert_eq!(dir.files(), before);
+    assert_eq!(
+        fs::metadata(dir.path().join("out/godwit/Db.rs")).unwrap().modified().unwrap(),
+        mtime
+    );
+}
+
+#[test]
+fn replay_names_the_first_migration_that_differs_from_its_snapshot() {
+    let dir = Dir::new(&users(""));
+    dir.run().unwrap();
+    dir.write("src/schema.rs", &users("    pub bio: Option<String>,\n"));
+    dir.run().unwrap();
+    dir.write("src/schema.rs", &users("    pub bio: Option<String>,\n    pub age: Option<i64>,\n"));
+    dir.run().unwrap();
+    // Editing 0001 changes its result and, through it, every later one: 0001 is named.
+    let name = "migrations/0001_add_users_bio.sql";
+    dir.write(name, &dir.read(name).replace("\"bio\" TEXT", "\"bio\" BLOB"));
+    let err = dir.run().unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "the first migration whose result differs from its snapshot is 0001_add_users_bio"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("bio"), "{err}");
+
+    // A migration whose SQL fails names itself and the statement.
+    dir.write(name, "ALTER TABLE \"nope\" ADD COLUMN \"x\" TEXT;\n");
+    let err = dir.run().unwrap_err().to_string();
+    assert!(
+        err.contains("migration 0001_add_users_bio") && err.contains("no such table: nope"),
+        "{err}"
+    );
+
+    // A CRLF checkout with a BOM is not an edit.
+    let dir = Dir::new(&users(""));
+    dir.run().unwrap();
+    let p = "migrations/0000_create_users.sql";
+    let original = dir.read(p);
+    dir.write(p, &format!("\u{feff}{}", original.replace('\n', "\r\n")));
+    let out = dir.run().unwrap();
+    let embedded = dir.read("out/godwit/Db.rs");
+    assert!(embedded.contains(&schema_core::build::format::migration_hash(&original)), "{out:?}");
+}
+
+#[test]
+fn hand_written_migrations_may_not_change_tables() {
+    let dir = Dir::new(&users(""));
+    dir.run().unwrap();
+    dir.write("migrations/0001_sneaky.sql", "ALTER TABLE \"users\" ADD COLUMN \"x\" TEXT;\n");
+    let before = dir.files();
+    let err = dir.run().unwrap_err().to_string();
+    assert!(
+        err.contains("first migration whose result differs from its snapshot is 0001_sneaky"),
+        "{err}"
+    );
+    assert!(err.contains("hand-written migration must not change tables"), "{err}");
+    assert_eq!(dir.files(), before);
+
+    // A data-only one is adopted: journal entry custom, snapshot equal to the previous one.
+    dir.write(
+        "migrations/0001_sneaky.sql",
+        "INSERT INTO \"users\" (\"id\", \"email\") VALUES (1, 'a@b.c');\n",
+    );
+    let out = dir.run().unwrap();
+    assert_eq!(out.adopted, ["0001_sneaky"]);
+    assert!(out.generated.is_none());
+    let journal = dir.read("migrations/meta/_journal.json");
+    assert!(
+        journal.contains("\"custom\": true,\n      \"idx\": 1,\n      \"tag\": \"0001_sneaky\""),
+        "{journal}"
+    );
+    let s0: serde_json::Value =
+        serde_json::from_str(&dir.read("migrations/meta/0000_snapshot.json")).unwrap();
+    let s1: serde_json::Value =
+        serde_json::from_str(&dir.read("migrations/meta/0001_snapshot.json")).unwrap();
+    assert_eq!(s0["tables"], s1["tables"]);
+    assert_eq!(s1["prev_id"], s0["id"]);
+}
+
+#[test]
+fn check_modes_write_nothing() {
+    let dir = Dir::new(&users(""));
+    dir.run().unwrap();
+    dir.write("src/schema.rs", &users("    pub bio: Option<String>,\n"));
+    let before = dir.files();
+
+    let err = dir.run_with(|e| {
+        e.schema_migrations = None;
+        e.ci = Some("true".into());
+    });
+    let err = err.unwrap_err().to_string();
+    assert!(err.contains("SCHEMA_MIGRATIONS=write cargo build -p app"), "{err}");
+
+    // A registry checkout never writes, even with SCHEMA_MIGRATIONS=write.
+    let registry = tempfile::tempdir().unwrap();
+    let crate_dir = registry.path().join(".cargo/registry/src/index.crates.io-0000/app-1.0.0");
+    fs::create_dir_all(crate_dir.join("src")).unwrap();
+    for (name, bytes) in &before {
+        let rel = Path::new(name).strip_prefix(dir.path()).unwrap();
+        fs::create_dir_all(crate_dir.join(rel).parent().unwrap()).unwrap();
+        fs::write(crate_dir.join(rel), bytes).unwrap();
+    }
+    fs::write(crate_dir.join("src/schema.rs"), users("    pub bio: Option<String>,\n")).unwrap();
+    let mut env = dir.env();
+    env.manifest_dir = crate_dir.clone();
+    let err = Generator::new().run_in(&env).unwrap_err().to_string();
+    assert!(err.contains("downloaded dependency"), "{err}");
+    assert!(!crate_dir.join("migrations/0001_add_users_bio.sql").exists());
+
+    // `cargo package` verification never writes either.
+    let staged = registry.path().join("target/package/app-0.1.0");
+    fs::create_dir_all(staged.join("src")).unwrap();
+    fs::write(staged.join("src/schema.rs"), users("")).unwrap();
+    env.manifest_dir = staged.clone();
+    let err = Generator::new().run_in(&env).unwrap_err().to_string();
+    assert!(err.contains("cargo package"), "{err}");
+    assert!(!staged.join("migrations").exists());
+    assert_eq!(dir.files(), before);
+}
+
+#[test]
+fn schema_errors_show_file_line_and_column() {
+    let dir = Dir::new(&users("    #[column(primary_key, primary_key)]\n    pub x: i64,\n"));
+    let err = dir.run().unwrap_err().to_string();
+    assert!(err.contains("src/schema.rs:9:27: error: duplicate #[column(primary_key)]"), "{err}");
+    assert!(err.contains("    | "), "the offending line is shown: {err}");
+
+    let dir = Dir::new("this is not rust");
+    let err = dir.run().unwrap_err().to_string();
+    assert!(err.contains("src/schema.rs:1:"), "{err}");
+
+    let dir = Dir::new(&users(""));
+    let missing =
+        Generator::new().schema("src/db/nope.rs").run_in(&dir.env()).unwrap_err().to_string();
+    assert!(
+        missing.contains("schema file")
+            && missing.contains("nope.rs")
+            && missing.contains("does not exist"),
+        "{missing}"
+    );
+    let bad_name = Generator::new().db_name("my db").run_in(&dir.env()).unwrap_err().to_string();
+    assert!(bad_name.contains("is not a Rust type name"), "{bad_name}");
+}
+
+#[test]
+fn lint_warnings_become_cargo_warnings() {
+    let two = users("").replace(
+        "migrate_runtime::include_db!();",
+        "#[derive(Table)]\npub struct Post {\n    #[column(primary_key)]\n    pub id: i64,\n}\n\nmigrate_runtime::include_db!();",
+    );
+    let dir = Dir::new(&two);
+    dir.run().unwrap();
+    dir.write("src/schema.rs", &users(""));
+    let err = dir.run().unwrap_err().to_string();
+    assert!(err.contains("MIGRATION_ALLOW_DROP"), "{err}");
+    let out = dir.run_with(|e| e.allow_drop = Some("post".into())).unwrap();
+    let warning =
+        out.cargo_lines.iter().find(|l| l.starts_with("cargo:warning=")).expect("a lint warning");
+    assert!(warning.contains("post") && !warning.contains('\n'), "{warning}");
+}
+
+/// Not a timed assertion: prints how long a build-script run takes when nothing changed, over
+/// 100 committed migrations (the target is well under 100 ms).
+#[test]
+fn no_change_run_over_100_migrations() {
+    let dir = Dir::new(&users(""));
+    dir.run().unwrap();
+    let mut fields = String::new();
+    for i in 1..100 {
+        fields.push_str(&format!("    pub c{i}: Option<i64>,\n"));
+        dir.write("src/schema.rs", &users(&fields));
+        let out = dir.run().unwrap();
+        assert!(out.generated.is_some(), "step {i}");
+    }
+    let out = dir.run().unwrap();
+    assert_eq!(out.migrations, 100);
+    assert!(out.generated.is_none() && out.written.is_empty());
+    let mut times: Vec<Duration> = (0..5)
+        .map(|_| {
+            let start = Instant::now();
+            let out = dir.run().unwrap();
+            let took = start.elapsed();
+            assert!(out.written.is_empty());
+            took
+        })
+        .collect();
+    times.sort();
+    println!(
+        "godwit: no-change build-script run over 100 migrations: median {:?} (min {:?}, max {:?})",
+        times[2], times[0], times[4]
+    );
+}
