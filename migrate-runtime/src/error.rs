@@ -201,6 +201,17 @@ pub enum Error {
         source: rusqlite::Error,
     },
 
+    /// A trigger or view no longer resolves after the migrations (SQLite's own check of the whole
+    /// schema, as an `ALTER TABLE .. RENAME` runs it, e.g. a trigger that names a dropped table);
+    /// everything was rolled back. Not raised when the schema was already broken before.
+    #[error("applying {tags} leaves the schema broken: {source}; nothing was applied")]
+    BrokenSchema {
+        /// The migrations of the run.
+        tags: String,
+        /// SQLite's error, e.g. `error in trigger tr: no such table: main.x`.
+        source: rusqlite::Error,
+    },
+
     /// Verify-only mode (or [`verify`](crate::verify)): the database is behind this binary.
     #[error(
         "the database is behind this application: {count} migration(s) pending, first {first}; \

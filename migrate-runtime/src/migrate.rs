@@ -462,6 +462,19 @@ fn check_views(conn: &Connection, tags: &str) -> Result<()> {
     Ok(())
 }
 
+/// SQLite's own schema check: `ALTER TABLE .. RENAME` re-resolves every view and trigger of the
+/// schema and fails on one that names a missing table or column. Run on a throw-away table inside
+/// a savepoint that is rolled back, so it leaves nothing behind.
+fn schema_probe(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("SAVEPOINT \"godwit_probe\"")?;
+    let result = conn.execute_batch(
+        "CREATE TABLE \"__godwit_probe\" (\"x\");\n\
+         ALTER TABLE \"__godwit_probe\" RENAME TO \"__godwit_probe_renamed\";",
+    );
+    conn.execute_batch("ROLLBACK TO \"godwit_probe\"; RELEASE \"godwit_probe\"")?;
+    result
+}
+
 /// Runs every statement of one migration.
 fn run_statements(conn: &Connection, m: &Migration) -> Result<()> {
     let mut number = 0;
@@ -632,6 +645,17 @@ pub(crate) fn migrate_with(
     scan_all(pending)?;
     let tags = tags_of(pending);
     let baseline = fk_check(conn)?;
+    // Views and triggers that were already broken are not this run's doing: check only when the
+    // schema resolved before.
+    let probe_before = match schema_probe(conn) {
+        Ok(()) => true,
+        Err(e) => {
+            log::warn!(
+                "the schema has a view or trigger that does not resolve before migrating: {e}"
+            );
+            false
+        }
+    };
     conn.execute_batch(CREATE_LEDGER)?;
     let mut insert = conn.prepare(
         "INSERT INTO \"__schema_migrations\" (\"idx\", \"tag\", \"hash\", \"chain\", \"applied_at\", \
@@ -652,6 +676,9 @@ pub(crate) fn migrate_with(
         return Err(Error::ForeignKeyViolation { tags, violations });
     }
     check_views(conn, &tags)?;
+    if probe_before {
+        schema_probe(conn).map_err(|source| Error::BrokenSchema { tags: tags.clone(), source })?;
+    }
     log::trace!("COMMIT");
     tx.commit()?;
     log::info!("applied {} migration(s): {tags}", report.applied.len());

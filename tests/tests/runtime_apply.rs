@@ -139,7 +139,9 @@ fn t27_rebuilding_a_parent_keeps_set_null_children() {
 
 #[test]
 fn negative_control_pragma_inside_the_transaction_loses_child_rows() {
-    // CASCADE: the naive runner empties the child table, and commits without an error.
+    // CASCADE: the naive runner empties the child table, and commits without an error. (The
+    // NO ACTION child2 row is removed first: with it, the naive DROP TABLE fails with "FOREIGN KEY
+    // constraint failed" instead, correctness.md section 0 fact 3; our runner keeps it, see T26.)
     let f = fixture();
     let (_, db) = parent_and_children(&f.path, "CASCADE");
     let conn = db.into_inner();
@@ -158,6 +160,11 @@ fn negative_control_pragma_inside_the_transaction_loses_child_rows() {
     conn.execute_batch("DELETE FROM child2").unwrap();
     naive_apply(&conn, REBUILD_PARENT).unwrap();
     assert_eq!(child_pids(&conn, "child"), [None, None], "the naive runner nulled the references");
+    // With the NO ACTION child row in place, the naive runner cannot even commit.
+    let h = fixture();
+    let (_, db) = parent_and_children(&h.path, "CASCADE");
+    let err = naive_apply(db.conn(), REBUILD_PARENT).unwrap_err();
+    assert!(err.to_string().contains("FOREIGN KEY constraint failed"), "{err}");
 }
 
 #[test]
@@ -459,4 +466,46 @@ fn generated_db_type_opens_migrates_and_derefs() {
     assert_eq!(FixtureDb::migrate(&mut conn).unwrap().applied.len(), 2);
     let mem = FixtureDb::open_in_memory_and_migrate().unwrap();
     assert_eq!(ledger_len(mem.conn()), 2);
+}
+
+#[test]
+fn trigger_left_pointing_at_a_dropped_table_rolls_back() {
+    let f = fixture();
+    let v1 = [
+        (
+            "0000_create_a_b",
+            "CREATE TABLE \"a\" (\"x\");\n--> statement-breakpoint\nCREATE TABLE \"b\" (\"x\");\n",
+        ),
+        (
+            "0001_audit_trigger",
+            "CREATE TRIGGER \"a_audit\" AFTER INSERT ON \"a\" BEGIN INSERT INTO \"b\" (\"x\") VALUES (NEW.\"x\"); END;\n",
+        ),
+    ];
+    drop(open(&f.path, migrations(&v1)).unwrap());
+    let err = open(&f.path, migrations(&[v1[0], v1[1], ("0002_drop_b", "DROP TABLE \"b\";\n")]))
+        .unwrap_err();
+    let Error::BrokenSchema { tags, .. } = &err else {
+        panic!("expected BrokenSchema, got {err:?}")
+    };
+    assert_eq!(tags, "0002_drop_b");
+    assert!(err.to_string().contains("a_audit"), "{err}");
+    let conn = Connection::open(&f.path).unwrap();
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM sqlite_schema WHERE name = 'b'"),
+        1,
+        "rolled back"
+    );
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM sqlite_schema WHERE name LIKE '__godwit_probe%'"),
+        0
+    );
+    // A trigger that was already broken does not block an unrelated migration.
+    conn.execute_batch("CREATE TRIGGER \"legacy\" AFTER INSERT ON \"a\" BEGIN INSERT INTO \"gone\" VALUES (1); END;").unwrap();
+    drop(conn);
+    let db = open(
+        &f.path,
+        migrations(&[v1[0], v1[1], ("0002_create_c", "CREATE TABLE \"c\" (\"x\");\n")]),
+    )
+    .unwrap();
+    assert_eq!(db.report().applied.len(), 1);
 }
