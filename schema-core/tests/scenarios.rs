@@ -804,7 +804,14 @@ fn t31_new_check_fails_on_violating_rows() {
     let err = Case::new(v1.clone(), v2.clone())
         .rows(&["INSERT INTO t VALUES (-1), (2)"])
         .run_failing("t31");
-    assert!(err.contains("CHECK"), "{err}");
+    assert!(err.contains("table \"t\": a row violates the new CHECK (a > 0)"), "{err}");
+    let v3 = schema(vec![table("t", vec![col("a", Integer).check("a < 100")])]);
+    let err =
+        Case::new(v1.clone(), v3).rows(&["INSERT INTO t VALUES (100)"]).run_failing("t31_column");
+    assert!(
+        err.contains("table \"t\" column \"a\": value 100 violates the new CHECK (a < 100)"),
+        "{err}"
+    );
     let (_, p) = Case::new(v1, v2).rows(&["INSERT INTO t VALUES (1), (2)"]).run("t31");
     assert!(has(&p.findings, "L2", "CHECK"));
 }

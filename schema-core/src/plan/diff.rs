@@ -544,6 +544,7 @@ impl<'a> Cx<'a> {
             altered: false,
         };
         let mut guards = Vec::new();
+        let mut new_checks: Vec<(Option<String>, String)> = Vec::new();
         let mut copy: Vec<(String, String)> = Vec::new();
 
         // Column renames.
@@ -627,6 +628,7 @@ impl<'a> Cx<'a> {
                 changed = true;
                 if let Some(e) = &nc.check {
                     self.warn("L2", format!("table {t}: column {} gets CHECK ({e}): the migration fails on rows that violate it", nc.name));
+                    new_checks.push((Some(nc.name.clone()), e.clone()));
                 }
                 if let Some(e) = &oc.check {
                     self.warn("L4", format!("table {t}: column {} drops CHECK ({e})", nc.name));
@@ -690,6 +692,7 @@ impl<'a> Cx<'a> {
             for c in &n.checks {
                 if !checks_old.contains(&(c.name.clone(), normalise(&c.expr))) {
                     self.warn("L2", format!("table {t}: new CHECK ({}): the migration fails on rows that violate it", c.expr));
+                    new_checks.push((None, c.expr.clone()));
                 }
             }
             for c in &o.checks {
@@ -919,6 +922,16 @@ impl<'a> Cx<'a> {
         }
 
         // Rebuild.
+        // Readable CHECK errors when the copy moves every value unchanged.
+        let plain_copy = renames.is_empty()
+            && matched.iter().all(|(oc, nc)| oc.ty == nc.ty && (nc.nullable || !oc.nullable));
+        if plain_copy {
+            for (column, expr) in new_checks {
+                if !added.iter().any(|a| mentions(&expr, &a.name)) {
+                    guards.push(Guard::Check { column, expr });
+                }
+            }
+        }
         if pk_old != n.primary_key && !n.primary_key.is_empty() {
             let exprs: Vec<Option<String>> = n
                 .primary_key

@@ -233,6 +233,13 @@ pub enum Guard {
         /// The copy expression over the old table.
         expr: String,
     },
+    /// No row violates a new CHECK constraint (only when the copy keeps every value as is).
+    Check {
+        /// The column of a column-level CHECK.
+        column: Option<String>,
+        /// The CHECK expression.
+        expr: String,
+    },
     /// The copied values are unique (a new UNIQUE column or primary key).
     Unique {
         /// The new column names.

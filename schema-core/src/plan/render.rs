@@ -204,6 +204,22 @@ fn guard(table: &str, g: &Guard) -> String {
                 "INSERT INTO {GUARD} (\"msg\") SELECT {msg} FROM {from} WHERE {expr} IS NULL LIMIT 1;"
             )
         }
+        Guard::Check { column: Some(c), expr } => {
+            let prefix = quote_str(&format!("table \"{table}\" column \"{c}\": value "));
+            let suffix = quote_str(&format!(" violates the new CHECK ({expr})"));
+            format!(
+                "INSERT INTO {GUARD} (\"msg\") SELECT {prefix} || quote({}) || {suffix} FROM {from} \
+                 WHERE NOT ({expr}) LIMIT 1;",
+                q(c)
+            )
+        }
+        Guard::Check { column: None, expr } => {
+            let msg =
+                quote_str(&format!("table \"{table}\": a row violates the new CHECK ({expr})"));
+            format!(
+                "INSERT INTO {GUARD} (\"msg\") SELECT {msg} FROM {from} WHERE NOT ({expr}) LIMIT 1;"
+            )
+        }
         Guard::Unique { columns, exprs, constraint } => {
             let names = columns.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
             let prefix = quote_str(&format!("table \"{table}\" column {names}: value "));
