@@ -154,14 +154,34 @@ pub enum Error {
         source: Box<rusqlite::Error>,
     },
 
+    /// A view no longer compiles after the migrations (the runtime would refuse to apply them).
+    #[cfg(feature = "build")]
+    #[error(
+        "after migration {tag}, view {view} no longer compiles: {source}\n  fix: the view (from a \
+         hand-written migration) uses a table or column that is gone; recreate it in a \
+         hand-written migration that matches the new schema, or keep what it uses"
+    )]
+    BrokenView {
+        /// The migration after which the view fails.
+        tag: String,
+        /// The view.
+        view: String,
+        /// SQLite's error when preparing `SELECT * FROM view`.
+        #[source]
+        source: Box<rusqlite::Error>,
+    },
+
     /// The planner refused the schema change (each finding names the table, column and the
     /// attribute that resolves it).
     #[cfg(feature = "planner")]
     #[error(
-        "the schema change cannot be turned into a safe migration:\n{}",
+        "the schema change in {} cannot be turned into a safe migration; nothing was written:\n{}",
+        schema.display(),
         findings_list(findings)
     )]
     Plan {
+        /// The schema file (as configured, relative to the crate).
+        schema: PathBuf,
         /// Every finding of the plan, errors first.
         findings: Vec<crate::plan::Finding>,
     },

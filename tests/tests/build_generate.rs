@@ -330,3 +330,39 @@ fn no_change_run_over_100_migrations() {
         times[2], times[0], times[4]
     );
 }
+
+#[test]
+fn a_view_broken_by_a_schema_change_is_a_build_error() {
+    let dir = Dir::new(&users("    pub bio: Option<String>,\n"));
+    dir.run().unwrap();
+    dir.write(
+        "migrations/0001_bios.sql",
+        "CREATE VIEW \"bios\" AS SELECT \"bio\" FROM \"users\";\n",
+    );
+    dir.run().unwrap();
+    dir.write("src/schema.rs", &users(""));
+    let before = dir.files();
+    let err = dir.run().unwrap_err().to_string();
+    assert!(err.contains("view bios uses column users.bio"), "{err}");
+    assert_eq!(dir.files(), before);
+
+    // The fix the error asks for: a hand-written migration dropping the view. It is adopted
+    // first, and the schema change, planned against the replay that includes it, comes next.
+    dir.write("migrations/0002_drop_bios.sql", "DROP VIEW \"bios\";\n");
+    let out = dir.run().unwrap();
+    assert_eq!(out.adopted, ["0002_drop_bios"]);
+    assert_eq!(out.generated.as_deref(), Some("0003_drop_users_bio"));
+}
+
+#[test]
+fn a_view_that_no_longer_compiles_after_the_replay_is_a_build_error() {
+    let dir = Dir::new(&users(""));
+    dir.run().unwrap();
+    dir.write(
+        "migrations/0001_scratch.sql",
+        "CREATE TABLE \"tmp\" (\"x\" INTEGER);\n--> statement-breakpoint\n\
+         CREATE VIEW \"v\" AS SELECT \"x\" FROM \"tmp\";\n--> statement-breakpoint\nDROP TABLE \"tmp\";\n",
+    );
+    let err = dir.run().unwrap_err().to_string();
+    assert!(err.contains("after migration 0001_scratch, view v no longer compiles"), "{err}");
+}

@@ -277,11 +277,29 @@ impl Folder {
         // Snapshots with no journal entry.
         for (idx, files) in &snapshot_files.by_idx {
             if *idx as usize >= journaled {
+                let snapshots =
+                    join_list(&files.iter().map(|f| display_name(dir, f)).collect::<Vec<_>>());
+                // A generated migration whose journal entry never got written (an interrupted
+                // build, or a journal merge that kept only one side).
+                if let Some(sql) = sql_files.by_idx.get(idx).and_then(|f| f.first()) {
+                    return Err(err(
+                        format!(
+                            "{} and {snapshots} are not in the journal (an interrupted build, or a \
+                             merge that dropped the journal entry?)",
+                            display_name(dir, sql)
+                        ),
+                        format!(
+                            "if {0} is a migration generated on another branch, add its entry to \
+                             meta/_journal.json as the merge should have; otherwise delete both files \
+                             and run `cargo build` again to regenerate it",
+                            display_name(dir, sql)
+                        ),
+                    ));
+                }
                 return Err(err(
                     format!(
-                        "{} has no journal entry (left over from a deleted, merged or interrupted \
-                         migration?)",
-                        join_list(&files.iter().map(|f| display_name(dir, f)).collect::<Vec<_>>())
+                        "{snapshots} has no journal entry (left over from a deleted, merged or \
+                         interrupted migration?)"
                     ),
                     "delete it and run `cargo build` again".into(),
                 ));
@@ -667,6 +685,18 @@ mod tests {
         fs::write(tmp.path().join("meta/0001_snapshot.json"), snaps[0].to_json()).unwrap();
         let e = folder_error(tmp.path());
         assert!(e.contains("meta/0001_snapshot.json has no journal entry"), "{e}");
+    }
+
+    #[test]
+    fn sql_and_snapshot_without_journal_entry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let snaps = write_folder(tmp.path(), &["0000_a"]);
+        fs::write(tmp.path().join("0001_b.sql"), "SELECT 1;").unwrap();
+        let next = Snapshot::new(Some(&snaps[0].id), &snaps[0].schema());
+        fs::write(tmp.path().join("meta/0001_snapshot.json"), next.to_json()).unwrap();
+        let e = folder_error(tmp.path());
+        assert!(e.contains("0001_b.sql and meta/0001_snapshot.json are not in the journal"), "{e}");
+        assert!(e.contains("otherwise delete both files"), "{e}");
     }
 
     #[test]

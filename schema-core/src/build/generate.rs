@@ -103,7 +103,8 @@ impl Generator {
                 dependents: &dependents,
                 allow_drop: &allow_drop,
             };
-            let plan = plan::plan(&input).map_err(|findings| Error::Plan { findings })?;
+            let plan = plan::plan(&input)
+                .map_err(|findings| Error::Plan { schema: self.schema.clone(), findings })?;
             for finding in &plan.findings {
                 let level = match finding.severity {
                     Severity::Error => "error",

@@ -93,6 +93,9 @@ pub fn replay(folder: &Folder) -> Result<Replayed, Error> {
     for m in &folder.migrations {
         apply_migration(&conn, m)?;
     }
+    if let Some(last) = folder.migrations.last() {
+        check_views(&conn, &last.entry.tag)?;
+    }
     let schema = folder.latest_snapshot().map(Snapshot::schema).unwrap_or_default();
     let shape = fresh_shape(&schema)?;
     let actual = tables_only(introspect::describe(&conn)?);
@@ -100,6 +103,23 @@ pub fn replay(folder: &Folder) -> Result<Replayed, Error> {
         return Ok(Replayed { conn, schema, shape: Some(shape) });
     }
     Err(first_mismatch(folder)?)
+}
+
+/// Every view must still compile, as the runtime checks before it commits.
+///
+/// # Errors
+/// [`Error::BrokenView`] naming the view and `tag`.
+pub fn check_views(conn: &Connection, tag: &str) -> Result<(), Error> {
+    let mut stmt =
+        conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'view' ORDER BY name")?;
+    let views: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    for view in views {
+        let probe = format!("SELECT * FROM \"{}\" LIMIT 0", view.replace('"', "\"\""));
+        if let Err(source) = conn.prepare(&probe) {
+            return Err(Error::BrokenView { tag: tag.to_owned(), view, source: Box::new(source) });
+        }
+    }
+    Ok(())
 }
 
 fn apply_migration(conn: &Connection, m: &Migration) -> Result<(), Error> {
@@ -200,6 +220,7 @@ pub fn prove(replayed: &Replayed, tag: &str, sql: &str, new: &Schema) -> Result<
     let before = introspect::describe(&replayed.conn)?;
     apply(&replayed.conn, sql)
         .map_err(|(statement, e)| fail(Some(format!("  {e}\n  in: {statement}")), vec![]))?;
+    check_views(&replayed.conn, tag)?;
     let mut expected = fresh_shape(new)?;
     expected.views = before.views;
     expected.triggers = before.triggers;
