@@ -1170,3 +1170,15 @@ fn rename_and_rebuild_with_a_dependent_view_asks_to_split() {
     let f = Case::new(v1, v2).deps(&["CREATE VIEW va AS SELECT x FROM a"]).plan_errors();
     assert!(has(&f, "L10", "split the change"), "{f:#?}");
 }
+
+#[test]
+fn double_quoted_string_literals_are_refused() {
+    let v2 = schema(vec![table(
+        "t",
+        vec![col("a", Text).default_sql("\"hello\""), col("b", Text).check("\"b\" <> \"x\"")],
+    )]);
+    let f = Case::new(Schema::default(), v2).plan_errors();
+    assert!(has(&f, "L12", "column a default uses \"hello\""), "{f:#?}");
+    assert!(has(&f, "L12", "column b check uses \"x\""), "{f:#?}");
+    assert!(!has(&f, "L12", "uses \"b\""), "a quoted column name is fine: {f:#?}");
+}

@@ -151,6 +151,7 @@ impl<'a> Cx<'a> {
 
     fn run(&mut self) {
         self.lint_names();
+        self.lint_double_quoted();
         let (dropped, created) = self.match_tables();
         self.lint_foreign_keys(&dropped);
         self.lint_table_drops(&dropped, &created);
@@ -273,6 +274,54 @@ impl<'a> Cx<'a> {
                 }
             }
         }
+    }
+
+    /// L12: a double-quoted word in an SQL expression that names no column of the table. SQLite
+    /// silently reads it as a string literal (the double-quoted-string misfeature).
+    fn lint_double_quoted(&mut self) {
+        let mut out = Vec::new();
+        for t in self.new.tables.values() {
+            let mut exprs: Vec<(String, &str)> = Vec::new();
+            for c in &t.columns {
+                if let Some(e) = &c.check {
+                    exprs.push((format!("column {} check", c.name), e));
+                }
+                if let Some(DefaultValue::Sql(e) | DefaultValue::Literal(e)) = &c.default {
+                    exprs.push((format!("column {} default", c.name), e));
+                }
+                if let Some(e) = &c.backfill {
+                    exprs.push((format!("column {} backfill", c.name), e));
+                }
+            }
+            for ch in &t.checks {
+                exprs.push(("check".to_string(), &ch.expr));
+            }
+            for i in &t.indexes {
+                if let Some(w) = &i.where_clause {
+                    exprs.push((format!("index {} where", i.name), w));
+                }
+            }
+            for (what, e) in exprs {
+                for tk in super::sql::tokenize(e) {
+                    if tk.kind == super::sql::TokenKind::Quoted
+                        && !t.columns.iter().any(|c| c.name.eq_ignore_ascii_case(&tk.text))
+                        && !tk.text.eq_ignore_ascii_case(&t.name)
+                    {
+                        out.push(Finding::error(
+                            "L12",
+                            format!(
+                                "table {}: {what} uses \"{}\", which is not a column: SQLite would read it as a \
+                                 string; write a string literal with single quotes ('{}')",
+                                t.name,
+                                tk.text,
+                                tk.text.replace('\'', "''")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        self.findings.extend(out);
     }
 
     /// L12: names SQLite reserves, empty names, case-insensitive collisions.
