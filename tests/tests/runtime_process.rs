@@ -101,7 +101,7 @@ fn eight_processes_racing_on_a_new_file_apply_each_migration_exactly_once() {
     }
 }
 
-const CRASH_ROWS: i64 = 20_000;
+const CRASH_ROWS: i64 = 12_000;
 
 fn crash_v1() -> Vec<(&'static str, String)> {
     vec![
@@ -221,14 +221,18 @@ fn killing_the_process_at_random_moments_never_half_applies() {
     );
     assert!(!PathBuf::from(format!("{}-wal", template.display())).exists());
 
-    // How long a full upgrade takes in a process, to spread the kills over it.
-    let calib = dir.path().join("calibrate.db");
-    std::fs::copy(&template, &calib).unwrap();
-    let start = Instant::now();
-    let out = spawn(&calib, &v2_dir).wait_with_output().unwrap();
-    let full = start.elapsed();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-    assert_eq!(check_after_kill(&calib, 0), 5);
+    // How long a full upgrade takes in a process (the fastest of three, the first run being
+    // cold), to spread the kills over it.
+    let mut full = Duration::MAX;
+    for i in 0..3 {
+        let calib = dir.path().join(format!("calibrate-{i}.db"));
+        std::fs::copy(&template, &calib).unwrap();
+        let start = Instant::now();
+        let out = spawn(&calib, &v2_dir).wait_with_output().unwrap();
+        full = full.min(start.elapsed());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(check_after_kill(&calib, 0), 5);
+    }
 
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     let (mut old, mut new) = (0, 0);
@@ -236,7 +240,7 @@ fn killing_the_process_at_random_moments_never_half_applies() {
         let db = dir.path().join(format!("crash-{round}.db"));
         std::fs::copy(&template, &db).unwrap();
         let mut child = spawn(&db, &v2_dir);
-        let micros = u64::try_from(full.as_micros()).unwrap() * 13 / 10;
+        let micros = u64::try_from(full.as_micros()).unwrap() * 11 / 10;
         std::thread::sleep(Duration::from_micros(rng.next() % micros.max(1)));
         let _ = child.kill();
         child.wait().unwrap();
