@@ -190,6 +190,20 @@ pub enum Error {
         violations: Vec<FkViolation>,
     },
 
+    /// After the migrations a foreign key cannot be checked at all (SQLite's "foreign key
+    /// mismatch": it names a parent column that is not a primary key or unique); everything was
+    /// rolled back.
+    #[error(
+        "applying {tags} leaves a foreign key that cannot be enforced: {source}; the parent \
+         columns must be the primary key or unique; nothing was applied"
+    )]
+    ForeignKeyMismatch {
+        /// The migrations of the run.
+        tags: String,
+        /// SQLite's error, e.g. `foreign key mismatch - "child" referencing "parent"`.
+        source: rusqlite::Error,
+    },
+
     /// A view no longer compiles after the migrations; everything was rolled back.
     #[error("applying {tags} breaks view {view}: {source}; nothing was applied")]
     BrokenView {

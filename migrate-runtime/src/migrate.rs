@@ -378,6 +378,21 @@ impl Drop for FkGuard<'_> {
     }
 }
 
+/// Switches foreign keys off (it must happen outside any transaction: inside one the pragma is
+/// silently ignored) and reads the setting back; the guard switches them on again if they were.
+fn foreign_keys_off(conn: &Connection) -> Result<FkGuard<'_>> {
+    let fk_was: i64 = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
+    let guard = FkGuard { conn, restore_on: fk_was != 0 };
+    if fk_was != 0 {
+        conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    }
+    let fk_now: i64 = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
+    if fk_now != 0 {
+        return Err(Error::ForeignKeysStillOn);
+    }
+    Ok(guard)
+}
+
 /// Rolls back when dropped without a commit.
 struct Tx<'c> {
     conn: &'c Connection,
@@ -409,19 +424,12 @@ impl Drop for Tx<'_> {
 }
 
 /// Every row of `pragma_foreign_key_check`.
-fn fk_check(conn: &Connection) -> Result<Vec<FkViolation>> {
+fn fk_check(conn: &Connection) -> rusqlite::Result<Vec<FkViolation>> {
     let mut stmt = conn.prepare("SELECT * FROM pragma_foreign_key_check")?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(FkViolation {
-                table: r.get(0)?,
-                rowid: r.get(1)?,
-                parent: r.get(2)?,
-                fk_id: r.get(3)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    stmt.query_map([], |r| {
+        Ok(FkViolation { table: r.get(0)?, rowid: r.get(1)?, parent: r.get(2)?, fk_id: r.get(3)? })
+    })?
+    .collect::<rusqlite::Result<Vec<_>>>()
 }
 
 /// The violations in `after` that are not in `before` (as multisets).
@@ -619,15 +627,7 @@ pub(crate) fn migrate_with(
 
     // Foreign keys off outside the transaction (inside it the pragma is a no-op).
     log::trace!("switching foreign keys off");
-    let fk_was: i64 = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
-    let _fk = FkGuard { conn, restore_on: fk_was != 0 };
-    if fk_was != 0 {
-        conn.execute_batch("PRAGMA foreign_keys = OFF")?;
-    }
-    let fk_now: i64 = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
-    if fk_now != 0 {
-        return Err(Error::ForeignKeysStillOn);
-    }
+    let _fk = foreign_keys_off(conn)?;
 
     log::trace!("BEGIN IMMEDIATE");
     let tx = Tx::begin(conn, "BEGIN IMMEDIATE")?;
@@ -644,7 +644,15 @@ pub(crate) fn migrate_with(
     let pending = &migrations[first..];
     scan_all(pending)?;
     let tags = tags_of(pending);
-    let baseline = fk_check(conn)?;
+    // A schema whose foreign keys cannot be checked at all ("foreign key mismatch") before the run
+    // is not this run's doing either: then the check after it is skipped as well.
+    let baseline = match fk_check(conn) {
+        Ok(rows) => Some(rows),
+        Err(e) => {
+            log::warn!("foreign keys cannot be checked before migrating: {e}");
+            None
+        }
+    };
     // Views and triggers that were already broken are not this run's doing: check only when the
     // schema resolved before.
     let probe_before = match schema_probe(conn) {
@@ -671,9 +679,13 @@ pub(crate) fn migrate_with(
         report.applied.push(AppliedMigration { idx: m.idx, tag: m.tag, duration });
     }
     drop(insert);
-    let violations = new_violations(baseline, fk_check(conn)?);
-    if !violations.is_empty() {
-        return Err(Error::ForeignKeyViolation { tags, violations });
+    if let Some(baseline) = baseline {
+        let after = fk_check(conn)
+            .map_err(|source| Error::ForeignKeyMismatch { tags: tags.clone(), source })?;
+        let violations = new_violations(baseline, after);
+        if !violations.is_empty() {
+            return Err(Error::ForeignKeyViolation { tags, violations });
+        }
     }
     check_views(conn, &tags)?;
     if probe_before {
@@ -793,6 +805,27 @@ mod tests {
             vec![v("a", 1), v("b", 2), v("b", 3), v("a", 1)],
         );
         assert_eq!(out, vec![v("b", 3), v("a", 1)]);
+    }
+
+    #[test]
+    fn foreign_keys_that_stay_on_are_detected_and_left_as_they_were() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        // Inside a transaction the pragma is a silent no-op: exactly what the read-back catches.
+        conn.execute_batch("BEGIN").unwrap();
+        let err = foreign_keys_off(&conn).err().expect("still on must be refused");
+        assert!(matches!(err, Error::ForeignKeysStillOn));
+        assert!(err.to_string().contains("foreign keys off"), "{err}");
+        conn.execute_batch("COMMIT").unwrap();
+        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(fk, 1);
+        // Outside a transaction: off while the guard lives, on again after.
+        let guard = foreign_keys_off(&conn).unwrap();
+        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(fk, 0);
+        drop(guard);
+        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(fk, 1);
     }
 
     #[test]

@@ -509,3 +509,27 @@ fn trigger_left_pointing_at_a_dropped_table_rolls_back() {
     .unwrap();
     assert_eq!(db.report().applied.len(), 1);
 }
+
+#[test]
+fn foreign_key_left_without_a_unique_parent_rolls_back() {
+    let f = fixture();
+    let v1 = [(
+        "0000_create_p_c",
+        "CREATE TABLE \"p\" (\"code\" TEXT NOT NULL UNIQUE);\n--> statement-breakpoint\nCREATE TABLE \"c\" (\"code\" TEXT REFERENCES \"p\" (\"code\"));\n",
+    )];
+    let db = open(&f.path, migrations(&v1)).unwrap();
+    db.conn().execute_batch("INSERT INTO p VALUES ('a'); INSERT INTO c VALUES ('a');").unwrap();
+    drop(db);
+    // A rebuild of the parent that loses the UNIQUE constraint the child's key needs.
+    let rebuild = "CREATE TABLE \"__new_p\" (\"code\" TEXT NOT NULL);\n--> statement-breakpoint\nINSERT INTO \"__new_p\" (\"code\") SELECT \"code\" FROM \"p\";\n--> statement-breakpoint\nDROP TABLE \"p\";\n--> statement-breakpoint\nALTER TABLE \"__new_p\" RENAME TO \"p\";\n";
+    let err = open(&f.path, migrations(&[v1[0], ("0001_rebuild_p", rebuild)])).unwrap_err();
+    let Error::ForeignKeyMismatch { tags, .. } = &err else {
+        panic!("expected ForeignKeyMismatch, got {err:?}")
+    };
+    assert_eq!(tags, "0001_rebuild_p");
+    assert!(err.to_string().contains("foreign key mismatch"), "{err}");
+    let conn = Connection::open(&f.path).unwrap();
+    assert!(schema_sql(&conn, "p").contains("UNIQUE"), "rolled back");
+    assert_eq!(count(&conn, "SELECT count(*) FROM c"), 1);
+    assert_eq!(ledger_len(&conn), 1);
+}
