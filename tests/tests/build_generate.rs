@@ -128,6 +128,18 @@ fn first_run_writes_migration_snapshot_journal_and_out_dir_file() {
         assert!(out.cargo_lines.contains(&needle), "missing {needle}: {:#?}", out.cargo_lines);
     }
 
+    // MIGRATION_NAME without a change is pointed out, not silently ignored.
+    let named = dir.run_with(|e| e.migration_name = Some("oops".into())).unwrap();
+    assert!(named.generated.is_none());
+    assert!(
+        named
+            .cargo_lines
+            .iter()
+            .any(|l| l.starts_with("cargo:warning=MIGRATION_NAME=\"oops\" is set but")),
+        "{:#?}",
+        named.cargo_lines
+    );
+
     // A second run: nothing written, not even the OUT_DIR file.
     let before = dir.files();
     let mtime = fs::metadata(dir.path().join("out/godwit/Db.rs")).unwrap().modified().unwrap();

@@ -121,6 +121,15 @@ impl Generator {
                 generated = Some(plan);
             }
         }
+        if generated.is_none()
+            && let Some(name) = env.migration_name.as_deref().filter(|n| !n.trim().is_empty())
+        {
+            lines.push(format!(
+                "cargo:warning=MIGRATION_NAME={name:?} is set but the schema in {} did not change, so \
+                 no migration was generated",
+                self.schema.display()
+            ));
+        }
 
         if let Mode::Check(reason) = mode {
             let mut what = Vec::new();
