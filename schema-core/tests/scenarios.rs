@@ -1182,3 +1182,37 @@ fn double_quoted_string_literals_are_refused() {
     assert!(has(&f, "L12", "column b check uses \"x\""), "{f:#?}");
     assert!(!has(&f, "L12", "uses \"b\""), "a quoted column name is fine: {f:#?}");
 }
+
+#[test]
+fn rebuild_with_a_view_that_also_names_a_renamed_table_asks_to_split() {
+    let v1 = schema(vec![
+        table("a", vec![col("id", Integer)]).pk(&["id"]),
+        table("b", vec![col("id", Integer), col("x", Text).null()]).pk(&["id"]),
+    ]);
+    let v2 = schema(vec![
+        table("a2", vec![col("id", Integer)]).pk(&["id"]).from("a"),
+        table("b", vec![col("id", Integer), col("x", Text).backfill("''")]).pk(&["id"]),
+    ]);
+    let f = Case::new(v1, v2)
+        .deps(&["CREATE VIEW ab AS SELECT a.id, b.x FROM a JOIN b USING (id)"])
+        .plan_errors();
+    assert!(
+        has(
+            &f,
+            "L10",
+            "view ab must be recreated around the rebuild of table b, but this migration also renames table a to a2"
+        ),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn replacing_every_column_keeps_every_row() {
+    let v1 = schema(vec![table("t", vec![col("a", Text)]).without_rowid().pk(&["a"])]);
+    let v2 = schema(vec![table("t", vec![col("b", Integer).null().default("7")])]);
+    let (conn, _) = Case::new(v1, v2)
+        .rows(&["INSERT INTO t VALUES ('x'), ('y')"])
+        .allow(&["t.a"])
+        .run("replace_every_column");
+    assert_eq!(count(&conn, "SELECT count(*) FROM t WHERE b = 7"), 2);
+}

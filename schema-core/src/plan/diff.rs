@@ -996,16 +996,28 @@ impl<'a> Cx<'a> {
             }
         }
         let dependents = self.dependents_of(&t, &o.name);
-        let renamed_table = o.name != t;
         for dep in &dependents {
-            let stale = (renamed_table && mentions(&dep.sql, &o.name))
-                || renames.iter().any(|(from, _)| mentions(&dep.sql, from));
-            if stale {
+            // A rename earlier in this migration rewrites the view or trigger inside SQLite, so
+            // its saved text is stale: recreating it would bring back the old names.
+            let stale_table = self.table_renames.iter().find(|(from, _)| mentions(&dep.sql, from));
+            let stale_column = self.diffs.iter().find_map(|d| {
+                let on_table = mentions(&dep.sql, &d.old.name) || mentions(&dep.sql, &d.new.name);
+                d.renames
+                    .iter()
+                    .find(|(from, _)| on_table && mentions(&dep.sql, from))
+                    .map(|r| (d.new.name.clone(), r))
+            });
+            let what = match (stale_table, stale_column) {
+                (Some((from, to)), _) => Some(format!("table {from} to {to}")),
+                (None, Some((table, (from, to)))) => Some(format!("column {table}.{from} to {to}")),
+                (None, None) => None,
+            };
+            if let Some(what) = what {
                 self.error(
                     "L10",
                     format!(
-                        "{} {} depends on table {t}, which this migration both renames (a table or column) and rebuilds: \
-                         split the change into two migrations, the rename first",
+                        "{} {} must be recreated around the rebuild of table {t}, but this migration also renames \
+                         {what}: split the change into two migrations, the rename first",
                         kind_word(dep.kind),
                         dep.name
                     ),
@@ -1027,6 +1039,16 @@ impl<'a> Cx<'a> {
         } else {
             None
         };
+        if copy.is_empty() && copy_rowid.is_none() {
+            // Nothing to copy by name: still copy one row per old row, so no row is lost.
+            if let Some(first) = n.columns.first() {
+                let expr = first
+                    .default
+                    .as_ref()
+                    .map_or_else(|| "NULL".to_string(), super::render::default_sql);
+                copy.push((first.name.clone(), expr));
+            }
+        }
         let keep_sequence = o.autoincrement && n.autoincrement;
         if keep_sequence {
             self.info("L9", format!("table {t} uses AUTOINCREMENT: the rebuild keeps its counter"));
