@@ -206,8 +206,16 @@ pub(crate) struct Forbidden {
 /// Trigger bodies (`CREATE TRIGGER .. BEGIN .. END`) are understood, including `CASE .. END`
 /// inside them.
 pub(crate) fn scan(sql: &str) -> Option<Forbidden> {
+    statements(sql).into_iter().enumerate().find_map(|(i, words)| {
+        let ws: Vec<&str> = words.iter().map(String::as_str).collect();
+        forbidden_in(&ws).map(|keyword| Forbidden { statement: i + 1, keyword })
+    })
+}
+
+/// The leading words of every statement of a migration, in order.
+fn statements(sql: &str) -> Vec<Vec<String>> {
     let sql = sql.strip_prefix('\u{feff}').unwrap_or(sql);
-    let mut statement = 0;
+    let mut out = Vec::new();
     for chunk in chunks(sql) {
         let toks = tokens(chunk);
         let mut i = 0;
@@ -216,16 +224,11 @@ pub(crate) fn scan(sql: &str) -> Option<Forbidden> {
                 i += 1;
                 continue;
             }
-            statement += 1;
-            let words = leading_words(&toks[i..]);
-            let ws: Vec<&str> = words.iter().map(String::as_str).collect();
-            if let Some(keyword) = forbidden_in(&ws) {
-                return Some(Forbidden { statement, keyword });
-            }
+            out.push(leading_words(&toks[i..]));
             i = statement_end(&toks, i);
         }
     }
-    None
+    out
 }
 
 /// The index just past the `;` that ends the statement starting at `start`.
@@ -322,6 +325,43 @@ mod tests {
         for s in ok {
             assert_eq!(scan(s), None, "{s}");
         }
+    }
+
+    /// The scanner's statement numbers must be SQLite's, or the numbers in the pre-check and in
+    /// execution errors would disagree.
+    #[test]
+    fn statement_count_agrees_with_sqlite() {
+        use rusqlite::fallible_iterator::FallibleIterator;
+        let sql = "-- header: allow-drop x\n\
+            CREATE TABLE \"t;1\" (\"a\" TEXT DEFAULT 'x;y', \"b\" INTEGER);\n\
+            --> statement-breakpoint\n\
+            /* a comment; with a semicolon */ INSERT INTO \"t;1\" (\"a\") VALUES ('it''s; fine'), ('z');\n\
+            CREATE TABLE [br;ack] (`x;y`);\n\
+            CREATE TABLE \"log\" (\"m\" TEXT);\n\
+            CREATE TRIGGER \"tr\" AFTER INSERT ON \"t;1\" WHEN CASE WHEN NEW.\"b\" IS NULL THEN 1 ELSE 0 END\n\
+            BEGIN\n\
+              INSERT INTO \"log\" VALUES (CASE NEW.\"a\" WHEN 'a' THEN 'begin' ELSE 'end' END);\n\
+              UPDATE \"log\" SET \"m\" = 'commit;' WHERE \"m\" IS NULL;\n\
+            END;\n\
+            --> statement-breakpoint\n\
+            ;;\n\
+            CREATE VIEW \"v\" AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT i FROM n;\n\
+            SELECT 'end;' -- trailing comment; here\n\
+            ;\n\
+            -- only a comment\n";
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut sqlite_count = 0;
+        for chunk in chunks(sql) {
+            let mut batch = rusqlite::Batch::new(&conn, chunk);
+            while let Some(mut stmt) = batch.next().unwrap() {
+                sqlite_count += 1;
+                let mut rows = stmt.raw_query();
+                while rows.next().unwrap().is_some() {}
+            }
+        }
+        assert_eq!(sqlite_count, 7);
+        assert_eq!(statements(sql).len(), sqlite_count);
+        assert_eq!(scan(sql), None);
     }
 
     #[test]
