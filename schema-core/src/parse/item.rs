@@ -516,8 +516,10 @@ fn autoincrement(cx: &Ctxt, infos: &[FieldInfo<'_>], table: &mut Table) {
             cx.error_at(
                 span,
                 format_args!(
-                    "autoincrement needs an INTEGER primary key, but `{}` is {}; make it an i64",
+                    "autoincrement needs an INTEGER primary key, but `{}` is `{}` ({}); make it \
+                     an i64",
                     info.ident.unraw(),
+                    info.field.ty.to_token_stream().to_string().replace(' ', ""),
                     info.column.ty.as_sql()
                 ),
             );
@@ -563,10 +565,9 @@ fn indexes<'l, 'a: 'l>(
             list.push((Index { name, columns, unique: false, where_clause: None }, tokens, false));
         }
     }
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (i, (index, span, explicit)) in list.iter().enumerate() {
-        let key = index.name.to_ascii_lowercase();
-        if seen.contains_key(&key) {
+    let mut seen = std::collections::HashSet::new();
+    for (index, span, explicit) in &list {
+        if !seen.insert(index.name.to_ascii_lowercase()) {
             let fix = if *explicit {
                 "choose another name"
             } else {
@@ -576,8 +577,6 @@ fn indexes<'l, 'a: 'l>(
                 span,
                 format_args!("index name `{}` is used twice in this table; {fix}", index.name),
             );
-        } else {
-            seen.insert(key, i);
         }
     }
     for (index, span, _) in list {
@@ -660,19 +659,17 @@ fn foreign_keys<'l, 'a: 'l>(
         let Some(cols) = columns_of(cx, idents, lookup, "#[foreign_key(columns(..))]") else {
             continue;
         };
-        if let Some(to) = &attr.to {
-            if to.len() != idents.len() {
-                cx.error_spanned_by(
-                    &attr.tokens,
-                    format_args!(
-                        "#[foreign_key] has {} column(s) but to(..) names {}; give one target \
-                         field per column",
-                        idents.len(),
-                        to.len()
-                    ),
-                );
-                continue;
-            }
+        if let Some(to) = attr.to.as_ref().filter(|to| to.len() != idents.len()) {
+            cx.error_spanned_by(
+                &attr.tokens,
+                format_args!(
+                    "#[foreign_key] has {} column(s) but to(..) names {}; give one target field \
+                     per column",
+                    idents.len(),
+                    to.len()
+                ),
+            );
+            continue;
         }
         push(
             table,

@@ -9,6 +9,43 @@
 //! Every user mistake is a [`syn::Error`] spanned on the offending token, and all mistakes of a
 //! struct (or of a file) are reported together.
 //!
+//! # Attribute reference
+//!
+//! On the struct:
+//! - `#[table(name = "..", renamed_from = "..", strict, without_rowid)]`: the SQL name, the old
+//!   SQL name for a rename, the `STRICT` and `WITHOUT ROWID` options (`without_rowid` needs a
+//!   primary key).
+//! - `#[index(columns(a, b), unique, name = "..", where = "..")]`: `columns` is required, the
+//!   rest optional; `where` makes a partial index.
+//! - `#[primary_key(a, b)]`: a (composite) primary key; not together with
+//!   `#[column(primary_key)]`.
+//! - `#[check(name = "..", expr = "..")]`: a table CHECK; `name` optional.
+//! - `#[foreign_key(columns(a, b), references = Type, to(x, y), on_delete = "..", on_update =
+//!   "..")]`: `to` defaults to the target's primary key and must have as many fields as
+//!   `columns`.
+//!
+//! On a field, `#[column(..)]` with:
+//! - `name = ".."`, `renamed_from = "<old SQL name>"`;
+//! - `primary_key` (not on an `Option`), `autoincrement` (only on the single integer primary
+//!   key of a rowid table), `unique`, `index` (not with `unique`, which already indexes);
+//! - `default = <Rust literal>` of the field's type (strings render as `'..'` with quotes
+//!   doubled, bools as `1`/`0`, numbers as written, byte strings as `X'..'`), or
+//!   `default_sql = "<SQL expression>"`, not both;
+//! - `backfill = "<SQL expression>"` (NOT NULL fields only; fills existing rows when the column
+//!   is added or becomes NOT NULL, never the default);
+//! - `sql_type = "INTEGER" | "REAL" | "TEXT" | "BLOB" | "NUMERIC" | "ANY"` (any ASCII case;
+//!   `ANY` only in a `strict` table, `NUMERIC` not in one; other names such as `STRING` or
+//!   `VARCHAR` are rejected with the affinity SQLite would give them);
+//! - `references = Type` (its primary key) or `references = "Type::field"`, with `on_delete` /
+//!   `on_update` = `"cascade" | "set null" | "set default" | "restrict" | "no action"` (`set
+//!   null` needs an `Option` field, `set default` a nullable field or a default);
+//! - `check = "<SQL expression>"`.
+//!
+//! Types: `i8`..`i64`, `u8`..`u32` and `bool` are `INTEGER`; `f32`, `f64` are `REAL`; `String`
+//! is `TEXT`; `Vec<u8>` is `BLOB`; `Option<T>` is nullable, anything else `NOT NULL`. `u64`,
+//! `usize`, `isize`, `i128`, `u128` and every other type need `sql_type` (and rusqlite's
+//! `FromSql` for the derive's `from_row`).
+//!
 //! # Naming rules
 //!
 //! - **Table name**: `#[table(name = "..")]`, else the snake_case of the struct name (see
@@ -64,7 +101,8 @@ mod item;
 mod resolve;
 mod ty;
 
-#[cfg(test)]
+// The tests check error locations, which need proc-macro2's `span-locations` (on with "build").
+#[cfg(all(test, feature = "build"))]
 mod tests;
 
 use proc_macro2::{Span, TokenStream};
