@@ -238,6 +238,17 @@ pub enum Error {
         first: String,
     },
 
+    /// Another connection held the database lock for longer than the busy timeout, so the
+    /// migrations could not start; nothing was applied.
+    #[error(
+        "the database is locked by another connection (gave up after {waited_ms} ms); nothing \
+         was applied; close the other writer or raise the busy timeout (Options::busy_timeout)"
+    )]
+    Busy {
+        /// How long the runner waited.
+        waited_ms: u64,
+    },
+
     /// The backup before applying could not be written.
     #[error("could not back up the database to {}: {source}; nothing was applied", path.display())]
     Backup {

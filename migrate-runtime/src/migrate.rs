@@ -393,6 +393,20 @@ fn foreign_keys_off(conn: &Connection) -> Result<FkGuard<'_>> {
     Ok(guard)
 }
 
+/// [`Error::Busy`] for a lock that was not granted in time, else the error itself.
+fn busy(e: Error, since: Instant) -> Error {
+    match e {
+        Error::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == rusqlite::ErrorCode::DatabaseBusy =>
+        {
+            Error::Busy {
+                waited_ms: u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX),
+            }
+        }
+        e => e,
+    }
+}
+
 /// Rolls back when dropped without a commit.
 struct Tx<'c> {
     conn: &'c Connection,
@@ -630,7 +644,8 @@ pub(crate) fn migrate_with(
     let _fk = foreign_keys_off(conn)?;
 
     log::trace!("BEGIN IMMEDIATE");
-    let tx = Tx::begin(conn, "BEGIN IMMEDIATE")?;
+    let waiting = Instant::now();
+    let tx = Tx::begin(conn, "BEGIN IMMEDIATE").map_err(|e| busy(e, waiting))?;
     log::trace!("re-reading the ledger under the lock");
     // Another process may have applied some or all of it meanwhile: decide again under the lock.
     let ledger = read_ledger(conn)?;
@@ -722,7 +737,7 @@ fn set_wal(conn: &Connection, timeout: Duration) -> Result<()> {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(20));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(busy(e.into(), start)),
         }
     }
 }

@@ -199,6 +199,14 @@ fn failed_migration_rolls_everything_back_and_restores_foreign_keys() {
             "0000 rolled back too, no ledger"
         );
     }
+    // A statement that fails to prepare in the middle of a chunk is located by its own line.
+    let f = fixture();
+    let mut conn = Connection::open(&f.path).unwrap();
+    let chunk = "CREATE TABLE \"a\" (\"x\");\n/* then */ CREATE TABLE \"b\" (\"y\");\n\n  -- oops\n  INSERT INTO \"missing\" VALUES (1);\nCREATE TABLE \"c\" (\"z\");\n";
+    let err =
+        migrate_runtime::migrate(&mut conn, migrations(&[("0000_chunk", chunk)])).unwrap_err();
+    let Error::Statement { statement, first_line, .. } = &err else { panic!("{err:?}") };
+    assert_eq!((*statement, first_line.as_str()), (3, "INSERT INTO \"missing\" VALUES (1);"));
     // A failure while stepping (not preparing) is located as well.
     let f = fixture();
     let mut conn = Connection::open(&f.path).unwrap();
@@ -532,4 +540,39 @@ fn foreign_key_left_without_a_unique_parent_rolls_back() {
     assert!(schema_sql(&conn, "p").contains("UNIQUE"), "rolled back");
     assert_eq!(count(&conn, "SELECT count(*) FROM c"), 1);
     assert_eq!(ledger_len(&conn), 1);
+}
+
+#[test]
+fn a_writer_holding_the_lock_past_the_busy_timeout_gives_busy_and_changes_nothing() {
+    let f = fixture();
+    let v1 = [("0000_a", "CREATE TABLE \"a\" (\"x\");\n")];
+    drop(open(&f.path, migrations(&v1)).unwrap());
+    let other = Connection::open(&f.path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE; INSERT INTO a VALUES (1);").unwrap();
+    let options = Options::new().busy_timeout(std::time::Duration::from_millis(150));
+    let started = std::time::Instant::now();
+    let err = Database::open(
+        &f.path,
+        migrations(&[v1[0], ("0001_b", "CREATE TABLE \"b\" (\"x\");\n")]),
+        &options,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Busy { waited_ms } if waited_ms >= 100), "{err:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    assert!(
+        err.to_string().contains("locked") && err.to_string().contains("busy timeout"),
+        "{err}"
+    );
+    other.execute_batch("COMMIT").unwrap();
+    assert_eq!(ledger_len(&other), 1);
+    assert_eq!(count(&other, "SELECT count(*) FROM sqlite_schema WHERE name = 'b'"), 0);
+    // Once the writer is done, the same open applies it.
+    let db = Database::open(
+        &f.path,
+        migrations(&[v1[0], ("0001_b", "CREATE TABLE \"b\" (\"x\");\n")]),
+        &options,
+    )
+    .unwrap();
+    assert_eq!(db.report().applied.len(), 1);
+    assert_eq!(count(db.conn(), "SELECT count(*) FROM a"), 1);
 }
