@@ -79,11 +79,13 @@ impl BuildEnv {
         if let Some(reason) = published_build(&self.manifest_dir) {
             return Ok(Mode::Check(reason));
         }
-        match self.schema_migrations.as_deref().map(str::trim) {
+        let lower = |v: &str| v.trim().to_ascii_lowercase();
+        match self.schema_migrations.as_deref().map(lower).as_deref() {
             None | Some("") => {}
             Some("write") => return Ok(Mode::Write),
             Some("check") => return Ok(Mode::Check(CheckReason::Requested)),
-            Some(other) => {
+            Some(_) => {
+                let other = self.schema_migrations.as_deref().unwrap_or_default();
                 return Err(Error::InvalidEnv {
                     name: "SCHEMA_MIGRATIONS",
                     value: other.to_owned(),
@@ -91,7 +93,7 @@ impl BuildEnv {
                 });
             }
         }
-        match self.ci.as_deref().map(str::trim) {
+        match self.ci.as_deref().map(lower).as_deref() {
             None | Some("" | "0" | "false") => Ok(Mode::Write),
             Some(_) => Ok(Mode::Check(CheckReason::Ci)),
         }
