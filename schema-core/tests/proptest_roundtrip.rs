@@ -30,18 +30,27 @@ impl Rng {
     }
 }
 
-const TYPES: [SqlType; 3] = [SqlType::Integer, SqlType::Real, SqlType::Text];
+const TYPES: [SqlType; 5] =
+    [SqlType::Integer, SqlType::Real, SqlType::Text, SqlType::Blob, SqlType::Numeric];
+
+/// A random type, weighted towards the common ones; NUMERIC is not allowed in STRICT tables.
+fn random_type(rng: &mut Rng, strict: bool) -> SqlType {
+    let ty = TYPES[[0, 0, 1, 2, 2, 3, 4][rng.below(7) as usize]];
+    if strict && ty == SqlType::Numeric { SqlType::Integer } else { ty }
+}
 
 fn literal(ty: SqlType, rng: &mut Rng) -> String {
     match ty {
         SqlType::Integer => format!("{}", rng.below(50)),
         SqlType::Real => format!("{}.5", rng.below(50)),
+        SqlType::Blob => format!("x'{:02x}'", rng.below(50)),
+        SqlType::Numeric => format!("{}", rng.below(50)),
         _ => format!("'d{}'", rng.below(50)),
     }
 }
 
-fn random_column(name: String, rng: &mut Rng) -> Column {
-    let ty = TYPES[rng.below(3) as usize];
+fn random_column(name: String, rng: &mut Rng, strict: bool) -> Column {
+    let ty = random_type(rng, strict);
     let mut c = Column::new(name, ty);
     c.nullable = rng.chance(60);
     if rng.chance(30) || !c.nullable {
@@ -57,6 +66,7 @@ fn v1(rng: &mut Rng) -> Schema {
     for i in 0..n {
         let name = format!("t{i}");
         let mut t = Table::new(&name);
+        t.strict = rng.chance(15);
         let with_pk = rng.chance(85);
         if with_pk {
             t.columns.push(Column::new("id", SqlType::Integer));
@@ -64,7 +74,7 @@ fn v1(rng: &mut Rng) -> Schema {
             t.autoincrement = rng.chance(20);
         }
         for k in 0..(1 + rng.below(4)) {
-            t.columns.push(random_column(format!("c{k}"), rng));
+            t.columns.push(random_column(format!("c{k}"), rng, t.strict));
         }
         if i > 0 && rng.chance(50) {
             let parent = format!("t{}", rng.below(i));
@@ -99,7 +109,6 @@ fn v1(rng: &mut Rng) -> Schema {
                 expr: format!("length(\"{c}\") >= 0"),
             });
         }
-        t.strict = rng.chance(15);
         t.without_rowid = with_pk && !t.autoincrement && rng.chance(10);
         s.insert(t);
     }
@@ -125,6 +134,7 @@ fn v2(old: &Schema, rng: &mut Rng) -> (Schema, Vec<String>) {
         let mut col_renames: Vec<(String, String)> = Vec::new();
         let fk_cols: Vec<String> = t.foreign_keys.iter().flat_map(|f| f.columns.clone()).collect();
         let mut cols = Vec::new();
+        let strict = t.strict;
         for c in t.columns.drain(..) {
             let fixed = c.name == "id" || fk_cols.contains(&c.name);
             let roll = rng.below(100);
@@ -140,7 +150,7 @@ fn v2(old: &Schema, rng: &mut Rng) -> (Schema, Vec<String>) {
                 cols.push(n);
             } else if roll < 30 {
                 let mut n = c.clone();
-                n.ty = TYPES[rng.below(3) as usize];
+                n.ty = random_type(rng, strict);
                 if n.default.is_some() {
                     n.default = Some(DefaultValue::Literal(literal(n.ty, rng)));
                 }
@@ -170,7 +180,7 @@ fn v2(old: &Schema, rng: &mut Rng) -> (Schema, Vec<String>) {
             }
         }
         for k in 0..rng.below(3) {
-            let mut c = random_column(format!("n{k}"), rng);
+            let mut c = random_column(format!("n{k}"), rng, t.strict);
             if !c.nullable && rng.chance(50) {
                 c.default = None;
                 c.backfill = Some(literal(c.ty, rng));
@@ -179,7 +189,7 @@ fn v2(old: &Schema, rng: &mut Rng) -> (Schema, Vec<String>) {
             cols.push(c);
         }
         if cols.is_empty() {
-            let mut c = random_column("n9".into(), rng);
+            let mut c = random_column("n9".into(), rng, t.strict);
             c.unique = false;
             if !c.nullable {
                 c.default = Some(DefaultValue::Literal(literal(c.ty, rng)));
@@ -243,7 +253,7 @@ fn v2(old: &Schema, rng: &mut Rng) -> (Schema, Vec<String>) {
         let mut t = Table::new("added");
         t.columns.push(Column::new("id", SqlType::Integer));
         t.primary_key = vec!["id".into()];
-        t.columns.push(random_column("v".into(), rng));
+        t.columns.push(random_column("v".into(), rng, false));
         tables.push(t);
     }
     let mut s = Schema::default();
@@ -279,6 +289,9 @@ fn insert_rows(conn: &Connection, s: &Schema, rng: &mut Rng) {
                         (SqlType::Integer, _) => format!("{}", r * 10 + k as u64),
                         (SqlType::Real, 0) => format!("{}.0", r * 10 + k as u64),
                         (SqlType::Real, _) => format!("{r}.25"),
+                        (SqlType::Blob, _) => format!("x'{r:02x}{k:02x}'"),
+                        (SqlType::Numeric, 0) => format!("'{}'", r * 10 + k as u64),
+                        (SqlType::Numeric, _) => format!("{}.5", r * 10 + k as u64),
                         (_, 0) => format!("'s{r}'"),
                         (_, _) => format!("'{}'", r * 10 + k as u64),
                     }

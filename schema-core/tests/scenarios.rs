@@ -66,6 +66,17 @@ impl Case {
             !p.render().iter().any(|s| s.to_ascii_uppercase().contains("PRAGMA")),
             "no PRAGMA in migrations"
         );
+        for stmt in p.render() {
+            let upper = stmt.to_ascii_uppercase();
+            if upper.starts_with("INSERT INTO \"__NEW_") {
+                assert!(
+                    !upper.contains("OR IGNORE")
+                        && !upper.contains("OR REPLACE")
+                        && !upper.contains("ON CONFLICT")
+                );
+                assert!(!upper.contains("SELECT *"), "explicit column lists: {stmt}");
+            }
+        }
         insta::assert_snapshot!(name, file_text(&p));
         let before = dump_all(&conn, &self.v1);
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
@@ -1215,4 +1226,60 @@ fn replacing_every_column_keeps_every_row() {
         .allow(&["t.a"])
         .run("replace_every_column");
     assert_eq!(count(&conn, "SELECT count(*) FROM t WHERE b = 7"), 2);
+}
+
+#[test]
+fn t32b_every_model_feature_survives_a_rebuild() {
+    let t = |default: &str| {
+        table(
+            "f",
+            vec![
+                col("id", Integer),
+                col("email", Text).unique(),
+                col("karma", Integer).default("0").check("karma >= 0"),
+                col("parent", Integer).null(),
+                col("note", Text).null().default(default),
+                col("price", Real).null(),
+                col("raw", schema_core::model::SqlType::Blob).null(),
+            ],
+        )
+        .pk(&["id"])
+        .autoinc()
+        .fk(&["parent"], "f", &["id"], Some(FkAction::SetNull))
+        .check(Some("named_check"), "length(email) > 0")
+        .check(None, "price IS NULL OR price >= 0")
+        .partial_index("f_note", &["note"], "note IS NOT NULL")
+        .unique_index("f_price", &["price", "raw"])
+        .strict()
+    };
+    let with_any = |default: &str| {
+        let mut s = schema(vec![t(default)]);
+        let f = s.tables.get_mut("f").unwrap();
+        f.columns.push(col("anything", schema_core::model::SqlType::Any).null());
+        s
+    };
+    let (conn, _) = Case::new(with_any("'a'"), with_any("'b'"))
+        .rows(&[
+            "INSERT INTO f (id, email, karma, parent, note, price, raw, anything) \
+             VALUES (1, 'a@x', 3, NULL, 'n', 1.5, x'00ff', 'any'), (2, 'b@x', 0, 1, NULL, NULL, NULL, 7)",
+        ])
+        .run("t32b");
+    let shape = schema_core::introspect::describe(&conn).unwrap();
+    let f = &shape.tables["f"];
+    assert!(f.strict && f.autoincrement);
+    assert_eq!(f.checks.len(), 3);
+    assert_eq!(f.foreign_keys.len(), 1);
+    assert_eq!(f.indexes.len(), 2);
+    assert_eq!(f.constraint_indexes.len(), 1);
+}
+
+#[test]
+fn strict_type_rules_are_linted() {
+    let bad = schema(vec![
+        table("s", vec![col("n", schema_core::model::SqlType::Numeric)]).strict(),
+        table("l", vec![col("a", schema_core::model::SqlType::Any)]),
+    ]);
+    let f = Case::new(Schema::default(), bad).plan_errors();
+    assert!(has(&f, "L12", "column n is NUMERIC"), "{f:#?}");
+    assert!(has(&f, "L12", "column a is ANY"), "{f:#?}");
 }

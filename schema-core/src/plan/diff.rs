@@ -358,6 +358,28 @@ impl<'a> Cx<'a> {
                     format!("tables {prev} and {} differ only in case; SQLite names are case-insensitive", t.name),
                 ));
             }
+            for c in &t.columns {
+                if t.strict && c.ty == SqlType::Numeric {
+                    out.push(Finding::error(
+                        "L12",
+                        format!(
+                            "table {}: column {} is NUMERIC, which a STRICT table does not allow (use INTEGER, REAL, \
+                             TEXT, BLOB or ANY)",
+                            t.name, c.name
+                        ),
+                    ));
+                }
+                if !t.strict && c.ty == SqlType::Any {
+                    out.push(Finding::error(
+                        "L12",
+                        format!(
+                            "table {}: column {} is ANY, which only a STRICT table allows (elsewhere it silently \
+                             means NUMERIC)",
+                            t.name, c.name
+                        ),
+                    ));
+                }
+            }
             if t.columns.is_empty() {
                 out.push(Finding::error("L12", format!("table {} has no columns", t.name)));
             }
