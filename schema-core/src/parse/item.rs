@@ -84,6 +84,7 @@ pub(crate) fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ParsedTable> {
 
     let infos: Vec<FieldInfo<'_>> = fields.iter().map(|f| field(cx, f, table.strict)).collect();
     check_duplicate_columns(cx, &infos);
+    check_column_renames(cx, &infos);
     let by_field: HashMap<String, &FieldInfo<'_>> =
         infos.iter().map(|f| (f.ident.unraw().to_string(), f)).collect();
     let lookup = |ident: &Ident, what: &str| -> Option<&FieldInfo<'_>> {
@@ -116,7 +117,11 @@ pub(crate) fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ParsedTable> {
         );
     }
 
-    let mut spans = Spans { name: Some(name_span), indexes: Vec::new() };
+    let mut spans = Spans {
+        name: Some(name_span),
+        renamed_from: sattrs.renamed_from.as_ref().map(LitStr::span),
+        indexes: Vec::new(),
+    };
     indexes(cx, &sattrs, &infos, &lookup, &mut table, &mut spans);
     checks(cx, &sattrs, &mut table);
     let references = foreign_keys(cx, &sattrs, &infos, &lookup, &mut table);
@@ -414,6 +419,42 @@ fn check_duplicate_columns(cx: &Ctxt, infos: &[FieldInfo<'_>]) {
             );
         } else {
             seen.insert(key, info);
+        }
+    }
+}
+
+/// A rename's old name must be gone: not the current name of a column that is not itself being
+/// renamed (a swap `a <-> b` is fine), and not claimed by two fields.
+fn check_column_renames(cx: &Ctxt, infos: &[FieldInfo<'_>]) {
+    let mut claimed: HashMap<String, &FieldInfo<'_>> = HashMap::new();
+    for info in infos {
+        let (Some(old), Some(lit)) = (&info.column.renamed_from, &info.attrs.renamed_from) else {
+            continue;
+        };
+        let key = old.to_ascii_lowercase();
+        if let Some(other) = infos
+            .iter()
+            .find(|o| o.column.name.eq_ignore_ascii_case(old) && o.column.renamed_from.is_none())
+        {
+            cx.error_spanned_by(
+                lit,
+                format_args!(
+                    "renamed_from = \"{old}\" names a column that still exists (field `{}`); \
+                     renamed_from takes the old name of a column that is gone, so fix or remove it",
+                    other.ident.unraw()
+                ),
+            );
+        } else if let Some(first) = claimed.get(&key) {
+            cx.error_spanned_by(
+                lit,
+                format_args!(
+                    "field `{}` is already renamed_from \"{old}\"; a column can only be renamed \
+                     into one field",
+                    first.ident.unraw()
+                ),
+            );
+        } else {
+            claimed.insert(key, info);
         }
     }
 }

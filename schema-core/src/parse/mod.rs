@@ -164,6 +164,8 @@ pub struct Reference {
 pub(crate) struct Spans {
     /// The table name (`name = ".."` literal, else the struct ident).
     pub(crate) name: Option<Span>,
+    /// The `renamed_from = ".."` literal.
+    pub(crate) renamed_from: Option<Span>,
     /// One per index of `table.indexes`: the attribute or the `name` literal.
     pub(crate) indexes: Vec<TokenStream>,
 }

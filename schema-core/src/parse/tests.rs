@@ -344,6 +344,35 @@ fn names_are_checked() {
 }
 
 #[test]
+fn renames_must_name_a_column_or_table_that_is_gone() {
+    check_error(
+        "#[derive(Table)]\nstruct R { a: i64, #[column(renamed_from = \"A\")] b: i64 }",
+        "2:44",
+        "still exists (field `a`)",
+    );
+    check_error(
+        "#[derive(Table)]\nstruct R { #[column(renamed_from = \"x\")] a: i64, #[column(renamed_from = \"x\")] b: i64 }",
+        "2:74",
+        "already renamed_from \"x\"",
+    );
+    // A swap is two renames, each old name belonging to a column that is itself renamed.
+    let t = table(
+        "#[derive(Table)] struct R { #[column(renamed_from = \"b\")] a: i64, #[column(renamed_from = \"a\")] b: i64 }",
+    );
+    assert_eq!(t.columns[0].renamed_from.as_deref(), Some("b"));
+    check_error(
+        "#[derive(Table)]\nstruct A { x: i64 }\n#[derive(Table)]\n#[table(renamed_from = \"a\")]\nstruct B { x: i64 }",
+        "4:24",
+        "still exists (struct `A`)",
+    );
+    check_error(
+        "#[derive(Table)]\n#[table(renamed_from = \"old\")]\nstruct A { x: i64 }\n#[derive(Table)]\n#[table(renamed_from = \"OLD\")]\nstruct B { x: i64 }",
+        "5:24",
+        "already renamed_from",
+    );
+}
+
+#[test]
 fn indexes_and_checks() {
     check_error(
         "#[derive(Table)]\n#[index(columns(email, nmae))]\nstruct I { email: String, name: String }",
