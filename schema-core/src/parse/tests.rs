@@ -441,6 +441,16 @@ fn attribute_syntax_errors() {
     );
     check_error("#[derive(Table)]\n#[table]\nstruct K { a: i64 }", "2:1", "#[table(name");
     check_error("#[derive(Table)]\nstruct K { #[index] a: i64 }", "2:12", "#[column(index)]");
+    check_error(
+        "#[derive(Table)]\nstruct K { #[column(type = \"TEXT\")] a: i64 }",
+        "2:21",
+        "the SQL type is given with sql_type",
+    );
+    check_error(
+        "#[derive(Table)]\nstruct K { #[column(nullable)] a: i64 }",
+        "2:21",
+        "use Option<T> for a nullable column",
+    );
 }
 
 #[test]
