@@ -4,13 +4,21 @@
 //!
 //! An application normally uses the generated type (see [`include_db!`]):
 //!
-//! ```ignore
-//! // src/schema.rs: the build script wrote the `Db` type into OUT_DIR.
-//! migrate_runtime::include_db!();
+//! ```
+//! mod schema {
+//!     // src/schema.rs: the build script wrote the `Db` type into OUT_DIR.
+//! #   /*
+//!     migrate_runtime::include_db!();
+//! #   */
+//! #   migrate_runtime::__define_db! { name: Db, migrations: [] }
+//! }
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("app.db");
 //!
 //! // src/main.rs
-//! let db = schema::Db::open_and_migrate("app.db")?;
-//! let conn: &rusqlite::Connection = db.conn();
+//! let db = schema::Db::open_and_migrate(&path)?;
+//! let conn: &migrate_runtime::rusqlite::Connection = db.conn();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! The same engine is available without the macro, over a slice of [`Migration`]s:

@@ -8,11 +8,17 @@
 /// `open_with(path, &Options)`, `migrate(&mut conn)`, `status(&conn)`, `verify(&conn)`,
 /// `MIGRATIONS`, `into_inner()`, and dereferences to [`Database`](crate::Database).
 ///
-/// ```ignore
+/// ```
+/// # /*
 /// migrate_runtime::include_db!();
+/// # */
+/// # migrate_runtime::__define_db! { name: Db, migrations: [] }
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("app.db");
 ///
-/// let db = Db::open_and_migrate("app.db")?;
-/// db.conn().execute("INSERT INTO \"users\" (\"name\") VALUES (?1)", ["ada"])?;
+/// let db = Db::open_and_migrate(&path)?;
+/// assert!(Db::status(db.conn())?.is_up_to_date());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[macro_export]
 macro_rules! include_db {

@@ -100,6 +100,56 @@ impl Status {
     }
 }
 
+/// One line per migration, e.g. `applied  0000_create_users  3f2a9c1  at 1732300000000 (4 ms)`,
+/// then one per unknown ledger row.
+///
+/// ```
+/// use migrate_runtime::{Migration, chain_hash, hash_sql, rusqlite::Connection};
+///
+/// const SQL: &str = "CREATE TABLE \"t\" (\"x\");\n";
+/// let hash: &'static str = Box::leak(hash_sql(SQL).into_boxed_str());
+/// let chain: &'static str = Box::leak(chain_hash(None, hash).into_boxed_str());
+/// let migrations = [Migration { idx: 0, tag: "0000_create_t", sql: SQL, hash, chain }];
+/// let conn = Connection::open_in_memory()?;
+/// let status = migrate_runtime::status(&conn, &migrations)?;
+/// assert_eq!(status.to_string(), format!("pending  0000_create_t  {}\n", &hash[..7]));
+/// # Ok::<(), migrate_runtime::Error>(())
+/// ```
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::hash::short;
+        for m in &self.migrations {
+            match &m.state {
+                MigrationState::Applied { applied_at_ms, duration_ms } => writeln!(
+                    f,
+                    "applied  {}  {}  at {applied_at_ms} ({duration_ms} ms)",
+                    m.tag,
+                    short(m.hash)
+                )?,
+                MigrationState::Pending => writeln!(f, "pending  {}  {}", m.tag, short(m.hash))?,
+                MigrationState::Edited { stored_hash, .. } => writeln!(
+                    f,
+                    "edited   {}  {} (applied {})",
+                    m.tag,
+                    short(m.hash),
+                    short(stored_hash)
+                )?,
+                MigrationState::Replaced { stored_tag, stored_hash } => writeln!(
+                    f,
+                    "conflict {}  {} (the database has {stored_tag} {})",
+                    m.tag,
+                    short(m.hash),
+                    short(stored_hash)
+                )?,
+            }
+        }
+        for r in &self.unknown {
+            writeln!(f, "unknown  {}  {} (newer than this binary)", r.tag, short(&r.hash))?;
+        }
+        Ok(())
+    }
+}
+
 /// One embedded migration in a [`Status`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationStatus {

@@ -325,6 +325,9 @@ fn status_and_verify_describe_the_database() {
         matches!(st.migrations[0].state, MigrationState::Applied { applied_at_ms, duration_ms } if applied_at_ms > 1_600_000_000_000 && duration_ms >= 0)
     );
     assert_eq!(st.pending().map(|m| m.tag).collect::<Vec<_>>(), ["0002_c"]);
+    let text = st.to_string();
+    assert!(text.starts_with(&format!("applied  0000_a  {}  at ", &v3[0].hash[..7])), "{text}");
+    assert!(text.ends_with(&format!("pending  0002_c  {}\n", &v3[2].hash[..7])), "{text}");
     migrate_runtime::verify(&conn, &v3[..2]).unwrap();
     assert!(matches!(migrate_runtime::verify(&conn, v3), Err(Error::Pending { count: 1, .. })));
 
