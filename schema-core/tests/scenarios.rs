@@ -1283,3 +1283,23 @@ fn strict_type_rules_are_linted() {
     assert!(has(&f, "L12", "column n is NUMERIC"), "{f:#?}");
     assert!(has(&f, "L12", "column a is ANY"), "{f:#?}");
 }
+
+#[test]
+fn temporary_name_never_collides() {
+    let s = |extra: bool| {
+        let mut cols = vec![col("a", Text).null()];
+        if extra {
+            cols.push(col("b", Text).null().unique());
+        }
+        schema(vec![table("t", cols), table("__NEW_T", vec![col("x", Text).null()])])
+    };
+    let (conn, p) = Case::new(s(false), s(true))
+        .rows(&["INSERT INTO t VALUES ('1')", "INSERT INTO \"__NEW_T\" VALUES ('keep')"])
+        .run("temp_name_collision");
+    assert!(
+        p.render().iter().any(|s| s.starts_with("CREATE TABLE \"__new_t_2\"")),
+        "{:#?}",
+        p.render()
+    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM \"__NEW_T\""), 1);
+}

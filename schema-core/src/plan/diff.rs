@@ -170,7 +170,9 @@ impl<'a> Cx<'a> {
                 "L3",
                 format!("table {from} is renamed to {to} (renamed_from): binaries built for the old schema will break"),
             );
-            self.steps.push(Step::RenameTable { from, to });
+            let via =
+                from.eq_ignore_ascii_case(&to).then(|| self.free_name(&format!("__rename_{to}")));
+            self.steps.push(Step::RenameTable { from, to, via });
         }
         // 3. Kept tables, parents first.
         let kept: Vec<&Table> = self.diffs.iter().map(|d| d.new).collect();
@@ -577,6 +579,12 @@ impl<'a> Cx<'a> {
     }
 
     fn temp_name(&self, table: &str) -> String {
+        self.free_name(&format!("__new_{table}"))
+    }
+
+    /// `base`, or `base_2`, `base_3`, ...: the first name no table, index, view or trigger of
+    /// either schema has, ASCII case-insensitively.
+    fn free_name(&self, base: &str) -> String {
         let taken: BTreeSet<String> = self
             .old
             .tables
@@ -588,8 +596,7 @@ impl<'a> Cx<'a> {
             .chain(self.deps.iter().map(|d| d.name.clone()))
             .map(|n| n.to_ascii_lowercase())
             .collect();
-        let base = format!("__new_{table}");
-        let mut name = base.clone();
+        let mut name = base.to_string();
         let mut k = 2;
         while taken.contains(&name.to_ascii_lowercase()) {
             name = format!("{base}_{k}");

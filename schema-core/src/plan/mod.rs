@@ -145,6 +145,8 @@ pub enum Step {
         from: String,
         /// New name.
         to: String,
+        /// The temporary name a case-only rename goes through (SQLite refuses `user` -> `User`).
+        via: Option<String>,
     },
     /// `ALTER TABLE .. ADD COLUMN ..`, only when provably safe (R21).
     AddColumn {

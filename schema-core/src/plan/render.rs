@@ -122,17 +122,13 @@ pub(super) fn step(step: &Step) -> Vec<String> {
     match step {
         Step::CreateTable(t) => vec![create_table(t, &t.name)],
         Step::DropTable { table } => vec![format!("DROP TABLE {};", q(table))],
-        Step::RenameTable { from, to } => {
-            if from.eq_ignore_ascii_case(to) {
-                let tmp = format!("__rename_{to}");
-                vec![
-                    format!("ALTER TABLE {} RENAME TO {};", q(from), q(&tmp)),
-                    format!("ALTER TABLE {} RENAME TO {};", q(&tmp), q(to)),
-                ]
-            } else {
-                vec![format!("ALTER TABLE {} RENAME TO {};", q(from), q(to))]
-            }
-        }
+        Step::RenameTable { from, to, via } => match via {
+            Some(tmp) => vec![
+                format!("ALTER TABLE {} RENAME TO {};", q(from), q(tmp)),
+                format!("ALTER TABLE {} RENAME TO {};", q(tmp), q(to)),
+            ],
+            None => vec![format!("ALTER TABLE {} RENAME TO {};", q(from), q(to))],
+        },
         Step::AddColumn { table, column, references: fk } => {
             let mut def = column_def(column, false, false);
             if let Some(fk) = fk {
@@ -349,7 +345,7 @@ pub(super) fn name(steps: &[Step]) -> String {
         match s {
             Step::CreateTable(t) => push("create", &t.name, None),
             Step::DropTable { table } => push("drop", table, None),
-            Step::RenameTable { from, to } => push("rename", from, Some(format!("to_{to}"))),
+            Step::RenameTable { from, to, .. } => push("rename", from, Some(format!("to_{to}"))),
             Step::AddColumn { table, column, .. } => push("add", table, Some(column.name.clone())),
             Step::DropColumn { table, column } => push("drop", table, Some(column.clone())),
             Step::RenameColumn { table, from, to } => {
