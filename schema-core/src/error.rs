@@ -154,6 +154,27 @@ pub enum Error {
         source: Box<rusqlite::Error>,
     },
 
+    /// A migration controls the transaction or a pragma the runner owns (`BEGIN`, `COMMIT`,
+    /// `PRAGMA foreign_keys`, `VACUUM`, `ATTACH`, ...); the runtime would refuse it.
+    #[cfg(feature = "build")]
+    #[error(
+        "migration {tag} ({}) contains {keyword}, which the runtime refuses:\n{}\n  fix: remove \
+         it; the runner applies all pending migrations in one transaction and switches foreign \
+         keys off around it (outside the transaction), so migrations need neither",
+        path.display(),
+        indent(statement)
+    )]
+    TransactionControl {
+        /// The migration's tag.
+        tag: String,
+        /// Its file.
+        path: PathBuf,
+        /// The statement.
+        statement: String,
+        /// What it is (`PRAGMA foreign_keys`).
+        keyword: &'static str,
+    },
+
     /// A view no longer compiles after the migrations (the runtime would refuse to apply them).
     #[cfg(feature = "build")]
     #[error(

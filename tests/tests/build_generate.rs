@@ -378,3 +378,22 @@ fn a_view_that_no_longer_compiles_after_the_replay_is_a_build_error() {
     let err = dir.run().unwrap_err().to_string();
     assert!(err.contains("after migration 0001_scratch, view v no longer compiles"), "{err}");
 }
+
+#[test]
+fn transaction_control_in_a_hand_written_migration_is_refused_at_build_time() {
+    let dir = Dir::new(&users(""));
+    dir.run().unwrap();
+    // The Drizzle habit: the runtime would refuse this migration on every user's machine.
+    dir.write(
+        "migrations/0001_backfill.sql",
+        "PRAGMA foreign_keys=OFF;\n--> statement-breakpoint\nUPDATE \"users\" SET \"email\" = lower(\"email\");\n",
+    );
+    let before = dir.files();
+    let err = dir.run().unwrap_err().to_string();
+    assert!(
+        err.contains("migration 0001_backfill") && err.contains("contains PRAGMA foreign_keys"),
+        "{err}"
+    );
+    assert!(err.contains("switches foreign keys off around it"), "{err}");
+    assert_eq!(dir.files(), before);
+}

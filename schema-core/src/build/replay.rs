@@ -3,6 +3,7 @@
 //! snapshot says.
 
 use rusqlite::Connection;
+use rusqlite::fallible_iterator::FallibleIterator as _;
 
 use crate::error::Error;
 use crate::introspect::{self, DbShape};
@@ -60,21 +61,161 @@ pub fn fresh_shape(schema: &Schema) -> Result<DbShape, Error> {
     Ok(introspect::describe(&conn)?)
 }
 
-/// Applies one migration's statements inside a transaction, as the runtime does. On failure
-/// returns the failing statement and SQLite's error; the transaction is rolled back.
+/// Why applying a migration failed.
+#[derive(Debug)]
+pub enum ApplyError {
+    /// A statement failed.
+    Sql {
+        /// The statement (as SQLite split it).
+        statement: String,
+        /// SQLite's error.
+        error: rusqlite::Error,
+    },
+    /// A statement controls the transaction or what the runner owns (`BEGIN`, `COMMIT`,
+    /// `PRAGMA foreign_keys`, `VACUUM`, `ATTACH`, ...): the runtime refuses such a migration.
+    Forbidden {
+        /// The statement.
+        statement: String,
+        /// What it is (`PRAGMA foreign_keys`).
+        keyword: &'static str,
+    },
+}
+
+/// Applies one migration inside a transaction, statement by statement as SQLite splits each
+/// chunk, refusing what the runtime refuses (see [`forbidden_keyword`]). The transaction is rolled
+/// back on failure.
 ///
 /// # Errors
-/// The failing statement and its error.
-pub fn apply(conn: &Connection, sql: &str) -> Result<(), (String, rusqlite::Error)> {
+/// The failing or refused statement.
+pub fn apply(conn: &Connection, sql: &str) -> Result<(), ApplyError> {
     let text = normalize_sql(sql);
-    conn.execute_batch("BEGIN").map_err(|e| (String::from("BEGIN"), e))?;
-    for statement in split_statements(&text) {
-        if let Err(e) = conn.execute_batch(statement) {
+    let sql_error =
+        |statement: &str, error| ApplyError::Sql { statement: statement.to_owned(), error };
+    conn.execute_batch("BEGIN").map_err(|e| sql_error("BEGIN", e))?;
+    let result = apply_chunks(conn, &text);
+    if result.is_err() {
+        if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err((statement.to_owned(), e));
+        }
+        return result;
+    }
+    conn.execute_batch("COMMIT").map_err(|e| sql_error("COMMIT", e))
+}
+
+fn apply_chunks(conn: &Connection, text: &str) -> Result<(), ApplyError> {
+    for chunk in split_statements(text) {
+        let mut batch = rusqlite::Batch::new(conn, chunk);
+        loop {
+            let mut stmt = match batch.next() {
+                Ok(Some(stmt)) => stmt,
+                Ok(None) => break,
+                Err(error) => return Err(ApplyError::Sql { statement: chunk.to_owned(), error }),
+            };
+            let statement = stmt.expanded_sql().unwrap_or_default();
+            if let Some(keyword) = forbidden_keyword(&statement) {
+                return Err(ApplyError::Forbidden { statement, keyword });
+            }
+            let mut rows = stmt.raw_query();
+            loop {
+                match rows.next() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(error) => return Err(ApplyError::Sql { statement, error }),
+                }
+            }
+            drop(rows);
+            if conn.is_autocommit() {
+                return Err(ApplyError::Forbidden {
+                    statement,
+                    keyword: "a statement that ended the transaction",
+                });
+            }
         }
     }
-    conn.execute_batch("COMMIT").map_err(|e| (String::from("COMMIT"), e))
+    Ok(())
+}
+
+/// What the runtime refuses in a migration, by the statement's leading keywords: statements that
+/// start, end or nest its one transaction, and pragmas it owns.
+///
+/// ```
+/// use schema_core::build::replay::forbidden_keyword;
+/// assert_eq!(forbidden_keyword("-- off\nPRAGMA main.foreign_keys = OFF"), Some("PRAGMA foreign_keys"));
+/// assert_eq!(forbidden_keyword("begin immediate"), Some("BEGIN"));
+/// assert_eq!(forbidden_keyword("CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END"), None);
+/// assert_eq!(forbidden_keyword("PRAGMA defer_foreign_keys = ON"), None);
+/// ```
+#[must_use]
+pub fn forbidden_keyword(statement: &str) -> Option<&'static str> {
+    let words = leading_words(statement);
+    let first = words.first()?.as_str();
+    Some(match first {
+        "BEGIN" => "BEGIN",
+        "COMMIT" => "COMMIT",
+        "END" => "END",
+        "ROLLBACK" => "ROLLBACK",
+        "SAVEPOINT" => "SAVEPOINT",
+        "RELEASE" => "RELEASE",
+        "VACUUM" => "VACUUM",
+        "ATTACH" => "ATTACH",
+        "DETACH" => "DETACH",
+        "PRAGMA" => match words.get(1).map(String::as_str) {
+            Some("FOREIGN_KEYS") => "PRAGMA foreign_keys",
+            Some("JOURNAL_MODE") => "PRAGMA journal_mode",
+            Some("LOCKING_MODE") => "PRAGMA locking_mode",
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// The first two words of a statement, uppercased, after comments; `PRAGMA schema.name` gives
+/// `PRAGMA NAME` (the schema may be quoted).
+fn leading_words(sql: &str) -> Vec<String> {
+    let bytes = sql.as_bytes();
+    let mut words: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() && words.len() < 2 {
+        let b = bytes[i];
+        if b.is_ascii_whitespace() {
+            i += 1;
+        } else if sql[i..].starts_with("--") {
+            i = sql[i..].find('\n').map_or(bytes.len(), |n| i + n + 1);
+        } else if sql[i..].starts_with("/*") {
+            i = sql[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2);
+        } else if b.is_ascii_alphanumeric() || b == b'_' || matches!(b, b'"' | b'`' | b'[') {
+            // A word or a quoted name; a following `.` makes it a schema qualifier.
+            let (word, end) = if let Some(close) = match b {
+                b'"' => Some('"'),
+                b'`' => Some('`'),
+                b'[' => Some(']'),
+                _ => None,
+            } {
+                let end = sql[i + 1..].find(close).map_or(bytes.len(), |n| i + 1 + n + 1);
+                (None, end)
+            } else {
+                let len = sql[i..]
+                    .bytes()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                    .count();
+                (Some(sql[i..i + len].to_ascii_uppercase()), i + len)
+            };
+            let qualifier = !words.is_empty() && sql[end..].trim_start().starts_with('.');
+            if qualifier {
+                let dot = end + sql[end..].find('.').unwrap_or(0);
+                i = dot + 1;
+                continue;
+            }
+            match word {
+                Some(w) => words.push(w),
+                None => break,
+            }
+            i = end;
+        } else {
+            break;
+        }
+    }
+    words
 }
 
 /// Replays every migration of `folder` (journaled ones, then those waiting for adoption, which
@@ -123,11 +264,19 @@ pub fn check_views(conn: &Connection, tag: &str) -> Result<(), Error> {
 }
 
 fn apply_migration(conn: &Connection, m: &Migration) -> Result<(), Error> {
-    apply(conn, &m.sql).map_err(|(statement, source)| Error::ReplayFailed {
-        tag: m.entry.tag.clone(),
-        path: m.path.clone(),
-        statement,
-        source: Box::new(source),
+    apply(conn, &m.sql).map_err(|e| match e {
+        ApplyError::Sql { statement, error } => Error::ReplayFailed {
+            tag: m.entry.tag.clone(),
+            path: m.path.clone(),
+            statement,
+            source: Box::new(error),
+        },
+        ApplyError::Forbidden { statement, keyword } => Error::TransactionControl {
+            tag: m.entry.tag.clone(),
+            path: m.path.clone(),
+            statement,
+            keyword,
+        },
     })
 }
 
@@ -218,8 +367,13 @@ pub fn prove(replayed: &Replayed, tag: &str, sql: &str, new: &Schema) -> Result<
     };
     // Views and triggers (from hand-written migrations) must come out exactly as they went in.
     let before = introspect::describe(&replayed.conn)?;
-    apply(&replayed.conn, sql)
-        .map_err(|(statement, e)| fail(Some(format!("  {e}\n  in: {statement}")), vec![]))?;
+    apply(&replayed.conn, sql).map_err(|e| {
+        let message = match e {
+            ApplyError::Sql { statement, error } => format!("  {error}\n  in: {statement}"),
+            ApplyError::Forbidden { statement, keyword } => format!("  {keyword} in: {statement}"),
+        };
+        fail(Some(message), vec![])
+    })?;
     check_views(&replayed.conn, tag)?;
     let mut expected = fresh_shape(new)?;
     expected.views = before.views;
@@ -227,4 +381,55 @@ pub fn prove(replayed: &Replayed, tag: &str, sql: &str, new: &Schema) -> Result<
     let actual = introspect::describe(&replayed.conn)?;
     let differences = introspect::differences(&expected, &actual);
     if differences.is_empty() { Ok(()) } else { Err(fail(None, differences)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leading_words_skip_comments_and_schema_qualifiers() {
+        assert_eq!(
+            leading_words("/* x */ -- y\n  pragma \"main\" . foreign_keys=0"),
+            ["PRAGMA", "FOREIGN_KEYS"]
+        );
+        assert_eq!(leading_words("PRAGMA [main].journal_mode = wal"), ["PRAGMA", "JOURNAL_MODE"]);
+        assert_eq!(leading_words("commit"), ["COMMIT"]);
+        assert_eq!(leading_words("END TRANSACTION"), ["END", "TRANSACTION"]);
+        assert!(leading_words("'lit'").is_empty());
+    }
+
+    #[test]
+    fn apply_refuses_what_the_runtime_refuses_and_rolls_back() {
+        let conn = open().unwrap();
+        for sql in [
+            "CREATE TABLE a(x);\nPRAGMA foreign_keys = OFF;",
+            "CREATE TABLE a(x);\n--> statement-breakpoint\nCOMMIT;\n--> statement-breakpoint\nBEGIN;",
+            "VACUUM",
+            "savepoint s",
+        ] {
+            match apply(&conn, sql) {
+                Err(ApplyError::Forbidden { .. }) => {}
+                other => panic!("{sql}: {other:?}"),
+            }
+            assert!(conn.is_autocommit(), "{sql}: the transaction is closed");
+            let tables: i64 =
+                conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).unwrap();
+            assert_eq!(tables, 0, "{sql}: rolled back");
+        }
+        // Trigger bodies, strings and unrelated pragmas are fine; several statements per chunk too.
+        apply(
+            &conn,
+            "CREATE TABLE t(x); CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END;\n\
+             INSERT INTO t VALUES ('COMMIT; BEGIN');\nPRAGMA defer_foreign_keys = ON;\nSELECT * FROM t;",
+        )
+        .unwrap();
+        match apply(&conn, "INSERT INTO nope VALUES (1)") {
+            Err(ApplyError::Sql { statement, error }) => {
+                assert!(error.to_string().contains("no such table: nope"), "{error}");
+                assert!(statement.contains("nope"), "{statement}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
