@@ -288,7 +288,7 @@ fn two_databases_in_one_crate() {
     app.write("src/db/app.rs", &USERS_V1.replace("include_db!()", "include_db!(AppDb)"));
     app.write(
         "src/db/pulse.rs",
-        "use migrate_runtime::Table;\n\n#[derive(Table)]\npub struct Heartbeat {\n    #[column(primary_key)]\n    pub at: i64,\n    pub ok: bool,\n}\n\nmigrate_runtime::include_db!(PulseDb);\n",
+        "use migrate_runtime::Table;\n\n#[derive(Table)]\npub struct Heartbeat {\n    #[column(primary_key)]\n    pub at: i64,\n    pub ok: bool,\n}\n\n// A struct in an inline module: its guard names it `probes::Probe`.\npub mod probes {\n    use migrate_runtime::Table;\n\n    #[derive(Table)]\n    pub struct Probe {\n        #[column(primary_key)]\n        pub id: i64,\n        #[column(references = super::Heartbeat, on_delete = \"cascade\")]\n        pub at: i64,\n    }\n}\n\nmigrate_runtime::include_db!(PulseDb);\n",
     );
     app.write(
         "src/main.rs",
@@ -300,7 +300,14 @@ fn two_databases_in_one_crate() {
     );
     app.build_write(&[]).assert_success();
     assert_eq!(app.migrations("migrations/app"), ["0000_create_users.sql"]);
-    assert_eq!(app.migrations("migrations/pulse"), ["0000_create_heartbeat.sql"]);
+    let pulse = app.migrations("migrations/pulse");
+    assert_eq!(pulse.len(), 1, "{pulse:?}");
+    assert!(pulse[0].starts_with("0000_create_heartbeat"), "{pulse:?}");
+    let sql = app.read(&format!("migrations/pulse/{}", pulse[0]));
+    assert!(
+        sql.contains("CREATE TABLE \"probe\"") && sql.contains("REFERENCES \"heartbeat\""),
+        "{sql}"
+    );
     let out = stdout(&app.run(&[]));
     assert_eq!(out.trim(), "ok 0 0");
 }

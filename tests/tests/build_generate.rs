@@ -397,3 +397,13 @@ fn transaction_control_in_a_hand_written_migration_is_refused_at_build_time() {
     assert!(err.contains("switches foreign keys off around it"), "{err}");
     assert_eq!(dir.files(), before);
 }
+
+#[test]
+fn a_schema_without_tables_writes_no_migration() {
+    let dir = Dir::new("//! nothing yet\n\nmigrate_runtime::include_db!();\n");
+    let out = dir.run().unwrap();
+    assert!(out.generated.is_none() && out.written.is_empty() && out.migrations == 0, "{out:?}");
+    assert!(!dir.path().join("migrations").exists());
+    let embedded = dir.read("out/godwit/Db.rs");
+    assert!(embedded.contains("name: Db,\n    migrations: [\n    ]"), "{embedded}");
+}
