@@ -16,15 +16,34 @@
 //! 1. parses the schema file with the derive's parser;
 //! 2. reads `migrations/` and `migrations/meta/` and checks the folder is whole and linear
 //!    ([`folder`]);
-//! 3. replays every migration into an in-memory SQLite and checks each result against its
-//!    snapshot ([`replay`]);
-//! 4. adopts hand-written `.sql` files with the next index (journal entry `"custom": true`);
-//! 5. diffs the parsed schema against the latest snapshot; on a change plans, lints, renders,
-//!    proves the SQL on the replayed database and writes `NNNN_name.sql`, its snapshot and the
-//!    journal entry (journal last);
-//! 6. writes `$OUT_DIR/godwit/<Db>.rs` for `migrate_runtime::include_db!`.
+//! 3. replays every migration into an in-memory SQLite, as the runtime applies them (foreign
+//!    keys off, one transaction, transaction control refused), and checks the result against the
+//!    latest snapshot; on a difference it names the first migration whose result differs from
+//!    its own snapshot ([`replay`]);
+//! 4. adopts hand-written `.sql` files with the next index (journal entry `"custom": true`,
+//!    snapshot equal to the previous one: they may change data, views and triggers, not tables);
+//! 5. diffs the parsed schema against the latest snapshot; on a change plans, lints (warnings
+//!    become `cargo:warning`s), renders, proves the SQL on the replayed database and writes
+//!    `NNNN_name.sql`, its snapshot and the journal entry (journal last; temporary files renamed
+//!    into place);
+//! 6. writes `$OUT_DIR/godwit/<Db>.rs` for `migrate_runtime::include_db!` (only when its content
+//!    changed): every migration through `include_str!` with its hash and hash chain, and a
+//!    compile-time guard per `#[derive(Table)]` struct that the derive saw what the build script
+//!    parsed (a field behind `#[cfg]` fails the build).
 //!
-//! In check mode ([`Mode`]) steps 4 and 5 write nothing and fail the build instead.
+//! In check mode ([`Mode`]) steps 4 and 5 write nothing and fail the build instead, with the
+//! command to run locally.
+//!
+//! Environment variables (each also emitted as `cargo:rerun-if-env-changed`):
+//!
+//! | variable | effect |
+//! |---|---|
+//! | `CI` | set to anything but empty, `0` or `false`: check mode |
+//! | `SCHEMA_MIGRATIONS` | `write` forces writing (even under `CI`), `check` forces check mode |
+//! | `MIGRATION_NAME` | the name of the migration this build generates (sanitised to `[a-z0-9_]`) |
+//! | `MIGRATION_ALLOW_DROP` | comma-separated `table` or `table.column` drops to acknowledge |
+//!
+//! A crate built from a registry or git checkout, or by `cargo package`, is always in check mode.
 
 pub mod embed;
 pub mod folder;
