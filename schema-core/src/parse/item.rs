@@ -109,7 +109,9 @@ pub(crate) fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ParsedTable> {
 
     primary_key(cx, &sattrs, &infos, &lookup, &mut table);
     autoincrement(cx, &infos, &mut table);
-    if let (Some(span), true) = (sattrs.without_rowid, table.primary_key.is_empty()) {
+    let no_key =
+        sattrs.primary_key.is_none() && infos.iter().all(|f| f.attrs.primary_key.is_none());
+    if let (Some(span), true) = (sattrs.without_rowid, no_key) {
         cx.error_at(
             span,
             "without_rowid needs a primary key: add #[column(primary_key)] to a field or \
