@@ -44,6 +44,13 @@
 //! | `MIGRATION_ALLOW_DROP` | comma-separated `table` or `table.column` drops to acknowledge |
 //!
 //! A crate built from a registry or git checkout, or by `cargo package`, is always in check mode.
+//!
+//! Editors: rust-analyzer runs build scripts too (`cargo check` on save), so a schema saved
+//! half-way through an edit can become a migration. To generate only from your own
+//! `cargo build`, give the editor check mode, e.g. in VS Code settings
+//! `"rust-analyzer.cargo.extraEnv": { "SCHEMA_MIGRATIONS": "check" }` and the same for
+//! `rust-analyzer.check.extraEnv`; the editor then shows the pending change as a build error
+//! until you build.
 
 pub mod embed;
 pub mod folder;
