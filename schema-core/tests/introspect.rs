@@ -1,5 +1,7 @@
 //! Introspection: order-insensitive, quoting-insensitive descriptions, readable differences.
 
+#![cfg(feature = "build")]
+
 use rusqlite::Connection;
 use schema_core::introspect::{dependents, describe, differences};
 use schema_core::plan::ObjectKind;

@@ -1,5 +1,7 @@
 //! The planner's public surface: names, header comments, findings, ordering.
 
+#![cfg(feature = "build")]
+
 mod common;
 
 use common::*;

@@ -3,6 +3,8 @@
 //! apply cleanly and yield exactly a fresh v2 with every surviving value preserved, or fail
 //! inside its transaction (inexact conversion, duplicate for a new UNIQUE) changing nothing.
 
+#![cfg(feature = "build")]
+
 mod common;
 
 use common::*;

@@ -164,7 +164,16 @@ impl<'a> Cx<'a> {
         for t in order {
             self.steps.push(Step::DropTable { table: t.name.clone() });
         }
-        // 2. Table renames.
+        // 2. Kept tables, parents first, under their old names.
+        let kept: Vec<&Table> = self.diffs.iter().map(|d| d.new).collect();
+        let order: Vec<String> = topo(&kept).iter().map(|t| t.name.clone()).collect();
+        for name in order {
+            let i = self.diffs.iter().position(|d| d.new.name == name).expect("kept table");
+            self.kept_table(i);
+        }
+        // 3. Table renames, after the changes to kept tables: those run under the old names, so
+        //    SQLite's RENAME rewrites every reference (child foreign keys, recreated views and
+        //    triggers) at once.
         for (from, to) in self.table_renames.clone() {
             self.warn(
                 "L3",
@@ -173,13 +182,6 @@ impl<'a> Cx<'a> {
             let via =
                 from.eq_ignore_ascii_case(&to).then(|| self.free_name(&format!("__rename_{to}")));
             self.steps.push(Step::RenameTable { from, to, via });
-        }
-        // 3. Kept tables, parents first.
-        let kept: Vec<&Table> = self.diffs.iter().map(|d| d.new).collect();
-        let order: Vec<String> = topo(&kept).iter().map(|t| t.name.clone()).collect();
-        for name in order {
-            let i = self.diffs.iter().position(|d| d.new.name == name).expect("kept table");
-            self.kept_table(i);
         }
         // 4. New tables, parents first.
         let created_tables: Vec<&Table> =
@@ -530,6 +532,14 @@ impl<'a> Cx<'a> {
         self.diffs.iter().find(|d| d.new.name == table).map_or(&[], |d| d.renames.as_slice())
     }
 
+    /// The name a table of the new schema has while the kept tables change (before renames).
+    fn current_name(&self, new: &str) -> String {
+        self.table_renames
+            .iter()
+            .find(|(_, n)| n == new)
+            .map_or_else(|| new.to_string(), |(o, _)| o.clone())
+    }
+
     fn new_table_name(&self, old: &str) -> String {
         self.table_renames
             .iter()
@@ -610,6 +620,8 @@ impl<'a> Cx<'a> {
         let d = &self.diffs[i];
         let (o, n) = (d.old, d.new);
         let t = n.name.clone();
+        // SQL runs before the table renames, under the table's current (old) name.
+        let cur = o.name.clone();
         let renames = d.renames.clone();
         let matched = d.matched.clone();
         let added = d.added.clone();
@@ -716,7 +728,10 @@ impl<'a> Cx<'a> {
                 rebuild = true;
                 summary.altered = true;
             }
-            if oc.nullable && !nc.nullable && nc.backfill.is_some() {
+            if oc.nullable
+                && !nc.nullable
+                && nc.backfill.as_deref().is_some_and(|b| !is_non_null_literal(b))
+            {
                 guards.push(Guard::NotNull { column: nc.name.clone(), expr: expr.clone() });
             }
             if nc.unique && !oc.unique && oc.ty == nc.ty {
@@ -819,7 +834,7 @@ impl<'a> Cx<'a> {
                         && is_null_default(nc.default.as_ref())));
             if let Some(b) = &nc.backfill {
                 copy.push((nc.name.clone(), format!("({b})")));
-                if !nc.nullable {
+                if !nc.nullable && !is_non_null_literal(b) {
                     guards.push(Guard::NotNull { column: nc.name.clone(), expr: format!("({b})") });
                 }
                 if nc.unique {
@@ -973,28 +988,31 @@ impl<'a> Cx<'a> {
         }
         if !rebuild {
             for i in idx_drop {
-                self.steps.push(Step::DropIndex { table: t.clone(), name: i.name.clone() });
+                self.steps.push(Step::DropIndex { table: cur.clone(), name: i.name.clone() });
             }
             for (from, to) in &renames {
                 self.steps.push(Step::RenameColumn {
-                    table: t.clone(),
+                    table: cur.clone(),
                     from: from.clone(),
                     to: to.clone(),
                 });
             }
             for oc in &dropped {
-                self.steps.push(Step::DropColumn { table: t.clone(), column: oc.name.clone() });
+                self.steps.push(Step::DropColumn { table: cur.clone(), column: oc.name.clone() });
             }
             for nc in &added {
-                let references = inline_refs.get(&nc.name).cloned();
+                let references = inline_refs.get(&nc.name).cloned().map(|mut fk| {
+                    fk.ref_table = self.current_name(&fk.ref_table);
+                    fk
+                });
                 self.steps.push(Step::AddColumn {
-                    table: t.clone(),
+                    table: cur.clone(),
                     column: (*nc).clone(),
                     references,
                 });
             }
             for i in idx_create {
-                self.steps.push(Step::CreateIndex { table: t.clone(), index: i.clone() });
+                self.steps.push(Step::CreateIndex { table: cur.clone(), index: i.clone() });
             }
             return;
         }
@@ -1026,9 +1044,10 @@ impl<'a> Cx<'a> {
         }
         let dependents = self.dependents_of(&t, &o.name);
         for dep in &dependents {
-            // A rename earlier in this migration rewrites the view or trigger inside SQLite, so
-            // its saved text is stale: recreating it would bring back the old names.
-            let stale_table = self.table_renames.iter().find(|(from, _)| mentions(&dep.sql, from));
+            // An in-place column rename in this migration rewrites the view or trigger inside
+            // SQLite (and a rebuild's own renames never do), so its saved text may be stale:
+            // recreating it would bring back the old column name. Table renames run last and
+            // rewrite recreated objects themselves.
             let stale_column = self.diffs.iter().find_map(|d| {
                 let on_table = mentions(&dep.sql, &d.old.name) || mentions(&dep.sql, &d.new.name);
                 d.renames
@@ -1036,12 +1055,8 @@ impl<'a> Cx<'a> {
                     .find(|(from, _)| on_table && mentions(&dep.sql, from))
                     .map(|r| (d.new.name.clone(), r))
             });
-            let what = match (stale_table, stale_column) {
-                (Some((from, to)), _) => Some(format!("table {from} to {to}")),
-                (None, Some((table, (from, to)))) => Some(format!("column {table}.{from} to {to}")),
-                (None, None) => None,
-            };
-            if let Some(what) = what {
+            if let Some((table, (from, to))) = stale_column {
+                let what = format!("column {table}.{from} to {to}");
                 self.error(
                     "L10",
                     format!(
@@ -1094,9 +1109,14 @@ impl<'a> Cx<'a> {
         self.info("L6", note);
         // Children keep their CREATE text: the runner switches foreign keys off outside the
         // transaction, so dropping the old table fires no action on them.
-        let temp_name = self.temp_name(&t);
+        let temp_name = self.temp_name(&cur);
+        let mut table = n.clone();
+        table.name = cur;
+        for fk in &mut table.foreign_keys {
+            fk.ref_table = self.current_name(&fk.ref_table);
+        }
         self.steps.push(Step::RebuildTable(Box::new(Rebuild {
-            table: n.clone(),
+            table,
             temp_name,
             copy,
             copy_rowid,
@@ -1105,6 +1125,18 @@ impl<'a> Cx<'a> {
             dependents,
             summary,
         })));
+    }
+}
+
+/// Whether an SQL expression is a literal that can never be NULL (`''`, `0`, `-1.5`, `x'00'`),
+/// so a backfill with it needs no NULL guard.
+fn is_non_null_literal(expr: &str) -> bool {
+    use super::sql::{TokenKind, strip_outer_parens, tokenize};
+    let tokens = tokenize(strip_outer_parens(expr));
+    match tokens.as_slice() {
+        [t] => matches!(t.kind, TokenKind::String | TokenKind::Number | TokenKind::Blob),
+        [sign, n] => (sign.is_punct("-") || sign.is_punct("+")) && n.kind == TokenKind::Number,
+        _ => false,
     }
 }
 
