@@ -265,3 +265,48 @@ fn killing_the_process_at_random_moments_never_half_applies() {
     );
     assert!(old > 0, "no kill landed before the commit: the test did not test anything");
 }
+
+#[test]
+fn killing_a_first_install_leaves_an_empty_or_complete_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let v2 = crash_v2();
+    let v2_dir = dir.path().join("v2");
+    runtime_support::write_dir(&v2_dir, &as_pairs(&v2));
+    let calib = dir.path().join("calibrate.db");
+    let start = Instant::now();
+    assert!(spawn(&calib, &v2_dir).wait_with_output().unwrap().status.success());
+    let full = start.elapsed();
+    let mut rng = XorShift(0xd1b5_4a32_d192_ed03);
+    let (mut empty, mut complete) = (0, 0);
+    for round in 0..20 {
+        let db = dir.path().join(format!("fresh-{round}.db"));
+        let mut child = spawn(&db, &v2_dir);
+        let micros = u64::try_from(full.as_micros()).unwrap() * 11 / 10;
+        std::thread::sleep(Duration::from_micros(rng.next() % micros.max(1)));
+        let _ = child.kill();
+        child.wait().unwrap();
+        if db.exists() {
+            let conn = Connection::open(&db).unwrap();
+            let integrity: String =
+                conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+            assert_eq!(integrity, "ok", "round {round}");
+            let tables = count(&conn, "SELECT count(*) FROM sqlite_schema");
+            if tables == 0 {
+                empty += 1;
+            } else {
+                drop(conn);
+                assert_eq!(check_after_kill(&db, round), 5, "round {round}: complete");
+                complete += 1;
+            }
+        } else {
+            empty += 1;
+        }
+        // Whatever the kill left, the next start completes the install.
+        let db2 = Database::open(&db, runtime_support::migrations(&as_pairs(&v2)), &Options::new())
+            .unwrap();
+        drop(db2);
+        assert_eq!(check_after_kill(&db, round), 5);
+    }
+    eprintln!("first install {full:?}; after 20 kills: {empty} empty, {complete} complete");
+    assert!(empty > 0, "no kill landed before the commit");
+}
