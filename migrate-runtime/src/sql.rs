@@ -22,9 +22,17 @@ pub(crate) fn chunks(sql: &str) -> Vec<&str> {
     out
 }
 
-/// The first line of a statement that is not blank and not a `--` comment (trimmed), or the
-/// first line when there is none.
+/// The first line of a statement that is not blank and not a comment (trimmed, at most 120
+/// characters), or the first line when there is none.
 pub(crate) fn first_line(stmt: &str) -> String {
+    let line = first_line_full(stmt);
+    match line.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}...", &line[..cut]),
+        None => line,
+    }
+}
+
+fn first_line_full(stmt: &str) -> String {
     let mut rest = stmt;
     loop {
         let t = rest.trim_start();
@@ -293,6 +301,10 @@ mod tests {
     fn first_line_skips_comments_and_blanks() {
         assert_eq!(first_line("\n-- c\n  /* x */ INSERT INTO t\nVALUES (1)"), "INSERT INTO t");
         assert_eq!(first_line("-- only\n"), "-- only");
+        let long = format!("INSERT INTO t VALUES ('{}');", "é".repeat(300));
+        let line = first_line(&long);
+        assert_eq!(line.chars().count(), 123);
+        assert!(line.starts_with("INSERT INTO t VALUES ('é") && line.ends_with("..."));
     }
 
     #[test]
