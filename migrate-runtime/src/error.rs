@@ -12,6 +12,25 @@ use crate::hash::short;
 /// before anything is written: the database is left exactly as it was. The apply failures
 /// ([`Error::Statement`], [`Error::ForeignKeyViolation`], [`Error::BrokenView`]) roll the whole
 /// run back: the database is again exactly as it was, and `foreign_keys` is restored.
+///
+/// ```
+/// use migrate_runtime::{Error, Migration, chain_hash, hash_sql, rusqlite::Connection};
+///
+/// fn one(sql: &'static str) -> [Migration; 1] {
+///     let hash: &'static str = Box::leak(hash_sql(sql).into_boxed_str());
+///     let chain: &'static str = Box::leak(chain_hash(None, hash).into_boxed_str());
+///     [Migration { idx: 0, tag: "0000_create_t", sql, hash, chain }]
+/// }
+///
+/// let mut conn = Connection::open_in_memory()?;
+/// migrate_runtime::migrate(&mut conn, &one("CREATE TABLE \"t\" (\"a\");\n"))?;
+/// // The file was edited after it shipped: refused, nothing changes.
+/// let err = migrate_runtime::migrate(&mut conn, &one("CREATE TABLE \"t\" (\"a\", \"b\");\n"))
+///     .unwrap_err();
+/// assert!(matches!(err, Error::Edited { ref tag, .. } if tag == "0000_create_t"));
+/// assert!(err.to_string().starts_with("migration 0000_create_t was edited after it was applied"));
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
