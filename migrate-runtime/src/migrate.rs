@@ -457,6 +457,24 @@ fn busy(e: Error, since: Instant) -> Error {
     }
 }
 
+/// Restores `legacy_alter_table` when dropped.
+struct LegacyAlterGuard<'c> {
+    conn: &'c Connection,
+    was: i64,
+}
+
+impl Drop for LegacyAlterGuard<'_> {
+    fn drop(&mut self) {
+        let now: rusqlite::Result<i64> =
+            self.conn.pragma_query_value(None, "legacy_alter_table", |r| r.get(0));
+        if now.as_ref().is_ok_and(|now| *now != self.was)
+            && let Err(e) = self.conn.pragma_update(None, "legacy_alter_table", self.was)
+        {
+            log::error!("could not restore legacy_alter_table: {e}");
+        }
+    }
+}
+
 /// Rolls back when dropped without a commit.
 struct Tx<'c> {
     conn: &'c Connection,
@@ -692,6 +710,12 @@ pub(crate) fn migrate_with(
     // Foreign keys off outside the transaction (inside it the pragma is a no-op).
     log::trace!("switching foreign keys off");
     let _fk = foreign_keys_off(conn)?;
+    // A migration may switch legacy_alter_table on around a RENAME; it is a connection setting
+    // that would outlive the run, so it is put back as it was.
+    let _legacy = LegacyAlterGuard {
+        conn,
+        was: conn.pragma_query_value(None, "legacy_alter_table", |r| r.get(0))?,
+    };
 
     log::trace!("BEGIN IMMEDIATE");
     let waiting = Instant::now();

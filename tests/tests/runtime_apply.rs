@@ -288,6 +288,12 @@ fn broken_view_rolls_back() {
     let err = open(&f.path, migrations(&[v1[0], ("0001_drop_b", drop_b)])).unwrap_err();
     assert!(matches!(&err, Error::BrokenView { view, .. } if view == "my view"), "{err:?}");
     assert!(schema_sql(&conn, "t").contains("\"b\""));
+    // A migration that leaves legacy_alter_table on does not leave it on the connection.
+    let leaves_on =
+        "PRAGMA legacy_alter_table = ON;\n--> statement-breakpoint\nCREATE TABLE \"w\" (\"x\");\n";
+    let db = open(&f.path, migrations(&[v1[0], ("0001_leaves_legacy_on", leaves_on)])).unwrap();
+    assert_eq!(db.report().applied.len(), 1);
+    assert_eq!(count(db.conn(), "PRAGMA legacy_alter_table"), 0);
 }
 
 #[test]
