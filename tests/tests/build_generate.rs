@@ -81,6 +81,15 @@ fn first_run_writes_migration_snapshot_journal_and_out_dir_file() {
     let dir = Dir::new(&users(""));
     let out = dir.run().unwrap();
     assert_eq!(out.generated.as_deref(), Some("0000_create_users"));
+    assert!(
+        out.cargo_lines.contains(
+            &"cargo:warning=wrote the migration migrations/0000_create_users.sql for the change in \
+              src/schema.rs; review it and commit migrations/"
+                .to_owned()
+        ),
+        "{:#?}",
+        out.cargo_lines
+    );
     let written: Vec<String> = out
         .written
         .iter()
@@ -307,7 +316,7 @@ fn lint_warnings_become_cargo_warnings() {
     assert!(err.contains("MIGRATION_ALLOW_DROP"), "{err}");
     let out = dir.run_with(|e| e.allow_drop = Some("post".into())).unwrap();
     let warning =
-        out.cargo_lines.iter().find(|l| l.starts_with("cargo:warning=")).expect("a lint warning");
+        out.cargo_lines.iter().find(|l| l.starts_with("cargo:warning=warning[L1]")).expect("a lint warning");
     assert!(warning.contains("post") && !warning.contains('\n'), "{warning}");
 }
 

@@ -219,6 +219,21 @@ impl Generator {
                 lines.push(rerun(&f.path));
                 outcome.written.push(f.path.clone());
             }
+            // Tell the developer: the build wrote files they should review and commit.
+            let folder_shown = self.migrations.display();
+            for tag in &outcome.adopted {
+                lines.push(format!(
+                    "cargo:warning=adopted the hand-written migration {folder_shown}/{tag}.sql \
+                     (journal entry and snapshot written); commit {folder_shown}/"
+                ));
+            }
+            if let Some(tag) = &outcome.generated {
+                lines.push(format!(
+                    "cargo:warning=wrote the migration {folder_shown}/{tag}.sql for the change in {}; \
+                     review it and commit {folder_shown}/",
+                    self.schema.display()
+                ));
+            }
         }
         // 6. The `$OUT_DIR` file.
         let mut sources: Vec<(u32, String, PathBuf, String)> = folder
