@@ -237,7 +237,7 @@ fn v2(old: &Schema, rng: &mut Rng) -> (Schema, Vec<String>) {
                 t.indexes.clear();
             }
         }
-        if rng.chance(8) {
+        if rng.chance(20) {
             let new = format!("{}_r", t.name);
             table_renames.push((t.name.clone(), new.clone()));
             t.renamed_from = Some(t.name.clone());
