@@ -22,6 +22,40 @@
 //! otherwise the hardened 12-step rebuild with explicit column lists, kept rowids and
 //! AUTOINCREMENT counters, dependent views and triggers dropped and recreated, and exact type
 //! conversions guarded inside the migration.
+//!
+//! # The SQL it emits
+//!
+//! Identifiers are always `"quoted"` (with `"` doubled), string literals `'quoted'`. The
+//! migration never contains `PRAGMA`, `BEGIN`/`COMMIT` or `OR IGNORE`: the runner switches
+//! foreign keys off outside its transaction.
+//!
+//! - `CREATE TABLE "t" (..) [WITHOUT ROWID][, STRICT];` one column per line, single-column
+//!   primary key inline (`PRIMARY KEY [AUTOINCREMENT]`), then `PRIMARY KEY (..)`,
+//!   `FOREIGN KEY (..) REFERENCES "p" (..) [ON UPDATE ..] [ON DELETE ..]`, `[CONSTRAINT "n"]
+//!   CHECK (..)`; the same text for a fresh create and inside a rebuild.
+//! - `CREATE [UNIQUE] INDEX "i" ON "t" (..) [WHERE ..];` and `DROP INDEX "i";`
+//! - `ALTER TABLE "t" ADD COLUMN <def> [REFERENCES ..];` only when safe whatever the data
+//!   (nullable or a non-NULL literal default; no UNIQUE, no key, no expression default; a new
+//!   foreign-key column only with a NULL default).
+//! - `ALTER TABLE "t" DROP COLUMN "c";` only when the column is in no key, UNIQUE, CHECK of
+//!   another column or the table, foreign key (either side); its indexes are dropped first.
+//! - `ALTER TABLE "t" RENAME COLUMN "a" TO "b";` and `ALTER TABLE "a" RENAME TO "b";` only from
+//!   `renamed_from` (a case-only table rename goes through `__rename_<name>`); table renames
+//!   run after every change to kept tables, so SQLite rewrites all references at once.
+//! - `DROP TABLE "t";` children first, only with `MIGRATION_ALLOW_DROP`.
+//! - The rebuild, in this order: guards (below); `DROP VIEW`/`DROP TRIGGER` of the dependents;
+//!   `CREATE TABLE "temp"."__godwit_seq" AS SELECT "seq" FROM "sqlite_sequence" ..` (AUTOINCREMENT);
+//!   `CREATE TABLE "__new_t" (..)`; `INSERT INTO "__new_t" ([rowid, ]"a", ..) SELECT [rowid,
+//!   ]"a", coalesce("b", (<backfill>)), [CAST("c" AS T) in STRICT tables], (<backfill>) FROM
+//!   "t"`; `DROP TABLE "t"`; `ALTER TABLE "__new_t" RENAME TO "t"`; `UPDATE`/`INSERT INTO
+//!   "sqlite_sequence"` to the old high-water mark and `DROP TABLE "temp"."__godwit_seq"`; the
+//!   indexes; the dependents again, with their exact original text, in original order.
+//! - Guards: `CREATE TABLE "temp"."__godwit_guard" ("msg" TEXT)` with a `BEFORE INSERT` temp
+//!   trigger that runs `RAISE(ABORT, NEW."msg")`, then one `INSERT INTO "temp"."__godwit_guard"
+//!   SELECT '<message naming table, column>' || quote(<value>) .. FROM "t" WHERE <violation>
+//!   LIMIT 1` per check: a value that does not convert exactly to a new type, a backfill that
+//!   gives NULL, a duplicate for a new UNIQUE or primary key, a row violating a new CHECK; then
+//!   `DROP TABLE "temp"."__godwit_guard"`. A violation aborts the migration before any change.
 
 mod diff;
 mod render;
