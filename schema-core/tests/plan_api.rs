@@ -173,3 +173,27 @@ fn one_renderer_for_create_and_rebuild() {
     assert_eq!(rebuilt.replacen("\"__new_t\"", "\"t\"", 1), fresh_v2[0]);
     assert!(fresh_sql[0].contains("REFERENCES \"t\" (\"id\") ON DELETE SET NULL"));
 }
+
+#[test]
+fn changed_foreign_key_actions_are_named() {
+    let s = |action: Option<FkAction>| {
+        schema(vec![
+            table("p", vec![col("id", Integer)]).pk(&["id"]),
+            table("c", vec![col("id", Integer), col("p", Integer).null()]).pk(&["id"]).fk(
+                &["p"],
+                "p",
+                &["id"],
+                action,
+            ),
+        ])
+    };
+    let p = plan_of(&s(Some(FkAction::Cascade)), &s(None), &[]).unwrap();
+    assert!(
+        p.findings.iter().any(|f| f.code == "L4"
+            && f.message == "table c: foreign key (p) to p changes its actions from ON UPDATE NO ACTION ON DELETE CASCADE to ON UPDATE NO ACTION ON DELETE NO ACTION"),
+        "{:#?}",
+        p.findings
+    );
+    assert!(!p.findings.iter().any(|f| f.code == "L2"), "no orphan warning for an action change");
+    assert_eq!(p.name(), "rebuild_c");
+}

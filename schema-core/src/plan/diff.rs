@@ -801,10 +801,23 @@ impl<'a> Cx<'a> {
         let fk_added: Vec<&ForeignKey> =
             n.foreign_keys.iter().filter(|fk| !fks_old.contains(&fk_key(fk))).collect();
         for k in &fk_removed {
-            self.warn(
-                "L4",
-                format!("table {t}: foreign key ({}) to {} is dropped", k.0.join(", "), k.1),
-            );
+            let same_key = fks_new.iter().find(|n| n.0 == k.0 && n.1 == k.1 && n.2 == k.2);
+            let message = match same_key {
+                Some(n) => format!(
+                    "table {t}: foreign key ({}) to {} changes its actions from ON UPDATE {} ON DELETE {} to \
+                     ON UPDATE {} ON DELETE {}",
+                    k.0.join(", "),
+                    k.1,
+                    k.3,
+                    k.4,
+                    n.3,
+                    n.4
+                ),
+                None => {
+                    format!("table {t}: foreign key ({}) to {} is dropped", k.0.join(", "), k.1)
+                }
+            };
+            self.warn("L4", message);
             rebuild = true;
             summary.altered = true;
         }
@@ -869,7 +882,12 @@ impl<'a> Cx<'a> {
                 rebuild = true;
                 summary.altered = true;
                 let cols = fk.columns.join(", ");
-                if fk.columns.iter().any(|c| matched.iter().any(|(_, nc)| &nc.name == c)) {
+                let action_only = fks_old
+                    .iter()
+                    .any(|k| k.0 == fk.columns && k.1 == fk.ref_table && k.2 == fk.ref_columns);
+                if !action_only
+                    && fk.columns.iter().any(|c| matched.iter().any(|(_, nc)| &nc.name == c))
+                {
                     self.warn(
                         "L2",
                         format!("table {t}: new foreign key ({cols}) to {}: the migration fails on rows without a parent", fk.ref_table),
