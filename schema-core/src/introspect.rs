@@ -387,7 +387,7 @@ fn table_differences(out: &mut Vec<String>, name: &str, e: &TableShape, a: &Tabl
     flag(out, "WITHOUT ROWID", e.without_rowid, a.without_rowid);
     flag(out, "AUTOINCREMENT", e.autoincrement, a.autoincrement);
     diff_maps(out, &p, "index", &e.indexes, &a.indexes, |out, i, e, a| {
-        out.push(format!("{p}index {i}: expected {e:?}, found {a:?}"));
+        out.push(format!("{p}index {i}: expected {}, found {}", index_text(e), index_text(a)));
     });
     for c in e.constraint_indexes.difference(&a.constraint_indexes) {
         out.push(format!("{p}missing {} constraint on ({})", origin_word(&c.0), c.1.join(", ")));
@@ -416,6 +416,15 @@ fn table_differences(out: &mut Vec<String>, name: &str, e: &TableShape, a: &Tabl
             ));
         }
     }
+}
+
+fn index_text(i: &IndexShape) -> String {
+    let mut s = format!("{}({})", if i.unique { "UNIQUE " } else { "" }, i.columns.join(", "));
+    if let Some(w) = &i.where_clause {
+        s.push_str(" WHERE ");
+        s.push_str(w);
+    }
+    s
 }
 
 fn origin_word(origin: &str) -> &str {
