@@ -277,7 +277,17 @@ pub enum Error {
         source: rusqlite::Error,
     },
 
-    /// Any other SQLite error (opening the file, reading the ledger, committing).
+    /// The database file could not be opened (missing directory, permissions, or a missing file
+    /// in verify-only mode).
+    #[error("could not open the database {}: {source}", path.display())]
+    Open {
+        /// The path given.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+
+    /// Any other SQLite error (reading the ledger, committing).
     #[error("sqlite error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }

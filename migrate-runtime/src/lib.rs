@@ -210,7 +210,9 @@ impl Database {
         } else {
             OpenFlags::default()
         };
-        let conn = Connection::open_with_flags(path, flags)?;
+        let path = path.as_ref();
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|source| Error::Open { path: path.to_owned(), source })?;
         Self::from_connection(conn, migrations, options)
     }
 

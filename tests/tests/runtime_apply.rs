@@ -362,7 +362,9 @@ fn verify_only_open_writes_nothing() {
     ]);
     let ro = Options::new().verify_only(true);
     // A missing file is not created.
-    assert!(Database::open(&f.path, v1, &ro).is_err());
+    let err = Database::open(&f.path, v1, &ro).unwrap_err();
+    assert!(matches!(&err, Error::Open { path, .. } if path == &f.path), "{err:?}");
+    assert!(err.to_string().contains("app.db"), "{err}");
     assert!(!f.path.exists());
     drop(open(&f.path, v1).unwrap());
     let bytes = std::fs::read(&f.path).unwrap();
