@@ -52,6 +52,14 @@
 //!   records it in `__schema_migrations`, checks that no new foreign-key violation appeared and
 //!   that every view still compiles, and commits; the previous `foreign_keys` setting is
 //!   restored on success and failure alike.
+//!
+//! The ledger is the table `__schema_migrations(idx INTEGER PRIMARY KEY, tag TEXT NOT NULL UNIQUE,
+//! hash TEXT NOT NULL, chain TEXT NOT NULL, applied_at INTEGER NOT NULL, duration_ms INTEGER NOT
+//! NULL)`, created inside the first write transaction (never by a read-only open). `chain` folds
+//! every hash up to its row ([`chain_hash`]), so start-up compares the last row's index and chain
+//! (and the row count) with the embedded ones in one indexed read, never hashing: an up-to-date
+//! open writes nothing. Only on a mismatch is the whole ledger read, to name the exact problem or
+//! the pending migrations.
 
 pub use rusqlite;
 pub use schema_macros::Table;
