@@ -77,7 +77,7 @@ pub enum Error {
 
     /// A JSON file in `meta/` is malformed.
     #[error(
-        "{} is not a valid {what}: {source}\n  fix: restore it from version control \
+        "{} is not a valid {what}\n  fix: restore it from version control \
          (files in meta/ are written by the build and not meant to be edited)",
         path.display()
     )]
@@ -136,7 +136,7 @@ pub enum Error {
     /// A committed migration fails when replayed into an empty database.
     #[cfg(feature = "build")]
     #[error(
-        "migration {tag} ({}) fails when replayed into an empty database: {source}\n  \
+        "migration {tag} ({}) fails when replayed into an empty database\n  \
          statement:\n{}\n  fix: correct the SQL (or restore the file from version control if it \
          was generated)",
         path.display(),
@@ -178,7 +178,7 @@ pub enum Error {
     /// A view no longer compiles after the migrations (the runtime would refuse to apply them).
     #[cfg(feature = "build")]
     #[error(
-        "after migration {tag}, view {view} no longer compiles: {source}\n  fix: the view (from a \
+        "after migration {tag}, view {view} no longer compiles\n  fix: the view (from a \
          hand-written migration) uses a table or column that is gone; recreate it in a \
          hand-written migration that matches the new schema, or keep what it uses"
     )]
@@ -249,6 +249,33 @@ pub enum Error {
     #[cfg(feature = "build")]
     #[error("sqlite error in the build-time replay database")]
     Sqlite(#[from] rusqlite::Error),
+}
+
+impl Error {
+    /// The message followed by every underlying cause, one `caused by:` line each: what the build
+    /// script prints (the [`std::fmt::Display`] message never repeats its source).
+    ///
+    /// ```
+    /// use schema_core::error::Error;
+    /// let e = Error::Io {
+    ///     action: "read",
+    ///     path: "migrations/meta/_journal.json".into(),
+    ///     source: std::io::Error::other("disk on fire"),
+    /// };
+    /// assert_eq!(e.to_string(), "cannot read migrations/meta/_journal.json");
+    /// assert_eq!(e.report(), "cannot read migrations/meta/_journal.json\n  caused by: disk on fire");
+    /// ```
+    #[must_use]
+    pub fn report(&self) -> String {
+        let mut out = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            out.push_str("\n  caused by: ");
+            out.push_str(&c.to_string().replace('\n', "\n    "));
+            cause = c.source();
+        }
+        out
+    }
 }
 
 /// Renders each combined `syn` error as `path:line:column: message`, with the source line and a

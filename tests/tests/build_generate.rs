@@ -175,7 +175,7 @@ fn replay_names_the_first_migration_that_differs_from_its_snapshot() {
     // Editing 0001 changes its result and, through it, every later one: 0001 is named.
     let name = "migrations/0001_add_users_bio.sql";
     dir.write(name, &dir.read(name).replace("\"bio\" TEXT", "\"bio\" BLOB"));
-    let err = dir.run().unwrap_err().to_string();
+    let err = dir.run().unwrap_err().report();
     assert!(
         err.contains(
             "the first migration whose result differs from its snapshot is 0001_add_users_bio"
@@ -186,7 +186,7 @@ fn replay_names_the_first_migration_that_differs_from_its_snapshot() {
 
     // A migration whose SQL fails names itself and the statement.
     dir.write(name, "ALTER TABLE \"nope\" ADD COLUMN \"x\" TEXT;\n");
-    let err = dir.run().unwrap_err().to_string();
+    let err = dir.run().unwrap_err().report();
     assert!(
         err.contains("migration 0001_add_users_bio") && err.contains("no such table: nope"),
         "{err}"
@@ -209,7 +209,7 @@ fn hand_written_migrations_may_not_change_tables() {
     dir.run().unwrap();
     dir.write("migrations/0001_sneaky.sql", "ALTER TABLE \"users\" ADD COLUMN \"x\" TEXT;\n");
     let before = dir.files();
-    let err = dir.run().unwrap_err().to_string();
+    let err = dir.run().unwrap_err().report();
     assert!(
         err.contains("first migration whose result differs from its snapshot is 0001_sneaky"),
         "{err}"
@@ -249,7 +249,7 @@ fn check_modes_write_nothing() {
         e.schema_migrations = None;
         e.ci = Some("true".into());
     });
-    let err = err.unwrap_err().to_string();
+    let err = err.unwrap_err().report();
     assert!(err.contains("SCHEMA_MIGRATIONS=write cargo build -p app"), "{err}");
 
     // A registry checkout never writes, even with SCHEMA_MIGRATIONS=write.
@@ -264,7 +264,7 @@ fn check_modes_write_nothing() {
     fs::write(crate_dir.join("src/schema.rs"), users("    pub bio: Option<String>,\n")).unwrap();
     let mut env = dir.env();
     env.manifest_dir = crate_dir.clone();
-    let err = Generator::new().run_in(&env).unwrap_err().to_string();
+    let err = Generator::new().run_in(&env).unwrap_err().report();
     assert!(err.contains("downloaded dependency"), "{err}");
     assert!(!crate_dir.join("migrations/0001_add_users_bio.sql").exists());
 
@@ -273,7 +273,7 @@ fn check_modes_write_nothing() {
     fs::create_dir_all(staged.join("src")).unwrap();
     fs::write(staged.join("src/schema.rs"), users("")).unwrap();
     env.manifest_dir = staged.clone();
-    let err = Generator::new().run_in(&env).unwrap_err().to_string();
+    let err = Generator::new().run_in(&env).unwrap_err().report();
     assert!(err.contains("cargo package"), "{err}");
     assert!(!staged.join("migrations").exists());
     assert_eq!(dir.files(), before);
@@ -282,24 +282,24 @@ fn check_modes_write_nothing() {
 #[test]
 fn schema_errors_show_file_line_and_column() {
     let dir = Dir::new(&users("    #[column(primary_key, primary_key)]\n    pub x: i64,\n"));
-    let err = dir.run().unwrap_err().to_string();
+    let err = dir.run().unwrap_err().report();
     assert!(err.contains("src/schema.rs:9:27: error: duplicate #[column(primary_key)]"), "{err}");
     assert!(err.contains("    | "), "the offending line is shown: {err}");
 
     let dir = Dir::new("this is not rust");
-    let err = dir.run().unwrap_err().to_string();
+    let err = dir.run().unwrap_err().report();
     assert!(err.contains("src/schema.rs:1:"), "{err}");
 
     let dir = Dir::new(&users(""));
     let missing =
-        Generator::new().schema("src/db/nope.rs").run_in(&dir.env()).unwrap_err().to_string();
+        Generator::new().schema("src/db/nope.rs").run_in(&dir.env()).unwrap_err().report();
     assert!(
         missing.contains("schema file")
             && missing.contains("nope.rs")
             && missing.contains("does not exist"),
         "{missing}"
     );
-    let bad_name = Generator::new().db_name("my db").run_in(&dir.env()).unwrap_err().to_string();
+    let bad_name = Generator::new().db_name("my db").run_in(&dir.env()).unwrap_err().report();
     assert!(bad_name.contains("is not a Rust type name"), "{bad_name}");
 }
 
@@ -312,11 +312,14 @@ fn lint_warnings_become_cargo_warnings() {
     let dir = Dir::new(&two);
     dir.run().unwrap();
     dir.write("src/schema.rs", &users(""));
-    let err = dir.run().unwrap_err().to_string();
+    let err = dir.run().unwrap_err().report();
     assert!(err.contains("MIGRATION_ALLOW_DROP"), "{err}");
     let out = dir.run_with(|e| e.allow_drop = Some("post".into())).unwrap();
-    let warning =
-        out.cargo_lines.iter().find(|l| l.starts_with("cargo:warning=warning[L1]")).expect("a lint warning");
+    let warning = out
+        .cargo_lines
+        .iter()
+        .find(|l| l.starts_with("cargo:warning=warning[L1]"))
+        .expect("a lint warning");
     assert!(warning.contains("post") && !warning.contains('\n'), "{warning}");
 }
 
@@ -363,7 +366,7 @@ fn a_view_broken_by_a_schema_change_is_a_build_error() {
     dir.run().unwrap();
     dir.write("src/schema.rs", &users(""));
     let before = dir.files();
-    let err = dir.run().unwrap_err().to_string();
+    let err = dir.run().unwrap_err().report();
     assert!(err.contains("view bios uses column users.bio"), "{err}");
     assert_eq!(dir.files(), before);
 
@@ -384,8 +387,9 @@ fn a_view_that_no_longer_compiles_after_the_replay_is_a_build_error() {
         "CREATE TABLE \"tmp\" (\"x\" INTEGER);\n--> statement-breakpoint\n\
          CREATE VIEW \"v\" AS SELECT \"x\" FROM \"tmp\";\n--> statement-breakpoint\nDROP TABLE \"tmp\";\n",
     );
-    let err = dir.run().unwrap_err().to_string();
+    let err = dir.run().unwrap_err().report();
     assert!(err.contains("after migration 0001_scratch, view v no longer compiles"), "{err}");
+    assert!(err.contains("caused by: ") && err.contains("tmp"), "SQLite's reason follows: {err}");
 }
 
 #[test]
@@ -398,7 +402,7 @@ fn transaction_control_in_a_hand_written_migration_is_refused_at_build_time() {
         "PRAGMA foreign_keys=OFF;\n--> statement-breakpoint\nUPDATE \"users\" SET \"email\" = lower(\"email\");\n",
     );
     let before = dir.files();
-    let err = dir.run().unwrap_err().to_string();
+    let err = dir.run().unwrap_err().report();
     assert!(
         err.contains("migration 0001_backfill") && err.contains("contains PRAGMA foreign_keys"),
         "{err}"

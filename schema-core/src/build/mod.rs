@@ -164,6 +164,6 @@ impl Generator {
 
 /// Prints a build error so cargo shows it, then exits the build script.
 fn fail(error: &Error) -> ! {
-    eprintln!("\nerror: {error}\n");
+    eprintln!("\nerror: {}\n", error.report());
     std::process::exit(1);
 }
