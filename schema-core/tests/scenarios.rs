@@ -1338,3 +1338,37 @@ fn temporary_name_never_collides() {
     );
     assert_eq!(count(&conn, "SELECT count(*) FROM \"__NEW_T\""), 1);
 }
+
+#[test]
+fn backfill_may_use_old_columns_and_subqueries() {
+    let v1 = schema(vec![
+        table("teams", vec![col("id", Integer), col("name", Text)]).pk(&["id"]),
+        table(
+            "users",
+            vec![col("id", Integer), col("nick", Text).null(), col("old_team", Text).null()],
+        )
+        .pk(&["id"]),
+    ]);
+    let v2 = schema(vec![
+        table("teams", vec![col("id", Integer), col("name", Text)]).pk(&["id"]),
+        table(
+            "users",
+            vec![
+                col("id", Integer),
+                col("nick", Text).backfill("'user' || \"id\""),
+                col("team", Integer)
+                    .backfill("(SELECT \"id\" FROM \"teams\" WHERE \"name\" = \"old_team\")"),
+            ],
+        )
+        .pk(&["id"]),
+    ]);
+    let (conn, _) = Case::new(v1, v2)
+        .rows(&[
+            "INSERT INTO teams VALUES (1, 'red'), (2, 'blue')",
+            "INSERT INTO users VALUES (1, NULL, 'blue'), (2, 'bo', 'red')",
+        ])
+        .allow(&["users.old_team"])
+        .run("backfill_subquery");
+    assert_eq!(count(&conn, "SELECT team FROM users WHERE id = 1"), 2);
+    assert_eq!(count(&conn, "SELECT count(*) FROM users WHERE nick = 'user1'"), 1);
+}

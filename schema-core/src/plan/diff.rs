@@ -284,6 +284,14 @@ impl<'a> Cx<'a> {
     /// silently reads it as a string literal (the double-quoted-string misfeature).
     fn lint_double_quoted(&mut self) {
         let mut out = Vec::new();
+        let all_names: BTreeSet<String> = self
+            .old
+            .tables
+            .values()
+            .chain(self.new.tables.values())
+            .flat_map(|t| std::iter::once(&t.name).chain(t.columns.iter().map(|c| &c.name)))
+            .map(|n| n.to_ascii_lowercase())
+            .collect();
         for t in self.new.tables.values() {
             let mut exprs: Vec<(String, &str)> = Vec::new();
             for c in &t.columns {
@@ -306,11 +314,18 @@ impl<'a> Cx<'a> {
                 }
             }
             for (what, e) in exprs {
+                // A backfill runs over the old table and may use subqueries: any table or column
+                // name of either schema is fine there.
+                let known = |name: &str| {
+                    if what.ends_with("backfill") {
+                        all_names.contains(&name.to_ascii_lowercase())
+                    } else {
+                        t.columns.iter().any(|c| c.name.eq_ignore_ascii_case(name))
+                            || name.eq_ignore_ascii_case(&t.name)
+                    }
+                };
                 for tk in super::sql::tokenize(e) {
-                    if tk.kind == super::sql::TokenKind::Quoted
-                        && !t.columns.iter().any(|c| c.name.eq_ignore_ascii_case(&tk.text))
-                        && !tk.text.eq_ignore_ascii_case(&t.name)
-                    {
+                    if tk.kind == super::sql::TokenKind::Quoted && !known(&tk.text) {
                         out.push(Finding::error(
                             "L12",
                             format!(
