@@ -163,7 +163,25 @@ impl Folder {
                 expected: format!("dialect {DIALECT:?}"),
             });
         }
-        let mut tags = BTreeMap::new();
+        // Two entries with one index: what a merge of two branches' journals leaves.
+        let mut by_idx: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
+        for entry in &journal.entries {
+            by_idx.entry(entry.idx).or_default().push(&entry.tag);
+        }
+        if let Some((idx, tags)) = by_idx.iter().find(|(_, tags)| tags.len() > 1) {
+            return Err(err(
+                format!(
+                    "meta/{JOURNAL_FILE} has {} entries with idx {idx}: {} (a merge of two branches \
+                     that both generated a migration?)",
+                    tags.len(),
+                    tags.join(", ")
+                ),
+                "keep the main branch's entry; delete your branch's migration (its .sql file, its \
+                 snapshot and its journal entry) and run `cargo build`: the build regenerates your \
+                 schema change on top of the merged one"
+                    .into(),
+            ));
+        }
         for (i, entry) in journal.entries.iter().enumerate() {
             let expected_idx = u32::try_from(i).unwrap_or(u32::MAX);
             let well_formed = entry.idx == expected_idx
@@ -180,12 +198,6 @@ impl Folder {
                     "restore meta/_journal.json from version control; if a merge left it this way, \
                      keep the entries of the main branch and run `cargo build` again"
                         .into(),
-                ));
-            }
-            if tags.insert(entry.tag.clone(), i).is_some() {
-                return Err(err(
-                    format!("meta/{JOURNAL_FILE} lists {} twice", entry.tag),
-                    "restore meta/_journal.json from version control".into(),
                 ));
             }
         }
@@ -697,6 +709,19 @@ mod tests {
         let e = folder_error(tmp.path());
         assert!(e.contains("0001_b.sql and meta/0001_snapshot.json are not in the journal"), "{e}");
         assert!(e.contains("otherwise delete both files"), "{e}");
+    }
+
+    #[test]
+    fn merged_journal_with_two_entries_for_one_index() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_folder(tmp.path(), &["0000_a", "0001_main"]);
+        let journal = fs::read_to_string(tmp.path().join("meta/_journal.json")).unwrap();
+        let mut parsed: Journal = serde_json::from_str(&journal).unwrap();
+        parsed.entries.push(JournalEntry { idx: 1, tag: "0001_mine".into(), custom: false });
+        fs::write(tmp.path().join("meta/_journal.json"), parsed.to_json()).unwrap();
+        let e = folder_error(tmp.path());
+        assert!(e.contains("has 2 entries with idx 1: 0001_main, 0001_mine"), "{e}");
+        assert!(e.contains("keep the main branch's entry"), "{e}");
     }
 
     #[test]
