@@ -140,7 +140,14 @@ fn v2(old: &Schema, rng: &mut Rng) -> (Schema, Vec<String>) {
         for c in t.columns.drain(..) {
             let fixed = c.name == "id" || fk_cols.contains(&c.name);
             let roll = rng.below(100);
-            if fixed {
+            if fixed && c.name != "id" && roll < 15 {
+                // A foreign-key column renamed: the foreign key follows.
+                let mut n = c.clone();
+                n.name = format!("{}_r", c.name);
+                n.renamed_from = Some(c.name.clone());
+                col_renames.push((c.name.clone(), n.name.clone()));
+                cols.push(n);
+            } else if fixed {
                 cols.push(c);
             } else if roll < 10 {
                 dropped_cols.push(c.name.clone());
@@ -219,6 +226,20 @@ fn v2(old: &Schema, rng: &mut Rng) -> (Schema, Vec<String>) {
         for i in &mut t.indexes {
             i.columns = i.columns.iter().map(rename).collect();
             i.where_clause = i.where_clause.as_deref().map(rename_text);
+        }
+        for fk in &mut t.foreign_keys {
+            fk.columns = fk.columns.iter().map(rename).collect();
+            if rng.chance(10) {
+                fk.on_delete = [
+                    None,
+                    Some(FkAction::Cascade),
+                    Some(FkAction::SetNull),
+                    Some(FkAction::Restrict),
+                ][rng.below(4) as usize];
+            }
+        }
+        if rng.chance(8) {
+            t.foreign_keys.clear();
         }
         t.checks.retain(|c| !mentions_dropped(&c.expr));
         for c in &mut t.checks {
