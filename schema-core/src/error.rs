@@ -231,8 +231,13 @@ pub enum Error {
     /// Check mode (CI, `SCHEMA_MIGRATIONS=check`, registry or package builds) and the schema has
     /// changed since the latest snapshot, or a hand-written migration waits to be adopted.
     #[error(
-        "{what}, but {reason}\n  fix: run `{command}` locally and commit the files it writes in {}",
-        folder.display()
+        "{what}, but {reason}\n  fix: run `{command}` locally and commit the files it writes in {}{}",
+        folder.display(),
+        if pending_sql.is_empty() {
+            String::new()
+        } else {
+            format!("\n  the pending migration would be:\n{}", indent(pending_sql))
+        }
     )]
     PendingChange {
         /// What would have been written.
@@ -243,6 +248,8 @@ pub enum Error {
         command: String,
         /// The migrations folder.
         folder: PathBuf,
+        /// The SQL the pending migration would hold (empty when only an adoption is pending).
+        pending_sql: String,
     },
 
     /// An SQLite error outside replaying a particular migration.
@@ -307,7 +314,6 @@ fn bullets(items: &[String]) -> String {
 }
 
 /// Indents every line by four spaces.
-#[cfg(feature = "build")]
 fn indent(text: &str) -> String {
     text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
 }

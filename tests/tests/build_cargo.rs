@@ -117,6 +117,8 @@ fn check_mode_fails_on_a_pending_change_and_writes_nothing() {
         app.build(&env).assert_failure().assert_stderr_contains(&[
             "the schema in src/schema.rs changed since the latest snapshot (migration `add_users_bio` is pending)",
             "fix: run `SCHEMA_MIGRATIONS=write cargo build -p godwit_e2e_check` locally",
+            "the pending migration would be:",
+            "ALTER TABLE \"users\" ADD COLUMN \"bio\" TEXT;",
         ]);
         assert_eq!(app.files("migrations"), before);
     }

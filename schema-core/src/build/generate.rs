@@ -154,6 +154,9 @@ impl Generator {
                     reason: reason.describe(),
                     command: env.write_command(),
                     folder: self.migrations.clone(),
+                    pending_sql: generated.as_ref().map_or_else(String::new, |plan| {
+                        migration_text(&plan.header_comments(), &plan.render())
+                    }),
                 });
             }
         }
