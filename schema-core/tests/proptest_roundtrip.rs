@@ -258,6 +258,31 @@ fn v2(old: &Schema, rng: &mut Rng) -> (Schema, Vec<String>) {
                 t.indexes.clear();
             }
         }
+        // Table options.
+        if rng.chance(6) {
+            t.strict = !t.strict;
+            if t.strict {
+                for c in &mut t.columns {
+                    if c.ty == SqlType::Numeric {
+                        c.ty = SqlType::Integer;
+                        if c.default.is_some() {
+                            c.default = Some(DefaultValue::Literal(literal(c.ty, rng)));
+                        }
+                    }
+                }
+            }
+        }
+        if !t.primary_key.is_empty() && rng.chance(6) {
+            if t.autoincrement {
+                t.autoincrement = false;
+            } else if t.without_rowid {
+                t.without_rowid = false;
+            } else if rng.chance(50) {
+                t.autoincrement = true;
+            } else {
+                t.without_rowid = true;
+            }
+        }
         if rng.chance(20) {
             let new = format!("{}_r", t.name);
             table_renames.push((t.name.clone(), new.clone()));

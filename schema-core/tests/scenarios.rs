@@ -1372,3 +1372,29 @@ fn backfill_may_use_old_columns_and_subqueries() {
     assert_eq!(count(&conn, "SELECT team FROM users WHERE id = 1"), 2);
     assert_eq!(count(&conn, "SELECT count(*) FROM users WHERE nick = 'user1'"), 1);
 }
+
+#[test]
+fn becoming_strict_converts_exactly_or_fails_readably() {
+    let t = |strict: bool| {
+        let t = table(
+            "t",
+            vec![
+                col("id", Integer),
+                col("v", Integer).null(),
+                col("b", schema_core::model::SqlType::Blob).null(),
+            ],
+        )
+        .pk(&["id"]);
+        schema(vec![if strict { t.strict() } else { t }])
+    };
+    let (conn, p) = Case::new(t(false), t(true))
+        .rows(&["INSERT INTO t VALUES (1, '12', 'raw'), (2, 3, NULL)"])
+        .run("becoming_strict");
+    assert!(p.render().iter().any(|s| s.contains("CAST(\"v\" AS INTEGER)")));
+    assert_eq!(count(&conn, "SELECT count(*) FROM t WHERE typeof(v) = 'integer'"), 2);
+    assert_eq!(count(&conn, "SELECT count(*) FROM t WHERE typeof(b) = 'blob'"), 1);
+    let err = Case::new(t(false), t(true))
+        .rows(&["INSERT INTO t VALUES (1, 'abc', NULL)"])
+        .run_failing("becoming_strict");
+    assert!(err.contains("cannot convert table \"t\" column \"v\" to INTEGER: value 'abc' does not convert exactly"), "{err}");
+}

@@ -667,14 +667,6 @@ impl<'a> Cx<'a> {
             if oc.ty != nc.ty {
                 changed = true;
                 if nc.ty != SqlType::Any {
-                    guards.push(Guard::Convert {
-                        column: nc.name.clone(),
-                        source: oc.name.clone(),
-                        to: nc.ty,
-                    });
-                    if n.strict {
-                        expr = format!("CAST({expr} AS {})", nc.ty.as_sql());
-                    }
                     self.warn(
                         "L2",
                         format!(
@@ -685,6 +677,18 @@ impl<'a> Cx<'a> {
                             nc.ty.as_sql()
                         ),
                     );
+                }
+            }
+            // A new type, or a table becoming STRICT (whose columns then refuse other types):
+            // every value must convert exactly; STRICT tables get the converted value.
+            if (oc.ty != nc.ty || (n.strict && !o.strict)) && nc.ty != SqlType::Any {
+                guards.push(Guard::Convert {
+                    column: nc.name.clone(),
+                    source: oc.name.clone(),
+                    to: nc.ty,
+                });
+                if n.strict {
+                    expr = format!("CAST({expr} AS {})", nc.ty.as_sql());
                 }
             }
             if oc.nullable && !nc.nullable {
@@ -1053,6 +1057,7 @@ impl<'a> Cx<'a> {
         // Rebuild.
         // Readable CHECK errors when the copy moves every value unchanged.
         let plain_copy = renames.is_empty()
+            && (o.strict || !n.strict)
             && matched.iter().all(|(oc, nc)| oc.ty == nc.ty && (nc.nullable || !oc.nullable));
         if plain_copy {
             for (column, expr) in new_checks {

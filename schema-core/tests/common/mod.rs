@@ -263,21 +263,25 @@ pub fn dump(conn: &Connection, table: &str) -> Rows {
             .unwrap()
             .map(|n| format!("\"{}\"", n.unwrap().replace('"', "\"\"")))
             .collect();
-        format!("SELECT * FROM {q} ORDER BY {}", pk.join(", "))
+        format!("SELECT {} AS \"__key\", * FROM {q}", pk.join(" || ',' || "))
     };
     let mut stmt = conn.prepare(&sql).unwrap();
     let names: Vec<String> = stmt.column_names().map(str::to_string).collect();
     let mut out = Rows::new();
     let mut rows = stmt.query([]).unwrap();
-    let mut n = 0;
     while let Some(r) = rows.next().unwrap() {
         let mut m = BTreeMap::new();
         for (k, name) in names.iter().enumerate() {
             m.insert(name.clone(), r.get::<_, Value>(k).unwrap());
         }
-        let key =
-            if wr == 0 { format!("{:?}", m.remove("__key").unwrap()) } else { format!("{n:08}") };
-        n += 1;
+        // Keyed by rowid, or by primary key for WITHOUT ROWID tables (the same key for a
+        // single INTEGER primary key, so toggling WITHOUT ROWID compares row by row).
+        let key = match m.remove("__key").unwrap() {
+            Value::Text(t) if wr != 0 && t.parse::<i64>().is_ok() => {
+                format!("{:?}", Value::Integer(t.parse().unwrap()))
+            }
+            other => format!("{other:?}"),
+        };
         out.insert(key, m);
     }
     out
