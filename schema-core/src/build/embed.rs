@@ -69,6 +69,13 @@ pub fn render(
         );
     }
     out.push_str("    ]\n}\n");
+    if !guards.is_empty() {
+        let _ = writeln!(
+            out,
+            "// Compile-time guards: each struct's derive fingerprint equals what the build script parsed.\n\
+             // They name the structs as seen from {schema_display}: invoke include_db! in that file's module."
+        );
+    }
     for g in guards {
         let message = format!(
             "#[derive(Table)] struct {} differs from what the build script parsed in {schema_display} \
