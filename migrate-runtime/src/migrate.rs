@@ -565,6 +565,17 @@ fn schema_probe(conn: &Connection) -> rusqlite::Result<()> {
     result
 }
 
+/// [`schema_probe`] when the schema has a view or trigger (there is nothing to check otherwise,
+/// and the probe costs a re-read of the whole schema).
+fn probe_if_needed(conn: &Connection) -> rusqlite::Result<()> {
+    let any: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type IN ('view', 'trigger'))",
+        [],
+        |r| r.get(0),
+    )?;
+    if any { schema_probe(conn) } else { Ok(()) }
+}
+
 /// Runs every statement of one migration.
 fn run_statements(conn: &Connection, m: &Migration) -> Result<()> {
     let mut number = 0;
@@ -744,7 +755,7 @@ pub(crate) fn migrate_with(
     };
     // Views and triggers that were already broken are not this run's doing: check only when the
     // schema resolved before.
-    let probe_before = match schema_probe(conn) {
+    let probe_before = match probe_if_needed(conn) {
         Ok(()) => true,
         Err(e) => {
             log::warn!(
@@ -778,7 +789,8 @@ pub(crate) fn migrate_with(
     }
     check_views(conn, &tags)?;
     if probe_before {
-        schema_probe(conn).map_err(|source| Error::BrokenSchema { tags: tags.clone(), source })?;
+        probe_if_needed(conn)
+            .map_err(|source| Error::BrokenSchema { tags: tags.clone(), source })?;
     }
     log::trace!("COMMIT");
     tx.commit()?;
