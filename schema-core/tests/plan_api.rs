@@ -197,3 +197,19 @@ fn changed_foreign_key_actions_are_named() {
     assert!(!p.findings.iter().any(|f| f.code == "L2"), "no orphan warning for an action change");
     assert_eq!(p.name(), "rebuild_c");
 }
+
+#[test]
+fn structural_mistakes_are_refused() {
+    let bad = schema(vec![
+        table("a", vec![col("x", Text)]).pk(&["nope"]).index("ai", &["gone"]).autoinc(),
+        table("b", vec![col("x", Text)]).without_rowid().fk(&["y"], "a", &["x"], None),
+    ]);
+    let f = plan_of(&Schema::default(), &bad, &[]).unwrap_err();
+    let has =
+        |code: &str, needle: &str| f.iter().any(|f| f.code == code && f.message.contains(needle));
+    assert!(has("L12", "primary key column nope does not exist"), "{f:#?}");
+    assert!(has("L12", "index ai names column gone"), "{f:#?}");
+    assert!(has("L12", "AUTOINCREMENT needs a single INTEGER primary key"), "{f:#?}");
+    assert!(has("L12", "WITHOUT ROWID needs a primary key"), "{f:#?}");
+    assert!(has("L15", "foreign key column y does not exist"), "{f:#?}");
+}

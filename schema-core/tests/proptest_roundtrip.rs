@@ -80,7 +80,7 @@ fn v1(rng: &mut Rng) -> Schema {
         }
         if i > 0 && rng.chance(50) {
             let parent = format!("t{}", rng.below(i));
-            if s.table(&parent).is_some_and(|p| !p.primary_key.is_empty()) {
+            if s.table(&parent).is_some_and(|p| p.primary_key == ["id"]) {
                 let mut c = Column::new("ref", SqlType::Integer);
                 c.nullable = true;
                 t.columns.push(c);
@@ -112,6 +112,18 @@ fn v1(rng: &mut Rng) -> Schema {
             });
         }
         t.without_rowid = with_pk && !t.autoincrement && rng.chance(10);
+        if !with_pk && rng.chance(50) {
+            // A composite primary key over the first two columns.
+            if t.column("c1").is_none() {
+                t.columns.push(random_column("c1".into(), rng, t.strict));
+            }
+            for c in t.columns.iter_mut().filter(|c| c.name == "c0" || c.name == "c1") {
+                c.nullable = false;
+                c.unique = false;
+            }
+            t.primary_key = vec!["c0".into(), "c1".into()];
+            t.without_rowid = rng.chance(30);
+        }
         s.insert(t);
     }
     s
@@ -137,7 +149,28 @@ fn v2(old: &Schema, rng: &mut Rng) -> (Schema, Vec<String>) {
         let fk_cols: Vec<String> = t.foreign_keys.iter().flat_map(|f| f.columns.clone()).collect();
         let mut cols = Vec::new();
         let strict = t.strict;
+        let pk_cols = t.primary_key.clone();
+        let without_rowid = t.without_rowid;
         for c in t.columns.drain(..) {
+            if c.name != "id" && pk_cols.contains(&c.name) {
+                // Composite primary-key columns: renamed or retyped, never dropped.
+                let mut n = c.clone();
+                match rng.below(10) {
+                    0 => {
+                        n.name = format!("{}_r", c.name);
+                        n.renamed_from = Some(c.name.clone());
+                        col_renames.push((c.name.clone(), n.name.clone()));
+                    }
+                    // (WITHOUT ROWID rows are keyed by these values in the check, so keep their type.)
+                    1 if !without_rowid => n.ty = random_type(rng, strict),
+                    _ => {}
+                }
+                if n.ty != c.ty && n.default.is_some() {
+                    n.default = Some(DefaultValue::Literal(literal(n.ty, rng)));
+                }
+                cols.push(n);
+                continue;
+            }
             let fixed = c.name == "id" || fk_cols.contains(&c.name);
             let roll = rng.below(100);
             if fixed && c.name != "id" && roll < 15 {
@@ -227,6 +260,7 @@ fn v2(old: &Schema, rng: &mut Rng) -> (Schema, Vec<String>) {
             i.columns = i.columns.iter().map(rename).collect();
             i.where_clause = i.where_clause.as_deref().map(rename_text);
         }
+        t.primary_key = t.primary_key.iter().map(rename).collect();
         for fk in &mut t.foreign_keys {
             fk.columns = fk.columns.iter().map(rename).collect();
             if rng.chance(10) {
@@ -272,7 +306,8 @@ fn v2(old: &Schema, rng: &mut Rng) -> (Schema, Vec<String>) {
                 }
             }
         }
-        if !t.primary_key.is_empty() && rng.chance(6) {
+        // (WITHOUT ROWID is toggled only on tables keyed by `id`, where rowid and key agree.)
+        if t.primary_key == ["id"] && rng.chance(6) {
             if t.autoincrement {
                 t.autoincrement = false;
             } else if t.without_rowid {

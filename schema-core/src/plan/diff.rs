@@ -399,6 +399,51 @@ impl<'a> Cx<'a> {
                     ));
                 }
             }
+            let missing = |c: &String| t.column(c).is_none();
+            for c in t.primary_key.iter().filter(|c| missing(c)) {
+                out.push(Finding::error(
+                    "L12",
+                    format!("table {}: primary key column {c} does not exist", t.name),
+                ));
+            }
+            for i in &t.indexes {
+                for c in i.columns.iter().filter(|c| missing(c)) {
+                    out.push(Finding::error(
+                        "L12",
+                        format!(
+                            "table {}: index {} names column {c}, which does not exist",
+                            t.name, i.name
+                        ),
+                    ));
+                }
+            }
+            for fk in &t.foreign_keys {
+                for c in fk.columns.iter().filter(|c| missing(c)) {
+                    out.push(Finding::error(
+                        "L15",
+                        format!("table {}: foreign key column {c} does not exist", t.name),
+                    ));
+                }
+            }
+            if t.autoincrement
+                && !(t.primary_key.len() == 1
+                    && !t.without_rowid
+                    && t.column(&t.primary_key[0]).is_some_and(|c| c.ty == SqlType::Integer))
+            {
+                out.push(Finding::error(
+                    "L12",
+                    format!(
+                        "table {}: AUTOINCREMENT needs a single INTEGER primary key in a table with a rowid",
+                        t.name
+                    ),
+                ));
+            }
+            if t.without_rowid && t.primary_key.is_empty() {
+                out.push(Finding::error(
+                    "L12",
+                    format!("table {}: WITHOUT ROWID needs a primary key", t.name),
+                ));
+            }
             if t.columns.is_empty() {
                 out.push(Finding::error("L12", format!("table {} has no columns", t.name)));
             }
