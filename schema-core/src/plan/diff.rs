@@ -13,8 +13,9 @@ use crate::model::{Column, DefaultValue, ForeignKey, Index, Schema, SqlType, Tab
 /// Diffs `input.old` into `input.new`: the ordered steps, or every finding when at least one is
 /// an error.
 ///
-/// Order: acknowledged table drops (children first), table renames, changes to kept tables
-/// (parents first), new tables with their indexes (parents first); ties by name.
+/// Order: acknowledged table drops (children first), changes to kept tables under their old
+/// names (parents first), table renames, new tables with their indexes (parents first); ties by
+/// name.
 ///
 /// # Errors
 ///
