@@ -680,11 +680,12 @@ fn t26_parent_rebuild_keeps_cascade_children_and_their_text() {
     let before_conn = case.v1_db();
     let child_sql = schema_sql(&before_conn, "child");
     let child2_sql = schema_sql(&before_conn, "child2");
-    let (conn, _) = case.run("t26");
+    let (conn, p) = case.run("t26");
     assert_eq!(count(&conn, "SELECT count(*) FROM child"), 2);
     assert_eq!(count(&conn, "SELECT count(*) FROM child2"), 1);
     assert_eq!(schema_sql(&conn, "child"), child_sql, "child CREATE text is byte-identical");
     assert_eq!(schema_sql(&conn, "child2"), child2_sql);
+    assert!(has(&p.findings, "L5", "child(pid) ON DELETE CASCADE"), "{:#?}", p.findings);
 }
 
 /// Negative control for T26/T27: the same SQL with `PRAGMA foreign_keys=OFF` inside the

@@ -8,7 +8,7 @@ use super::sql::{mentions, normalise, normalise_renamed, quote_ident as q};
 use super::{
     DbObject, Finding, Guard, ObjectKind, Plan, PlanInput, Rebuild, RebuildSummary, Severity, Step,
 };
-use crate::model::{Column, DefaultValue, ForeignKey, Index, Schema, SqlType, Table};
+use crate::model::{Column, DefaultValue, FkAction, ForeignKey, Index, Schema, SqlType, Table};
 
 /// Diffs `input.old` into `input.new`: the ordered steps, or every finding when at least one is
 /// an error.
@@ -1191,6 +1191,37 @@ impl<'a> Cx<'a> {
             note.push_str(&format!("; views and triggers recreated: {}", names.join(", ")));
         }
         self.info("L6", note);
+        // L5: children whose ON DELETE action would fire if foreign keys were on during the DROP.
+        let hazards: Vec<String> =
+            self.new
+                .tables
+                .values()
+                .filter(|c| c.name != t)
+                .flat_map(|c| c.foreign_keys.iter().map(move |fk| (c, fk)))
+                .filter(|(_, fk)| fk.ref_table == t)
+                .filter_map(|(c, fk)| {
+                    let action = fk.on_delete?;
+                    matches!(action, FkAction::Cascade | FkAction::SetNull | FkAction::SetDefault)
+                        .then(|| {
+                            format!(
+                                "{}({}) ON DELETE {}",
+                                c.name,
+                                fk.columns.join(", "),
+                                action.as_sql()
+                            )
+                        })
+                })
+                .collect();
+        if !hazards.is_empty() {
+            self.info(
+                "L5",
+                format!(
+                    "table {t} is rebuilt while {} reference it: safe only with foreign keys off during the \
+                     migration, as the runner does (hosts that ignore PRAGMA foreign_keys would lose those rows)",
+                    hazards.join(", ")
+                ),
+            );
+        }
         // Children keep their CREATE text: the runner switches foreign keys off outside the
         // transaction, so dropping the old table fires no action on them.
         let temp_name = self.temp_name(&cur);
