@@ -2,6 +2,8 @@
 
 pub use rusqlite;
 
+pub use crate::typed::TableSql;
+
 /// `a == b` in a const context (used by the build script's compile-time fingerprint guard).
 #[must_use]
 pub const fn str_eq(a: &str, b: &str) -> bool {

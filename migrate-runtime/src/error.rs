@@ -287,6 +287,24 @@ pub enum Error {
         source: rusqlite::Error,
     },
 
+    /// A typed data-access operation ([`Crud`](crate::Crud)) failed: SQLite refused the
+    /// statement (a constraint, a lock), or a value did not convert to or from its field.
+    #[error(
+        "could not {operation} {}{}: {source}",
+        crate::typed::quote_ident(table),
+        column.map(|c| format!(", column {}", crate::typed::quote_ident(c))).unwrap_or_default()
+    )]
+    Data {
+        /// What was being done.
+        operation: crate::typed::Operation,
+        /// The SQL table name.
+        table: &'static str,
+        /// The column whose value failed, when known.
+        column: Option<&'static str>,
+        /// SQLite's (or the conversion's) error.
+        source: rusqlite::Error,
+    },
+
     /// Any other SQLite error (reading the ledger, committing).
     #[error("sqlite error: {0}")]
     Sqlite(#[from] rusqlite::Error),

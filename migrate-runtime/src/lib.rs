@@ -65,7 +65,10 @@ pub use rusqlite;
 pub use schema_macros::Table;
 
 mod table;
-pub use table::Table;
+pub use table::{Column, Keyed, Table};
+
+mod typed;
+pub use typed::{ColumnValue, Crud, Filter, Operation, quote_ident};
 
 mod error;
 mod hash;

@@ -2,15 +2,21 @@
 // include_str! (the parser), so both see exactly this text.
 
 use migrate_runtime::Table;
-use migrate_runtime::rusqlite::types::{FromSql, FromSqlResult, ValueRef};
+use migrate_runtime::rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-/// A user-defined column type: needs `sql_type` and a `FromSql` impl.
+/// A user-defined column type: needs `sql_type` and `FromSql` and `ToSql` impls.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Email(pub String);
 
 impl FromSql for Email {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         String::column_result(value).map(Email)
+    }
+}
+
+impl ToSql for Email {
+    fn to_sql(&self) -> migrate_runtime::rusqlite::Result<ToSqlOutput<'_>> {
+        self.0.to_sql()
     }
 }
 
