@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use migrate_runtime::rusqlite::Connection;
-use migrate_runtime::{Database, Options};
+use migrate_runtime::{Crud, Database, Migration, Options, Table};
 use schema_core::build::{BuildEnv, Generator};
 
 use crate::schemas;
@@ -62,12 +62,20 @@ pub enum Job {
     /// Ours: `Database::open` applying the planned rebuild of the parent. Floor: the hand-written
     /// 12-step SQL.
     Rebuild {
-        /// Whether the fixture holds the large unrelated table.
-        unrelated: bool,
+        /// The two migrations (creating the schema, the rebuild), as written by
+        /// [`schemas::write_migrations`].
+        migrations: PathBuf,
         /// The filled, migrated database; copied to `work` before each iteration.
         template: PathBuf,
         /// The copy the iteration migrates.
         work: PathBuf,
+    },
+    /// Diagnostic for the rebuild: ours is the foreign-key check the runtime runs (the whole
+    /// database, `pragma_foreign_key_check` without an argument); the floor checks only the
+    /// tables the rebuild touches (the parent and its child).
+    FkCheck {
+        /// The filled database (read only).
+        db: PathBuf,
     },
     /// Ours: a build-script run (`Generator::run_in`) that finds nothing to do. Floor: reading and
     /// parsing the schema file with `syn`.
@@ -81,8 +89,9 @@ pub enum Job {
         /// A crate directory with `src/schema.rs` and no `migrations/` (removed after each run).
         krate: PathBuf,
     },
-    /// Reserved for issue 8 (ours: 100,000 inserts through the typed API, not written yet).
-    /// Floor: a prepared rusqlite statement inserting the rows in one transaction.
+    /// Issue 8. Ours: the rows inserted through the typed API (`Crud::insert` of a
+    /// `#[derive(Table)]` struct) in one transaction. Floor: a prepared rusqlite statement
+    /// inserting the same rows in one transaction.
     Insert {
         /// How many rows.
         rows: u32,
@@ -101,9 +110,10 @@ impl Job {
                 vec!["startup".into(), migrations.to_string(), p(db)]
             }
             Self::Fresh { migrations, db } => vec!["fresh".into(), migrations.to_string(), p(db)],
-            Self::Rebuild { unrelated, template, work } => {
-                vec!["rebuild".into(), unrelated.to_string(), p(template), p(work)]
+            Self::Rebuild { migrations, template, work } => {
+                vec!["rebuild".into(), p(migrations), p(template), p(work)]
             }
+            Self::FkCheck { db } => vec!["fk-check".into(), p(db)],
             Self::BuildNoChange { krate } => vec!["build-no-change".into(), p(krate)],
             Self::Generate { krate } => vec!["generate".into(), p(krate)],
             Self::Insert { rows, db } => vec!["insert".into(), rows.to_string(), p(db)],
@@ -121,11 +131,10 @@ impl Job {
         match args {
             [k, n, db] if k == "startup" => Ok(Self::Startup { migrations: num(n)?, db: path(db) }),
             [k, n, db] if k == "fresh" => Ok(Self::Fresh { migrations: num(n)?, db: path(db) }),
-            [k, u, t, w] if k == "rebuild" => Ok(Self::Rebuild {
-                unrelated: u.parse().map_err(|_| bad())?,
-                template: path(t),
-                work: path(w),
-            }),
+            [k, m, t, w] if k == "rebuild" => {
+                Ok(Self::Rebuild { migrations: path(m), template: path(t), work: path(w) })
+            }
+            [k, db] if k == "fk-check" => Ok(Self::FkCheck { db: path(db) }),
             [k, d] if k == "build-no-change" => Ok(Self::BuildNoChange { krate: path(d) }),
             [k, d] if k == "generate" => Ok(Self::Generate { krate: path(d) }),
             [k, n, db] if k == "insert" => Ok(Self::Insert { rows: num(n)?, db: path(db) }),
@@ -133,10 +142,16 @@ impl Job {
         }
     }
 
-    /// Whether `side` of this job is implemented (ours of [`Job::Insert`] waits for issue 8).
-    #[must_use]
-    pub fn has(&self, side: Side) -> bool {
-        !(matches!(self, Self::Insert { .. }) && side == Side::Ours)
+    /// The migrations ours embeds, built once per child process (as an application embeds
+    /// them once, in its binary).
+    fn embedded(&self, side: Side) -> Result<Vec<Migration>, String> {
+        match (self, side) {
+            (Self::Startup { migrations, .. } | Self::Fresh { migrations, .. }, _) => {
+                Ok(schemas::table_migrations(*migrations))
+            }
+            (Self::Rebuild { migrations, .. }, Side::Ours) => schemas::read_migrations(migrations),
+            _ => Ok(Vec::new()),
+        }
     }
 
     /// Runs `side` of the job `iters` times (after one untimed warm-up for the cheap start-up
@@ -144,30 +159,27 @@ impl Job {
     /// removing files) happens between iterations.
     ///
     /// # Errors
-    /// The side is not implemented, or a run failed (the message says where).
+    /// A run failed (the message says where).
     pub fn run(&self, side: Side, iters: u32) -> Result<Duration, String> {
-        if !self.has(side) {
-            return Err("this side is not implemented yet".to_owned());
-        }
+        let m = self.embedded(side)?;
         let mut times = Vec::with_capacity(iters as usize);
         if matches!(self, Self::Startup { .. }) {
-            self.once(side)?;
+            self.once(side, &m)?;
         }
         for _ in 0..iters.max(1) {
-            times.push(self.once(side)?);
+            times.push(self.once(side, &m)?);
         }
         times.sort();
         Ok(times[times.len() / 2])
     }
 
     /// One timed iteration.
-    fn once(&self, side: Side) -> Result<Duration, String> {
+    fn once(&self, side: Side, m: &[Migration]) -> Result<Duration, String> {
         let err = |what: &str, e: &dyn std::fmt::Display| format!("{what}: {e}");
         match (self, side) {
-            (Self::Startup { migrations, db }, Side::Ours) => {
-                let m = schemas::table_migrations(*migrations);
+            (Self::Startup { db, .. }, Side::Ours) => {
                 let start = Instant::now();
-                let db = Database::open(db, &m, &Options::new()).map_err(|e| err("open", &e))?;
+                let db = Database::open(db, m, &Options::new()).map_err(|e| err("open", &e))?;
                 if !db.report().is_empty() {
                     return Err("the start-up fixture was not up to date".to_owned());
                 }
@@ -191,13 +203,12 @@ impl Job {
                 }
                 Ok(elapsed)
             }
-            (Self::Fresh { migrations, db }, side) => {
-                let m = schemas::table_migrations(*migrations);
+            (Self::Fresh { db, .. }, side) => {
                 remove_db(db);
                 let start = Instant::now();
                 match side {
                     Side::Ours => {
-                        let db = Database::open(db, &m, &Options::new())
+                        let db = Database::open(db, m, &Options::new())
                             .map_err(|e| err("apply", &e))?;
                         if db.report().applied.len() != m.len() {
                             return Err("not every migration was applied".to_owned());
@@ -208,7 +219,7 @@ impl Job {
                         let run = || -> migrate_runtime::rusqlite::Result<()> {
                             conn.pragma_update(None, "journal_mode", "WAL")?;
                             conn.execute_batch("BEGIN IMMEDIATE")?;
-                            for mig in &m {
+                            for mig in m {
                                 conn.execute_batch(mig.sql)?;
                             }
                             conn.execute_batch("COMMIT")
@@ -220,18 +231,15 @@ impl Job {
                 remove_db(db);
                 Ok(elapsed)
             }
-            (Self::Rebuild { unrelated, template, work }, side) => {
-                let m = if side == Side::Ours {
-                    schemas::rebuild_migrations(*unrelated)
-                } else {
-                    Vec::new()
-                };
+            (Self::Rebuild { template, work, .. }, side) => {
                 remove_db(work);
                 fs::copy(template, work).map_err(|e| err("copy the fixture", &e))?;
+                // The copy's dirty pages are written out before the clock starts.
+                fs::File::open(work).and_then(|f| f.sync_all()).map_err(|e| err("sync", &e))?;
                 let start = Instant::now();
                 match side {
                     Side::Ours => {
-                        let db = Database::open(work, &m, &Options::new())
+                        let db = Database::open(work, m, &Options::new())
                             .map_err(|e| err("rebuild", &e))?;
                         if db.report().applied.len() != 1 {
                             return Err("the rebuild was not applied".to_owned());
@@ -275,15 +283,34 @@ impl Job {
                 }
                 Ok(elapsed)
             }
-            (Self::Insert { rows, db }, Side::Floor) => {
-                remove_db(db);
+            (Self::FkCheck { db }, side) => {
+                let conn = Connection::open(db).map_err(|e| err("open", &e))?;
+                let checks: &[&str] = match side {
+                    Side::Ours => &["SELECT * FROM pragma_foreign_key_check"],
+                    Side::Floor => &schemas::REBUILD_FLOOR_CHECKS,
+                };
                 let start = Instant::now();
-                insert_floor(db, *rows).map_err(|e| err("insert", &e))?;
+                for check in checks {
+                    let violations = count_rows(&conn, check).map_err(|e| err("check", &e))?;
+                    if violations != 0 {
+                        return Err("the fixture has foreign-key violations".to_owned());
+                    }
+                }
+                Ok(start.elapsed())
+            }
+            (Self::Insert { rows, db }, side) => {
+                remove_db(db);
+                let conn = Connection::open(db).map_err(|e| err("open", &e))?;
+                conn.execute_batch(INSERT_TABLE).map_err(|e| err("create", &e))?;
+                let start = Instant::now();
+                match side {
+                    Side::Ours => insert_ours(conn, *rows).map_err(|e| err("insert", &e))?,
+                    Side::Floor => insert_floor(conn, *rows).map_err(|e| err("insert", &e))?,
+                }
                 let elapsed = start.elapsed();
                 remove_db(db);
                 Ok(elapsed)
             }
-            (Self::Insert { .. }, Side::Ours) => Err("the typed API is issue 8".to_owned()),
         }
     }
 }
@@ -305,28 +332,69 @@ fn rebuild_floor(path: &Path) -> migrate_runtime::rusqlite::Result<()> {
     conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE;")?;
     conn.execute_batch(schemas::REBUILD_FLOOR_SQL)?;
     for check in schemas::REBUILD_FLOOR_CHECKS {
-        let mut stmt = conn.prepare(check)?;
-        let violations = stmt.query_map([], |_| Ok(()))?.count();
+        let violations = count_rows(&conn, check)?;
         assert_eq!(violations, 0, "the hand-written rebuild broke a foreign key");
     }
     conn.execute_batch("COMMIT; PRAGMA foreign_keys = ON;")?;
     conn.close().map_err(|(_, e)| e)
 }
 
+/// Reads every row of `sql` and counts them.
+fn count_rows(conn: &Connection, sql: &str) -> migrate_runtime::rusqlite::Result<usize> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.raw_query();
+    let mut n = 0;
+    while rows.next()?.is_some() {
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The table of issue 8's insert benchmark (created before the clock starts).
+const INSERT_TABLE: &str = "PRAGMA journal_mode = WAL;\n\
+     CREATE TABLE \"users\" (\"id\" INTEGER PRIMARY KEY NOT NULL, \"email\" TEXT NOT NULL UNIQUE, \
+     \"name\" TEXT NOT NULL, \"karma\" INTEGER NOT NULL DEFAULT 0);";
+
+/// The row type of issue 8's insert benchmark.
+#[derive(Debug, Table)]
+#[table(name = "users")]
+pub struct User {
+    /// The key (given, not assigned).
+    #[column(primary_key)]
+    pub id: i64,
+    /// A unique text.
+    #[column(unique)]
+    pub email: String,
+    /// A text.
+    pub name: String,
+    /// An integer.
+    #[column(default = 0)]
+    pub karma: i64,
+}
+
+/// Ours of issue 8's insert benchmark: one transaction, `Crud::insert` per row.
+fn insert_ours(mut conn: Connection, rows: u32) -> migrate_runtime::Result<()> {
+    let tx = conn.transaction()?;
+    for i in 1..=i64::from(rows) {
+        tx.insert(&User {
+            id: i,
+            email: format!("user{i}@example.com"),
+            name: format!("user {i}"),
+            karma: i % 100,
+        })?;
+    }
+    tx.commit()?;
+    conn.close().map_err(|(_, e)| e.into())
+}
+
 /// The floor of issue 8's insert benchmark: one transaction, one prepared statement.
-fn insert_floor(path: &Path, rows: u32) -> migrate_runtime::rusqlite::Result<()> {
-    let mut conn = Connection::open(path)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL;\n\
-         CREATE TABLE \"users\" (\"id\" INTEGER PRIMARY KEY, \"email\" TEXT NOT NULL UNIQUE, \
-         \"name\" TEXT NOT NULL, \"karma\" INTEGER NOT NULL DEFAULT 0);",
-    )?;
+fn insert_floor(mut conn: Connection, rows: u32) -> migrate_runtime::rusqlite::Result<()> {
     let tx = conn.transaction()?;
     {
         let mut stmt = tx.prepare(
             "INSERT INTO \"users\" (\"id\", \"email\", \"name\", \"karma\") VALUES (?1, ?2, ?3, ?4)",
         )?;
-        for i in 0..i64::from(rows) {
+        for i in 1..=i64::from(rows) {
             stmt.execute(migrate_runtime::rusqlite::params![
                 i,
                 format!("user{i}@example.com"),
@@ -335,7 +403,8 @@ fn insert_floor(path: &Path, rows: u32) -> migrate_runtime::rusqlite::Result<()>
             ])?;
         }
     }
-    tx.commit()
+    tx.commit()?;
+    conn.close().map_err(|(_, e)| e)
 }
 
 /// Removes a database file and its WAL and shared-memory files, if any.

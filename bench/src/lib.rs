@@ -132,6 +132,8 @@ pub fn prepare(
         ));
         let template = dir.join(format!("rebuild-{label}.db"));
         rebuild_fixture(&template, sizes.rebuild_rows, unrelated)?;
+        let migrations = dir.join(format!("rebuild-{label}.sql"));
+        schemas::write_migrations(&migrations, &schemas::rebuild_migrations(unrelated))?;
         let rows = report::count(sizes.rebuild_rows);
         let name = if unrelated {
             format!("3b. rebuild as 3a, plus an unrelated {rows}-row table with a foreign key")
@@ -140,16 +142,23 @@ pub fn prepare(
                 "3a. rebuild of a {rows}-row parent (2 indexes) with a {rows}-row CASCADE child"
             )
         };
+        let work = dir.join(format!("rebuild-{label}-work.db"));
         cases.push(Case {
             name,
-            job: Job::Rebuild {
-                unrelated,
-                template,
-                work: dir.join(format!("rebuild-{label}-work.db")),
-            },
+            job: Job::Rebuild { migrations, template: template.clone(), work },
             iters: 1,
             goal: Some(1.15),
         });
+        if unrelated {
+            cases.push(Case {
+                name: "3c. (diagnostic) foreign-key check of the whole 3b database vs of the \
+                       touched tables"
+                    .to_owned(),
+                job: Job::FkCheck { db: template },
+                iters: 3,
+                goal: None,
+            });
+        }
     }
 
     progress(&format!("fixture: crate with {} committed migrations", sizes.committed));
@@ -175,7 +184,7 @@ pub fn prepare(
 
     cases.push(Case {
         name: format!(
-            "8. insert {} rows, typed API vs prepared statement",
+            "8. insert {} rows, typed API vs a prepared rusqlite statement",
             report::count(u64::from(sizes.insert_rows))
         ),
         job: Job::Insert { rows: sizes.insert_rows, db: dir.join("insert.db") },

@@ -17,7 +17,7 @@ pub struct Measured {
 pub struct Row {
     /// The benchmark.
     pub name: String,
-    /// Ours; `None` when that side is not implemented yet.
+    /// Ours; `None` when that side was not measured.
     pub ours: Option<Measured>,
     /// The floor.
     pub floor: Measured,
@@ -43,7 +43,7 @@ impl Row {
         let peak = |m: Option<Measured>| m.and_then(|m| m.peak_kib).map_or("-".to_owned(), mib);
         [
             self.name.clone(),
-            self.ours.map_or("pending (issue 8)".to_owned(), |m| duration(m.time)),
+            self.ours.map_or("-".to_owned(), |m| duration(m.time)),
             duration(self.floor.time),
             ratio.map_or("-".to_owned(), |r| format!("{r:.2}x")),
             goal,

@@ -155,6 +155,30 @@ pub fn rebuild_migrations(unrelated: bool) -> Vec<Migration> {
     migrations(vec![planned_sql(&Schema::default(), &old), planned_sql(&old, &new)])
 }
 
+/// The line separating migrations in a file written by [`write_migrations`].
+const NEXT_MIGRATION: &str = "-- godwit-bench: next migration\n";
+
+/// Writes the SQL of `migrations` to one file (the parent plans them once; the children read
+/// them, so a child's memory holds no parser or planner work).
+///
+/// # Errors
+/// The file could not be written.
+pub fn write_migrations(path: &std::path::Path, migrations: &[Migration]) -> Result<(), String> {
+    let texts: Vec<&str> = migrations.iter().map(|m| m.sql).collect();
+    std::fs::write(path, texts.join(NEXT_MIGRATION))
+        .map_err(|e| format!("write {}: {e}", path.display()))
+}
+
+/// Reads a file written by [`write_migrations`] back into [`Migration`]s.
+///
+/// # Errors
+/// The file could not be read.
+pub fn read_migrations(path: &std::path::Path) -> Result<Vec<Migration>, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    Ok(migrations(text.split(NEXT_MIGRATION).map(str::to_owned).collect()))
+}
+
 /// The floor of the rebuild benchmark: the 12-step procedure written by hand, run inside the
 /// transaction (foreign keys are switched off outside it). The foreign-key check covers the
 /// tables the change touches: the rebuilt parent and its child.
