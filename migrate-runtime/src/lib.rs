@@ -68,7 +68,7 @@ mod table;
 pub use table::{Column, Keyed, Table};
 
 mod typed;
-pub use typed::{ColumnValue, Crud, Filter, Operation, quote_ident};
+pub use typed::{ColumnValue, Crud, Filter, Operation, Tx, quote_ident};
 
 mod error;
 mod hash;

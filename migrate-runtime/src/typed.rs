@@ -6,7 +6,8 @@
 //! transaction, committing on `Ok` and rolling back on `Err`.
 //!
 //! Every statement is built by the derive at compile time with quoted identifiers, takes its
-//! values as bound parameters, and is prepared once per connection (`prepare_cached`). Errors are
+//! values as bound parameters, and is prepared once per connection (`prepare_cached`) or per
+//! transaction ([`Tx`]). Errors are
 //! [`Error::Data`], naming the operation, the table and, when it is known, the column.
 //!
 //! ```
@@ -295,16 +296,31 @@ fn collect_rows<T: Table>(stmt: &mut Statement<'_>, operation: Operation) -> Res
 }
 
 /// Typed reads and writes of `#[derive(Table)]` rows, for a [`Connection`], a
-/// [`Transaction`] (through its `Deref` to `Connection`), a [`Database`] and the generated `Db`.
+/// [`Transaction`] (through its `Deref` to `Connection`), a [`Database`], the generated `Db`,
+/// and the [`Tx`] of [`Database::transaction`].
 ///
-/// Every statement binds its values and is cached on the connection (`prepare_cached`). Rows
-/// come back in primary-key order (a table without a key: SQLite's scan order).
+/// Every statement binds its values and is prepared once: cached on the connection
+/// (`prepare_cached`), or, inside [`Database::transaction`], in the [`Tx`] itself, which finds
+/// it again without hashing or allocating. Rows come back in primary-key order (a table without
+/// a key: SQLite's scan order).
 ///
 /// Implement it for your own wrapper by returning its connection from
 /// [`connection`](Self::connection).
 pub trait Crud {
     /// The connection the operations run on.
     fn connection(&self) -> &Connection;
+
+    /// Runs `f` on the prepared statement for `sql`. The default uses the connection's
+    /// statement cache; [`Tx`] keeps its own.
+    #[doc(hidden)]
+    fn __with_statement<R>(
+        &self,
+        sql: &str,
+        f: impl FnOnce(&mut Statement<'_>) -> Result<R>,
+    ) -> rusqlite::Result<Result<R>> {
+        let mut stmt = self.connection().prepare_cached(sql)?;
+        Ok(f(&mut stmt))
+    }
 
     /// Inserts `row` and returns its rowid.
     ///
@@ -318,17 +334,18 @@ pub trait Crud {
     /// [`Error::Data`]: a value that does not convert (naming its column), or a constraint
     /// (`UNIQUE`, `NOT NULL`, `CHECK`, foreign key) that SQLite reports.
     fn insert<T: Table>(&self, row: &T) -> Result<i64> {
-        let conn = self.connection();
         let sql = T::__SQL;
         let assigned = row.__assigns_rowid();
         let text = if assigned { sql.insert_assigned } else { sql.insert };
-        let mut stmt =
-            conn.prepare_cached(text).map_err(|e| data_error::<T>(Operation::Insert, None, e))?;
         let skip = if assigned { sql.rowid_key } else { None };
-        let columns = (0..T::COLUMNS.len()).filter(|c| Some(*c) != skip);
-        bind_columns(row, &mut stmt, columns, Operation::Insert)?;
-        stmt.raw_execute().map_err(|e| data_error::<T>(Operation::Insert, None, e))?;
-        Ok(if sql.without_rowid { 0 } else { conn.last_insert_rowid() })
+        self.__with_statement(text, |stmt| {
+            let columns = (0..T::COLUMNS.len()).filter(|c| Some(*c) != skip);
+            bind_columns(row, stmt, columns, Operation::Insert)?;
+            stmt.raw_execute().map_err(|e| data_error::<T>(Operation::Insert, None, e))?;
+            Ok(())
+        })
+        .map_err(|e| data_error::<T>(Operation::Insert, None, e))??;
+        Ok(if sql.without_rowid { 0 } else { self.connection().last_insert_rowid() })
     }
 
     /// The row with primary key `key` (a tuple for a composite key), if there is one.
@@ -336,18 +353,17 @@ pub trait Crud {
     /// # Errors
     /// [`Error::Data`]: a stored value that does not fit its field (naming the column).
     fn get<T: Keyed>(&self, key: T::Key<'_>) -> Result<Option<T>> {
-        let mut stmt = self
-            .connection()
-            .prepare_cached(T::__SQL.get)
-            .map_err(|e| data_error::<T>(Operation::Get, None, e))?;
-        T::__bind_key(key, &mut stmt, 1).map_err(|e| data_error::<T>(Operation::Get, None, e))?;
-        let mut rows = stmt.raw_query();
-        match rows.next().map_err(|e| data_error::<T>(Operation::Get, None, e))? {
-            Some(row) => {
-                Ok(Some(T::from_row(row).map_err(|e| read_error::<T>(Operation::Get, e))?))
+        self.__with_statement(T::__SQL.get, |stmt| {
+            T::__bind_key(key, stmt, 1).map_err(|e| data_error::<T>(Operation::Get, None, e))?;
+            let mut rows = stmt.raw_query();
+            match rows.next().map_err(|e| data_error::<T>(Operation::Get, None, e))? {
+                Some(row) => {
+                    Ok(Some(T::from_row(row).map_err(|e| read_error::<T>(Operation::Get, e))?))
+                }
+                None => Ok(None),
             }
-            None => Ok(None),
-        }
+        })
+        .map_err(|e| data_error::<T>(Operation::Get, None, e))?
     }
 
     /// Every row of the table, in primary-key order.
@@ -355,11 +371,8 @@ pub trait Crud {
     /// # Errors
     /// [`Error::Data`]: a stored value that does not fit its field (naming the column).
     fn list<T: Table>(&self) -> Result<Vec<T>> {
-        let mut stmt = self
-            .connection()
-            .prepare_cached(T::__SQL.list)
-            .map_err(|e| data_error::<T>(Operation::List, None, e))?;
-        collect_rows(&mut stmt, Operation::List)
+        self.__with_statement(T::__SQL.list, |stmt| collect_rows(stmt, Operation::List))
+            .map_err(|e| data_error::<T>(Operation::List, None, e))?
     }
 
     /// The rows matching `filter`, in primary-key order.
@@ -374,15 +387,14 @@ pub trait Crud {
         text.push_str(" WHERE ");
         text.push_str(&filter.to_sql_condition());
         text.push_str(sql.order);
-        let mut stmt = self
-            .connection()
-            .prepare_cached(&text)
-            .map_err(|e| data_error::<T>(Operation::Find, None, e))?;
-        for (i, (column, value)) in filter.terms.iter().enumerate() {
-            stmt.raw_bind_parameter(i + 1, value)
-                .map_err(|e| data_error::<T>(Operation::Find, Some(*column), e))?;
-        }
-        collect_rows(&mut stmt, Operation::Find)
+        self.__with_statement(&text, |stmt| {
+            for (i, (column, value)) in filter.terms.iter().enumerate() {
+                stmt.raw_bind_parameter(i + 1, value)
+                    .map_err(|e| data_error::<T>(Operation::Find, Some(*column), e))?;
+            }
+            collect_rows(stmt, Operation::Find)
+        })
+        .map_err(|e| data_error::<T>(Operation::Find, None, e))?
     }
 
     /// Writes every non-key field of `row` to the row with `row`'s primary key. Returns whether
@@ -392,14 +404,13 @@ pub trait Crud {
     /// [`Error::Data`]: a value that does not convert (naming its column), or a constraint.
     fn update<T: Keyed>(&self, row: &T) -> Result<bool> {
         let sql = T::__SQL;
-        let mut stmt = self
-            .connection()
-            .prepare_cached(sql.update)
-            .map_err(|e| data_error::<T>(Operation::Update, None, e))?;
-        bind_columns(row, &mut stmt, sql.update_columns.iter().copied(), Operation::Update)?;
-        let changed =
-            stmt.raw_execute().map_err(|e| data_error::<T>(Operation::Update, None, e))?;
-        Ok(changed > 0)
+        self.__with_statement(sql.update, |stmt| {
+            bind_columns(row, stmt, sql.update_columns.iter().copied(), Operation::Update)?;
+            let changed =
+                stmt.raw_execute().map_err(|e| data_error::<T>(Operation::Update, None, e))?;
+            Ok(changed > 0)
+        })
+        .map_err(|e| data_error::<T>(Operation::Update, None, e))?
     }
 
     /// Deletes the row with primary key `key`. Returns whether there was one.
@@ -407,15 +418,13 @@ pub trait Crud {
     /// # Errors
     /// [`Error::Data`]: a constraint (a foreign key that restricts the delete).
     fn delete<T: Keyed>(&self, key: T::Key<'_>) -> Result<bool> {
-        let mut stmt = self
-            .connection()
-            .prepare_cached(T::__SQL.delete)
-            .map_err(|e| data_error::<T>(Operation::Delete, None, e))?;
-        T::__bind_key(key, &mut stmt, 1)
-            .map_err(|e| data_error::<T>(Operation::Delete, None, e))?;
-        let changed =
-            stmt.raw_execute().map_err(|e| data_error::<T>(Operation::Delete, None, e))?;
-        Ok(changed > 0)
+        self.__with_statement(T::__SQL.delete, |stmt| {
+            T::__bind_key(key, stmt, 1).map_err(|e| data_error::<T>(Operation::Delete, None, e))?;
+            let changed =
+                stmt.raw_execute().map_err(|e| data_error::<T>(Operation::Delete, None, e))?;
+            Ok(changed > 0)
+        })
+        .map_err(|e| data_error::<T>(Operation::Delete, None, e))?
     }
 }
 
@@ -431,10 +440,75 @@ impl Crud for Database {
     }
 }
 
+/// How many statements a [`Tx`] keeps prepared; more distinct statements in one transaction
+/// fall back to the connection's cache.
+const TX_STATEMENTS: usize = 32;
+
+/// The transaction [`Database::transaction`] passes to its closure: [`Crud`] operations,
+/// with their statements kept prepared for the whole transaction, and, through `Deref`, the
+/// [`rusqlite::Transaction`] for raw SQL.
+///
+/// It cannot commit or roll back itself: the closure's `Ok` or `Err` decides.
+pub struct Tx<'t> {
+    tx: &'t Transaction<'t>,
+    statements: std::cell::RefCell<Vec<(Box<str>, Statement<'t>)>>,
+}
+
+impl<'t> Tx<'t> {
+    fn new(tx: &'t Transaction<'t>) -> Self {
+        Tx { tx, statements: std::cell::RefCell::new(Vec::new()) }
+    }
+}
+
+impl<'t> std::ops::Deref for Tx<'t> {
+    type Target = Transaction<'t>;
+
+    fn deref(&self) -> &Transaction<'t> {
+        self.tx
+    }
+}
+
+impl fmt::Debug for Tx<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tx").field("statements", &self.statements.borrow().len()).finish()
+    }
+}
+
+impl Crud for Tx<'_> {
+    fn connection(&self) -> &Connection {
+        self.tx
+    }
+
+    fn __with_statement<R>(
+        &self,
+        sql: &str,
+        f: impl FnOnce(&mut Statement<'_>) -> Result<R>,
+    ) -> rusqlite::Result<Result<R>> {
+        // The statement is taken out while `f` runs, so nothing is borrowed across user code.
+        let found = {
+            let mut statements = self.statements.borrow_mut();
+            let at = statements.iter().rposition(|(key, _)| **key == *sql);
+            at.map(|i| statements.swap_remove(i))
+        };
+        let (key, mut stmt) = match found {
+            Some(entry) => entry,
+            None => (Box::from(sql), self.tx.prepare(sql)?),
+        };
+        let result = f(&mut stmt);
+        let mut statements = self.statements.borrow_mut();
+        if statements.len() < TX_STATEMENTS {
+            statements.push((key, stmt));
+        }
+        Ok(result)
+    }
+}
+
 impl Database {
     /// Runs `f` in one transaction (`BEGIN IMMEDIATE`, so a writer never fails half-way on a
     /// lock upgrade): commits when it returns `Ok`, rolls back when it returns `Err` or panics.
-    /// The generated `Db` has it too (through `DerefMut`).
+    /// The generated `Db` has it too (through `DerefMut`). `f` gets a [`Tx`]: the [`Crud`]
+    /// operations with their statements kept prepared, and the [`rusqlite::Transaction`] for
+    /// raw SQL.
     ///
     /// ```
     /// use migrate_runtime::{Crud, Database, Error, Options, Table};
@@ -449,7 +523,7 @@ impl Database {
     /// db.conn().execute_batch(r#"CREATE TABLE "event" ("id" INTEGER PRIMARY KEY)"#)?;
     /// db.transaction(|tx| {
     ///     tx.insert(&Event { id: 1 })?;
-    ///     tx.insert(&Event { id: 2 })?;
+    ///     tx.execute(r#"INSERT INTO "event" ("id") VALUES (2)"#, [])?;
     ///     Ok::<_, Error>(())
     /// })?;
     /// // A closure that fails leaves nothing behind.
@@ -467,7 +541,7 @@ impl Database {
     /// transaction cannot begin or commit.
     pub fn transaction<R, E>(
         &mut self,
-        f: impl FnOnce(&Transaction<'_>) -> std::result::Result<R, E>,
+        f: impl FnOnce(&Tx<'_>) -> std::result::Result<R, E>,
     ) -> std::result::Result<R, E>
     where
         E: From<Error>,
@@ -476,7 +550,9 @@ impl Database {
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| E::from(Error::Sqlite(e)))?;
-        match f(&tx) {
+        // The Tx (and its statements) ends before COMMIT, so no statement is left running.
+        let result = f(&Tx::new(&tx));
+        match result {
             Ok(value) => {
                 tx.commit().map_err(|e| E::from(Error::Sqlite(e)))?;
                 Ok(value)

@@ -179,3 +179,30 @@ fn the_generated_db_has_the_operations_and_transaction()
     assert_eq!(names(db.list::<Team>()?), ["red", "blues"]);
     Ok(())
 }
+
+#[test]
+fn every_operation_runs_in_a_tx_with_its_statements_kept() -> Result {
+    let mut db = Database::open_in_memory(&migrations(), &Options::new())?;
+    db.transaction(|tx| {
+        for i in 1..=50 {
+            assert_eq!(tx.insert(&team(0, &format!("t{i}")))?, i64::from(i));
+        }
+        // More distinct statements than the Tx keeps: the rest still run.
+        for i in 1..=40 {
+            let filter = Team::COL.name.eq(format!("t{i}"));
+            let filter = (0..i % 3).fold(filter, |f, _| f.and(Team::COL.id.eq(i)));
+            assert_eq!(tx.find(filter)?.len(), 1, "find t{i}");
+        }
+        assert!(tx.update(&team(7, "seven"))?);
+        assert_eq!(tx.get::<Team>(7)?.map(|t| t.name).as_deref(), Some("seven"));
+        assert!(tx.delete::<Team>(8)?);
+        assert!(!tx.delete::<Team>(8)?);
+        // Raw SQL through the Deref to rusqlite's Transaction, in the same transaction.
+        tx.execute("DELETE FROM teams WHERE id > 10", [])?;
+        assert_eq!(tx.list::<Team>()?.len(), 9);
+        Ok::<_, Error>(())
+    })?;
+    assert_eq!(count(db.conn(), "SELECT count(*) FROM teams"), 9);
+    assert_eq!(db.get::<Team>(7)?.map(|t| t.name).as_deref(), Some("seven"));
+    Ok(())
+}
