@@ -7,9 +7,9 @@
 
 use std::error::Error;
 
-use migrate_runtime::rusqlite::{OptionalExtension, params};
-use notebook::library::LibraryDb;
-use notebook::settings::SettingsDb;
+use migrate_runtime::Crud;
+use notebook::library::{LibraryDb, Note, Notebook};
+use notebook::settings::{Setting, SettingsDb};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,36 +19,43 @@ fn main() -> Result<(), Box<dyn Error>> {
         args.remove(0);
     }
     std::fs::create_dir_all(&dir)?;
-    let library = LibraryDb::open_and_migrate(format!("{dir}/library.db"))?;
-    let settings = SettingsDb::open_and_migrate(format!("{dir}/settings.db"))?;
+    let mut library = LibraryDb::open_and_migrate(format!("{dir}/library.db"))?;
+    let mut settings = SettingsDb::open_and_migrate(format!("{dir}/settings.db"))?;
 
     match args.first().map(String::as_str) {
         Some("add") if args.len() >= 4 => {
-            let (notebook, heading, body) = (&args[1], &args[2], args[3..].join(" "));
-            let conn = library.conn();
-            let id: Option<i64> = conn
-                .query_row("SELECT id FROM notebooks WHERE title = ?1", [notebook], |r| r.get(0))
-                .optional()?;
-            let id = match id {
-                Some(id) => id,
-                None => {
-                    conn.execute(
-                        "INSERT INTO notebooks (title, color) VALUES (?1, 'green')",
-                        [notebook],
-                    )?;
-                    conn.last_insert_rowid()
-                }
-            };
+            let (title, heading, body) = (&args[1], &args[2], args[3..].join(" "));
             let words = i64::try_from(body.split_whitespace().count())?;
-            conn.execute(
-                "INSERT INTO notes (notebook_id, heading, body, word_count) VALUES (?1, ?2, ?3, ?4)",
-                params![id, heading, body, words],
-            )?;
-            settings.conn().execute(
-                "INSERT INTO settings (key, value, updated_at) VALUES ('last_notebook', ?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                params![notebook, unix_ms()],
-            )?;
+            library.transaction(|tx| {
+                let notebook = match tx.find(Notebook::COL.title.eq(title))?.pop() {
+                    Some(notebook) => notebook.id,
+                    // An id of 0 lets SQLite assign one; insert returns it.
+                    None => {
+                        tx.insert(&Notebook { id: 0, title: title.clone(), color: "green".into() })?
+                    }
+                };
+                tx.insert(&Note {
+                    id: 0,
+                    notebook_id: notebook,
+                    heading: heading.clone(),
+                    body: body.clone(),
+                    pinned: false,
+                    word_count: Some(words),
+                })?;
+                Ok::<_, migrate_runtime::Error>(())
+            })?;
+            settings.transaction(|tx| {
+                let last = Setting {
+                    key: "last_notebook".into(),
+                    value: title.clone(),
+                    updated_at: unix_ms(),
+                };
+                // Update the setting, or insert it the first time.
+                if !tx.update(&last)? {
+                    tx.insert(&last)?;
+                }
+                Ok::<_, migrate_runtime::Error>(())
+            })?;
         }
         Some("list") | None => {}
         Some(_) => {
@@ -58,24 +65,25 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
 
-    let mut stmt = library.conn().prepare(
-        "SELECT b.title, b.color, n.heading, n.pinned, n.word_count
-         FROM notes n JOIN notebooks b ON b.id = n.notebook_id
-         ORDER BY b.title, n.pinned DESC, n.id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, bool>(3)?,
-            r.get::<_, Option<i64>>(4)?,
-        ))
-    })?;
-    for row in rows {
-        let (notebook, color, heading, pinned, words) = row?;
-        let pin = if pinned { "*" } else { " " };
-        println!("{pin} [{notebook} ({color})] {heading} ({} words)", words.unwrap_or(0));
+    let mut notebooks = library.list::<Notebook>()?;
+    notebooks.sort_by(|a, b| a.title.cmp(&b.title));
+    for notebook in notebooks {
+        let mut notes = library.find(Note::COL.notebook_id.eq(notebook.id))?;
+        // Pinned notes first, then in the order they were written (key order).
+        notes.sort_by_key(|n| !n.pinned);
+        for note in notes {
+            let pin = if note.pinned { "*" } else { " " };
+            println!(
+                "{pin} [{} ({})] {} ({} words)",
+                notebook.title,
+                notebook.color,
+                note.heading,
+                note.word_count.unwrap_or(0)
+            );
+        }
+    }
+    if let Some(last) = settings.get::<Setting>("last_notebook")? {
+        println!("last notebook: {}", last.value);
     }
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! Every historical version of both stores, seeded with rows through the SQL of its own time,
 //! upgraded to the current version: every row and constraint checked, for every version gap.
+//! After the upgrade, rows are read and written through the typed API of the current structs.
 
 use migrate_runtime::rusqlite::{Connection, params};
-use migrate_runtime::{Migration, Table};
+use migrate_runtime::{Crud, Migration};
 use notebook::library::{LibraryDb, Note, Notebook};
 use notebook::settings::{Setting, SettingsDb};
 
@@ -71,14 +72,6 @@ fn seed_library(conn: &Connection, applied: usize) -> Result {
     Ok(())
 }
 
-fn select_all<T: Table>(conn: &Connection) -> Result<Vec<T>> {
-    let columns: Vec<String> = T::COLUMNS.iter().map(|c| format!("\"{c}\"")).collect();
-    let sql = format!("SELECT {} FROM \"{}\" ORDER BY 1", columns.join(", "), T::NAME);
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map([], T::from_row)?.collect::<Result<Vec<T>, _>>()?;
-    Ok(rows)
-}
-
 fn assert_healthy(conn: &Connection, migrations: &[Migration]) -> Result {
     let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     assert_eq!(integrity, "ok");
@@ -110,7 +103,7 @@ fn library_upgrades_from_every_version() -> Result {
         assert_healthy(conn, m)?;
         let from = m[applied - 1].tag;
 
-        let notebooks = select_all::<Notebook>(conn)?;
+        let notebooks = conn.list::<Notebook>()?;
         let expected_color = if has(applied, "0003", m) { "green" } else { "blue" };
         let got: Vec<(i64, &str, &str)> =
             notebooks.iter().map(|n| (n.id, n.title.as_str(), n.color.as_str())).collect();
@@ -120,7 +113,7 @@ fn library_upgrades_from_every_version() -> Result {
             "notebooks after upgrading from {from}"
         );
 
-        let notes = select_all::<Note>(conn)?;
+        let notes = conn.list::<Note>()?;
         assert_eq!(notes.len(), NOTES.len(), "no note lost upgrading from {from}");
         for (note, (notebook, title, body)) in notes.iter().zip(NOTES) {
             assert_eq!(
@@ -143,19 +136,21 @@ fn library_upgrades_from_every_version() -> Result {
         }
 
         // The AUTOINCREMENT counter survived every rebuild: 'Scratch' had id 3.
-        conn.execute("INSERT INTO notebooks (title, color) VALUES ('Next', 'red')", [])?;
+        let notebook = |title: &str| Notebook { id: 0, title: title.into(), color: "red".into() };
+        let next = conn.insert(&notebook("Next"))?;
+        assert_eq!(next, 4, "id reuse after upgrading from {from}");
         assert_eq!(conn.last_insert_rowid(), 4, "id reuse after upgrading from {from}");
         // The unique index added by 0006 holds on old rows.
-        let duplicate =
-            conn.execute("INSERT INTO notebooks (title, color) VALUES ('Inbox', 'red')", []);
+        let duplicate = conn.insert(&notebook("Inbox"));
         assert!(
             duplicate.is_err(),
             "duplicate notebook title accepted after upgrading from {from}"
         );
         // The CASCADE from notes to notebooks still works after the parent was rebuilt.
-        conn.execute("DELETE FROM notebooks WHERE id = 1", [])?;
+        assert!(conn.delete::<Notebook>(1)?, "notebook 1 exists after upgrading from {from}");
         let left: i64 = conn.query_row("SELECT count(*) FROM notes", [], |r| r.get(0))?;
         assert_eq!(left, 1, "cascade after upgrading from {from}");
+        assert_eq!(conn.list::<Note>()?.len(), 1, "cascade after upgrading from {from}");
         let indexes: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN ('notebooks_title_key', 'notes_notebook_id_pinned_idx')", [], |r| r.get(0))?;
         assert_eq!(indexes, 2);
     }
@@ -179,11 +174,16 @@ fn settings_upgrade_from_every_version() -> Result {
         drop(conn);
         let db = SettingsDb::open_and_migrate(&path)?;
         assert_healthy(db.conn(), m)?;
-        let settings = select_all::<Setting>(db.conn())?;
+        let settings = db.list::<Setting>()?;
         let expected_time = if has(applied, "0001", m) { 5 } else { 0 };
         let got: Vec<(&str, &str, i64)> =
             settings.iter().map(|s| (s.key.as_str(), s.value.as_str(), s.updated_at)).collect();
         assert_eq!(got, [("theme", "dark", expected_time)]);
+        // The upgraded table takes writes through the current struct.
+        let light = Setting { key: "theme".into(), value: "light".into(), updated_at: 6 };
+        assert!(db.update(&light)?, "theme exists after upgrading from {}", m[applied - 1].tag);
+        let read = db.get::<Setting>("theme")?.map(|s| (s.value, s.updated_at));
+        assert_eq!(read, Some(("light".to_owned(), 6)));
     }
     Ok(())
 }
