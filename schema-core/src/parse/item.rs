@@ -202,7 +202,7 @@ fn named_fields<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Vec<&'a syn::Fi
             cx.error_spanned_by(
                 e.enum_token,
                 "#[derive(Table)] needs a struct with named fields; an enum has no fixed columns \
-                 (store it in a column with sql_type and rusqlite's FromSql instead)",
+                 (store it in a column with sql_type and rusqlite's FromSql and ToSql instead)",
             );
             None
         }
@@ -397,7 +397,7 @@ fn missing_sql_type(cx: &Ctxt, ty: &syn::Type, kind: Kind) {
             ty,
             format_args!(
                 "`{written}` has no built-in SQL type: add #[column(sql_type = \"TEXT\")] (or \
-                 INTEGER, REAL, BLOB, NUMERIC) and implement rusqlite's FromSql for it"
+                 INTEGER, REAL, BLOB, NUMERIC) and implement rusqlite's FromSql and ToSql for it"
             ),
         );
     }

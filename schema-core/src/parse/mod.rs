@@ -44,7 +44,7 @@
 //! Types: `i8`..`i64`, `u8`..`u32` and `bool` are `INTEGER`; `f32`, `f64` are `REAL`; `String`
 //! is `TEXT`; `Vec<u8>` is `BLOB`; `Option<T>` is nullable, anything else `NOT NULL`. `u64`,
 //! `usize`, `isize`, `i128`, `u128` and every other type need `sql_type` (and rusqlite's
-//! `FromSql` for the derive's `from_row`).
+//! `FromSql` and `ToSql`, with which the derive reads and writes rows).
 //!
 //! # Naming rules
 //!
