@@ -60,6 +60,10 @@
 //! (and the row count) with the embedded ones in one indexed read, never hashing: an up-to-date
 //! open writes nothing. Only on a mismatch is the whole ledger read, to name the exact problem or
 //! the pending migrations.
+//!
+//! The structs that define the tables also read and write their rows: see [`Crud`] (`insert`,
+//! `get`, `list`, `find`, `update`, `delete` on a connection, a `Database` or the generated `Db`)
+//! and [`Database::transaction`].
 
 pub use rusqlite;
 pub use schema_macros::Table;

@@ -7,35 +7,8 @@
 //!
 //! Every statement is built by the derive at compile time with quoted identifiers, takes its
 //! values as bound parameters, and is prepared once per connection (`prepare_cached`) or per
-//! transaction ([`Tx`]). Errors are
-//! [`Error::Data`], naming the operation, the table and, when it is known, the column.
-//!
-//! ```
-//! use migrate_runtime::{Crud, Table};
-//! # use migrate_runtime::rusqlite::Connection;
-//!
-//! #[derive(Debug, PartialEq, Table)]
-//! #[table(name = "users")]
-//! pub struct User {
-//!     #[column(primary_key, autoincrement)]
-//!     pub id: i64,
-//!     pub email: String,
-//!     pub bio: Option<String>,
-//! }
-//!
-//! # let conn = Connection::open_in_memory()?;
-//! # conn.execute_batch(r#"CREATE TABLE "users" ("id" INTEGER PRIMARY KEY AUTOINCREMENT,
-//! #     "email" TEXT NOT NULL, "bio" TEXT)"#)?;
-//! // An id of 0 lets SQLite assign one; insert returns it.
-//! let id = conn.insert(&User { id: 0, email: "ada@example.com".into(), bio: None })?;
-//! let mut ada = conn.get::<User>(id)?.expect("just inserted");
-//! ada.bio = Some("analyst".into());
-//! assert!(conn.update(&ada)?);
-//! assert_eq!(conn.find(User::COL.email.eq("ada@example.com"))?, [ada]);
-//! assert!(conn.delete::<User>(id)?);
-//! assert!(conn.list::<User>()?.is_empty());
-//! # Ok::<(), migrate_runtime::Error>(())
-//! ```
+//! transaction ([`Tx`]). Errors are [`Error::Data`], naming the operation, the table and, when
+//! it is known, the column. See [`Crud`] for the design.
 
 use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
@@ -299,10 +272,55 @@ fn collect_rows<T: Table>(stmt: &mut Statement<'_>, operation: Operation) -> Res
 /// [`Transaction`] (through its `Deref` to `Connection`), a [`Database`], the generated `Db`,
 /// and the [`Tx`] of [`Database::transaction`].
 ///
-/// Every statement binds its values and is prepared once: cached on the connection
-/// (`prepare_cached`), or, inside [`Database::transaction`], in the [`Tx`] itself, which finds
-/// it again without hashing or allocating. Rows come back in primary-key order (a table without
-/// a key: SQLite's scan order).
+/// ```
+/// use migrate_runtime::{Crud, Table};
+/// # use migrate_runtime::rusqlite::Connection;
+///
+/// #[derive(Debug, PartialEq, Table)]
+/// #[table(name = "users")]
+/// pub struct User {
+///     #[column(primary_key, autoincrement)]
+///     pub id: i64,
+///     #[column(unique)]
+///     pub email: String,
+///     pub bio: Option<String>,
+/// }
+///
+/// # let conn = Connection::open_in_memory()?;
+/// # conn.execute_batch(r#"CREATE TABLE "users" ("id" INTEGER PRIMARY KEY AUTOINCREMENT,
+/// #     "email" TEXT NOT NULL UNIQUE, "bio" TEXT)"#)?;
+/// // An id of 0 lets SQLite assign one; insert returns it.
+/// let id = conn.insert(&User { id: 0, email: "ada@example.com".into(), bio: None })?;
+/// let mut ada = conn.get::<User>(id)?.expect("just inserted");
+/// ada.bio = Some("analyst".into());
+/// assert!(conn.update(&ada)?);
+/// assert_eq!(conn.find(User::COL.email.eq("ada@example.com"))?, [ada]);
+/// assert!(conn.delete::<User>(id)?);
+/// assert!(conn.list::<User>()?.is_empty());
+/// # Ok::<(), migrate_runtime::Error>(())
+/// ```
+///
+/// How it works:
+/// - **Statements.** The derive writes each statement at compile time, every identifier quoted
+///   (`"` doubled), every value a bound parameter. A statement is prepared once: cached on the
+///   connection (`prepare_cached`), or, inside [`Database::transaction`], kept by the [`Tx`],
+///   which finds it again without hashing or allocating (100,000 inserts in one transaction run
+///   within a few percent of one reused rusqlite statement: `cargo run --release -p
+///   migrate-runtime --example typed_insert_bench`).
+/// - **Keys.** [`get`](Self::get) and [`delete`](Self::delete) take the primary key as
+///   [`Keyed::Key`]: the value for `i64` and other `Copy` built-ins, `&str` for `String`,
+///   `&[u8]` for `Vec<u8>`, `&T` otherwise, a tuple in key order for a composite key. They,
+///   and [`update`](Self::update), only compile for a table with a primary key.
+/// - **New rows.** A rowid-alias key (a single `INTEGER PRIMARY KEY`) of `0` means "let SQLite
+///   assign it" (see [`insert`](Self::insert)).
+/// - **Filters.** [`find`](Self::find) takes a [`Filter`] built from the typed columns
+///   (`User::COL.email.eq(..)`): a column of another table or a value of another type does not
+///   compile; `None` matches `NULL`.
+/// - **Order.** Rows come back in primary-key order (a table without a key: SQLite's scan
+///   order).
+/// - **Errors.** [`Error::Data`] names the operation, the table and, when a value failed to
+///   convert in either direction, the column; SQLite's own message (a `UNIQUE` or `CHECK`
+///   failure, a lock) is its source.
 ///
 /// Implement it for your own wrapper by returning its connection from
 /// [`connection`](Self::connection).

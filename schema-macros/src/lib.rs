@@ -2,7 +2,13 @@
 //!
 //! The struct is parsed by `schema_core::parse`, the same code the build script runs over the
 //! schema file, and the derive emits the `migrate_runtime::Table` impl: the SQL table and column
-//! names, the fingerprint the build script checks at compile time, and `from_row`.
+//! names, the fingerprint the build script checks at compile time, `from_row`, and the quoted
+//! SQL and parameter binding of the typed operations (`migrate_runtime::Crud`). A struct with a
+//! primary key also gets `migrate_runtime::Keyed` (its key type), and every struct an inherent
+//! constant `COL` with one typed `migrate_runtime::Column` per field (`User::COL.email`), with
+//! the field's visibility. `COL` is the only name the derive adds to the struct's namespace.
+//!
+//! Every field type needs rusqlite's `FromSql` and `ToSql`; the built-in types have them.
 
 mod expand;
 mod fallback;
