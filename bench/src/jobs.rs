@@ -208,8 +208,8 @@ impl Job {
                 let start = Instant::now();
                 match side {
                     Side::Ours => {
-                        let db = Database::open(db, m, &Options::new())
-                            .map_err(|e| err("apply", &e))?;
+                        let db =
+                            Database::open(db, m, &Options::new()).map_err(|e| err("apply", &e))?;
                         if db.report().applied.len() != m.len() {
                             return Err("not every migration was applied".to_owned());
                         }

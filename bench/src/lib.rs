@@ -38,7 +38,8 @@ pub struct Sizes {
     pub tables: usize,
     /// Rows of the insert benchmark (issue 8).
     pub insert_rows: u32,
-    /// Alternating rounds per benchmark (ours and floor once each per round).
+    /// Alternating rounds of the rebuild benchmarks (ours and floor once each per round); the
+    /// cheaper benchmarks run twice as many plus one.
     pub rounds: u32,
 }
 
@@ -83,6 +84,8 @@ pub struct Case {
     pub iters: u32,
     /// The ratio issue 7 asks for, if any.
     pub goal: Option<f64>,
+    /// Alternating rounds (ours and floor once each per round).
+    pub rounds: u32,
 }
 
 fn sqlite_err(what: &str) -> impl Fn(migrate_runtime::rusqlite::Error) -> String + '_ {
@@ -100,6 +103,8 @@ pub fn prepare(
     mut progress: impl FnMut(&str),
 ) -> Result<Vec<Case>, String> {
     let mut cases = Vec::new();
+    // The cheap benchmarks run more rounds than the rebuilds (seconds each).
+    let many = sizes.rounds * 2 + 1;
 
     for &n in &sizes.startup {
         progress(&format!("fixture: up-to-date database with {n} migrations"));
@@ -113,6 +118,7 @@ pub fn prepare(
             job: Job::Startup { migrations: n, db },
             iters,
             goal,
+            rounds: many,
         });
     }
 
@@ -121,6 +127,7 @@ pub fn prepare(
         job: Job::Fresh { migrations: sizes.fresh, db: dir.join("fresh.db") },
         iters: 3,
         goal: Some(1.2),
+        rounds: many,
     });
 
     for unrelated in [false, true] {
@@ -148,6 +155,7 @@ pub fn prepare(
             job: Job::Rebuild { migrations, template: template.clone(), work },
             iters: 1,
             goal: Some(1.15),
+            rounds: sizes.rounds,
         });
         if unrelated {
             cases.push(Case {
@@ -157,6 +165,7 @@ pub fn prepare(
                 job: Job::FkCheck { db: template },
                 iters: 3,
                 goal: None,
+                rounds: many,
             });
         }
     }
@@ -169,6 +178,7 @@ pub fn prepare(
         job: Job::BuildNoChange { krate },
         iters: 5,
         goal: None,
+        rounds: many,
     });
 
     let krate = dir.join("wide");
@@ -180,6 +190,7 @@ pub fn prepare(
         job: Job::Generate { krate },
         iters: 3,
         goal: None,
+        rounds: many,
     });
 
     cases.push(Case {
@@ -190,6 +201,7 @@ pub fn prepare(
         job: Job::Insert { rows: sizes.insert_rows, db: dir.join("insert.db") },
         iters: 3,
         goal: None,
+        rounds: many,
     });
     Ok(cases)
 }

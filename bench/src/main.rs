@@ -111,7 +111,7 @@ fn run(args: &Args) -> Result<(), String> {
     for case in &cases {
         let mut ours = Vec::new();
         let mut floor = Vec::new();
-        for round in 0..sizes.rounds {
+        for round in 0..case.rounds {
             // Alternate which side goes first, so neither always runs on a warmer machine.
             let order = if round.is_multiple_of(2) {
                 [Side::Ours, Side::Floor]
@@ -152,16 +152,43 @@ fn run(args: &Args) -> Result<(), String> {
         for (k, v) in &facts {
             println!("- {k}: {v}");
         }
-        println!("- rounds: {} (median of rounds; ours and floor alternate)", sizes.rounds);
+        println!(
+            "- rounds: {} for the rebuilds, {} for the others (median of rounds; ours and floor \
+             alternate, each in its own process)",
+            sizes.rounds,
+            sizes.rounds * 2 + 1
+        );
         println!("- command: `{command}`\n");
         print!("{}", markdown_table(&rows));
     } else {
         let line: Vec<String> = facts.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         println!("{}", line.join("; "));
-        println!("rounds: {}; command: {command}\n", sizes.rounds);
+        println!(
+            "rounds: {} for the rebuilds, {} for the others; command: {command}\n",
+            sizes.rounds,
+            sizes.rounds * 2 + 1
+        );
         print!("{}", plain_table(&rows));
     }
+    if let Some(line) = unrelated_cost(&rows) {
+        println!("\n{line}");
+    }
     Ok(())
+}
+
+/// What the unrelated table of 3b adds to 3a, on each side.
+fn unrelated_cost(rows: &[Row]) -> Option<String> {
+    let find = |prefix: &str| rows.iter().find(|r| r.name.starts_with(prefix));
+    let (a, b) = (find("3a.")?, find("3b.")?);
+    let delta = |x: Measured, y: Measured| {
+        let ms = (y.time.as_secs_f64() - x.time.as_secs_f64()) * 1e3;
+        format!("{ms:+.0} ms ({:+.1}%)", ms / (x.time.as_secs_f64() * 1e3) * 100.0)
+    };
+    Some(format!(
+        "unrelated-table cost (3b - 3a): ours {}, floor {}",
+        delta(a.ours?, b.ours?),
+        delta(a.floor, b.floor)
+    ))
 }
 
 fn main() -> ExitCode {
