@@ -126,11 +126,15 @@ fn run(args: &Args) -> Result<(), String> {
                 }
             }
         }
+        let mut ratios: Vec<f64> =
+            ours.iter().zip(&floor).map(|(o, f)| o.0.as_secs_f64() / f.0.as_secs_f64()).collect();
+        ratios.sort_by(f64::total_cmp);
         let row = Row {
             name: case.name.clone(),
             ours: summarise(ours),
             floor: summarise(floor).ok_or("no floor sample")?,
             goal: case.goal,
+            paired_ratio: ratios.get(ratios.len() / 2).copied(),
         };
         eprintln!(
             "{}: ours {} floor {} ratio {}",
@@ -153,8 +157,9 @@ fn run(args: &Args) -> Result<(), String> {
             println!("- {k}: {v}");
         }
         println!(
-            "- rounds: {} for the rebuilds, {} for the others (median of rounds; ours and floor \
-             alternate, each in its own process)",
+            "- rounds: {} for the rebuilds, {} for the others; ours and floor run back to back in \
+             each round (alternating which goes first), each in its own process; ours and floor \
+             are medians over rounds, the ratio is the median of the per-round ratios",
             sizes.rounds,
             sizes.rounds * 2 + 1
         );

@@ -23,14 +23,18 @@ pub struct Row {
     pub floor: Measured,
     /// The goal ratio, if any.
     pub goal: Option<f64>,
+    /// The median of the per-round ratios ours / floor (each round measures both sides back to
+    /// back, so a slow spell of the machine mostly cancels out).
+    pub paired_ratio: Option<f64>,
 }
 
 impl Row {
-    /// Ours divided by the floor.
+    /// The reported ratio: [`Row::paired_ratio`] when known, else ours' median divided by the
+    /// floor's.
     #[must_use]
     pub fn ratio(&self) -> Option<f64> {
         let ours = self.ours?;
-        Some(ours.time.as_secs_f64() / self.floor.time.as_secs_f64())
+        Some(self.paired_ratio.unwrap_or(ours.time.as_secs_f64() / self.floor.time.as_secs_f64()))
     }
 
     fn cells(&self) -> [String; 6] {
