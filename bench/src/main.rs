@@ -175,25 +175,7 @@ fn run(args: &Args) -> Result<(), String> {
         );
         print!("{}", plain_table(&rows));
     }
-    if let Some(line) = unrelated_cost(&rows) {
-        println!("\n{line}");
-    }
     Ok(())
-}
-
-/// What the unrelated table of 3b adds to 3a, on each side.
-fn unrelated_cost(rows: &[Row]) -> Option<String> {
-    let find = |prefix: &str| rows.iter().find(|r| r.name.starts_with(prefix));
-    let (a, b) = (find("3a.")?, find("3b.")?);
-    let delta = |x: Measured, y: Measured| {
-        let ms = (y.time.as_secs_f64() - x.time.as_secs_f64()) * 1e3;
-        format!("{ms:+.0} ms ({:+.1}%)", ms / (x.time.as_secs_f64() * 1e3) * 100.0)
-    };
-    Some(format!(
-        "unrelated-table cost (3b - 3a): ours {}, floor {}",
-        delta(a.ours?, b.ours?),
-        delta(a.floor, b.floor)
-    ))
 }
 
 fn main() -> ExitCode {
