@@ -142,6 +142,13 @@ fn every_type_goes_through_every_operation() -> Result {
     assert_eq!(conn.find(col.m.eq(Level(100)))?, [filled.clone()]);
     assert_eq!(conn.find(col.email.eq(Email("c@example.com".into())))?, [filled.clone()]);
     assert_eq!(conn.find(col.oa.eq(-1))?, [filled.clone()]);
+    assert_eq!(conn.find(col.ob.eq(-2))?, [filled.clone()]);
+    assert_eq!(conn.find(col.oc.eq(Some(-3)))?, [filled.clone()]);
+    assert_eq!(conn.find(col.od.eq(i64::MIN))?, [filled.clone()]);
+    assert_eq!(conn.find(col.oe.eq(0))?, [filled.clone()]);
+    assert_eq!(conn.find(col.of.eq(7))?, [filled.clone()]);
+    assert_eq!(conn.find(col.og.eq(8))?, [filled.clone()]);
+    assert_eq!(conn.find(col.oi.eq(-0.5))?, [filled.clone()]);
     assert_eq!(conn.find(col.oh.eq(Some(false)))?, [filled.clone()]);
     assert_eq!(conn.find(col.oj.eq(f64::MAX))?, [filled.clone()]);
     assert_eq!(conn.find(col.ok.eq(""))?, [filled.clone()]);
@@ -153,6 +160,7 @@ fn every_type_goes_through_every_operation() -> Result {
     assert_eq!(conn.find(col.oa.eq(None))?, [swapped.clone()]);
     assert_eq!(conn.find(col.ol.eq(None))?, [swapped.clone()]);
     assert_eq!(conn.find(col.oemail.eq(None))?, [swapped.clone()]);
+    assert_eq!(conn.find(col.om.eq(None).and(col.ok.eq(None)))?, [swapped.clone()]);
     assert!(conn.find(col.k.eq("nobody"))?.is_empty());
 
     // Delete.
