@@ -475,7 +475,35 @@ pub struct Tx<'t> {
 }
 
 impl<'t> Tx<'t> {
-    fn new(tx: &'t Transaction<'t>) -> Self {
+    /// Wraps a [`rusqlite::Transaction`] you manage yourself, so its [`Crud`] operations keep
+    /// their statements prepared ([`Database::transaction`] does this for you). The transaction
+    /// can only be committed once the `Tx` is gone.
+    ///
+    /// ```
+    /// use migrate_runtime::rusqlite::Connection;
+    /// use migrate_runtime::{Crud, Table, Tx};
+    ///
+    /// #[derive(Table)]
+    /// pub struct Event {
+    ///     #[column(primary_key)]
+    ///     pub id: i64,
+    /// }
+    ///
+    /// let mut conn = Connection::open_in_memory()?;
+    /// conn.execute_batch(r#"CREATE TABLE "event" ("id" INTEGER PRIMARY KEY)"#)?;
+    /// let tx = conn.transaction()?;
+    /// {
+    ///     let typed = Tx::new(&tx);
+    ///     for id in 1..=1000 {
+    ///         typed.insert(&Event { id })?;
+    ///     }
+    /// }
+    /// tx.commit()?;
+    /// assert_eq!(conn.list::<Event>()?.len(), 1000);
+    /// # Ok::<(), migrate_runtime::Error>(())
+    /// ```
+    #[must_use]
+    pub fn new(tx: &'t Transaction<'t>) -> Self {
         Tx { tx, statements: std::cell::RefCell::new(Vec::new()) }
     }
 }
