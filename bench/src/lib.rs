@@ -92,21 +92,28 @@ fn sqlite_err(what: &str) -> impl Fn(migrate_runtime::rusqlite::Error) -> String
     move |e| format!("{what}: {e}")
 }
 
-/// Prepares every fixture under `dir` and returns the benchmarks to run, in report order.
-/// `progress` receives a line per fixture.
+/// Prepares the fixtures under `dir` and returns the benchmarks to run, in report order: all of
+/// them, or with `only`, those whose name contains it (no other fixture is built). `progress`
+/// receives a line per fixture.
 ///
 /// # Errors
 /// A fixture could not be written (the message says which).
 pub fn prepare(
     dir: &Path,
     sizes: &Sizes,
+    only: Option<&str>,
     mut progress: impl FnMut(&str),
 ) -> Result<Vec<Case>, String> {
+    let want = |name: &str| only.is_none_or(|o| name.contains(o));
     let mut cases = Vec::new();
     // The cheap benchmarks run more rounds than the rebuilds (seconds each).
     let many = sizes.rounds * 2 + 1;
 
     for &n in &sizes.startup {
+        let name = format!("1. start-up check, up to date, {n} migrations");
+        if !want(&name) {
+            continue;
+        }
         progress(&format!("fixture: up-to-date database with {n} migrations"));
         let db = dir.join(format!("startup-{n}.db"));
         Database::open(&db, &schemas::table_migrations(n), &Options::new())
@@ -114,7 +121,7 @@ pub fn prepare(
         let goal = (n == *sizes.startup.iter().max().unwrap_or(&n)).then_some(1.2);
         let iters = if n >= 1000 { 60 } else { 200 };
         cases.push(Case {
-            name: format!("1. start-up check, up to date, {n} migrations"),
+            name,
             job: Job::Startup { migrations: n, db },
             iters,
             goal,
@@ -130,8 +137,22 @@ pub fn prepare(
         rounds: many,
     });
 
+    let rows = report::count(sizes.rebuild_rows);
     for unrelated in [false, true] {
         let label = if unrelated { "b" } else { "a" };
+        let name = if unrelated {
+            format!("3b. rebuild as 3a, plus an unrelated {rows}-row table with a foreign key")
+        } else {
+            format!(
+                "3a. rebuild of a {rows}-row parent (2 indexes) with a {rows}-row CASCADE child"
+            )
+        };
+        let check = "3c. (diagnostic) foreign-key check of the whole 3b database vs of the \
+                     touched tables";
+        let needed = want(&name) || (unrelated && want(check));
+        if !needed {
+            continue;
+        }
         progress(&format!(
             "fixture: rebuild database {label} ({} rows per table{})",
             sizes.rebuild_rows,
@@ -141,14 +162,6 @@ pub fn prepare(
         rebuild_fixture(&template, sizes.rebuild_rows, unrelated)?;
         let migrations = dir.join(format!("rebuild-{label}.sql"));
         schemas::write_migrations(&migrations, &schemas::rebuild_migrations(unrelated))?;
-        let rows = report::count(sizes.rebuild_rows);
-        let name = if unrelated {
-            format!("3b. rebuild as 3a, plus an unrelated {rows}-row table with a foreign key")
-        } else {
-            format!(
-                "3a. rebuild of a {rows}-row parent (2 indexes) with a {rows}-row CASCADE child"
-            )
-        };
         let work = dir.join(format!("rebuild-{label}-work.db"));
         cases.push(Case {
             name,
@@ -159,9 +172,7 @@ pub fn prepare(
         });
         if unrelated {
             cases.push(Case {
-                name: "3c. (diagnostic) foreign-key check of the whole 3b database vs of the \
-                       touched tables"
-                    .to_owned(),
+                name: check.to_owned(),
                 job: Job::FkCheck { db: template },
                 iters: 3,
                 goal: None,
@@ -170,16 +181,14 @@ pub fn prepare(
         }
     }
 
-    progress(&format!("fixture: crate with {} committed migrations", sizes.committed));
-    let krate = dir.join("history");
-    history_fixture(&krate, sizes.committed)?;
-    cases.push(Case {
-        name: format!("4a. build.rs, no change, {} committed migrations", sizes.committed),
-        job: Job::BuildNoChange { krate },
-        iters: 5,
-        goal: None,
-        rounds: many,
-    });
+    let name = format!("4a. build.rs, no change, {} committed migrations", sizes.committed);
+    if want(&name) {
+        progress(&format!("fixture: crate with {} committed migrations", sizes.committed));
+        let krate = dir.join("history");
+        history_fixture(&krate, sizes.committed)?;
+        let job = Job::BuildNoChange { krate };
+        cases.push(Case { name, job, iters: 5, goal: None, rounds: many });
+    }
 
     let krate = dir.join("wide");
     fs::create_dir_all(krate.join("src")).map_err(|e| format!("wide fixture: {e}"))?;
@@ -203,6 +212,7 @@ pub fn prepare(
         goal: None,
         rounds: many,
     });
+    cases.retain(|c| want(&c.name));
     Ok(cases)
 }
 

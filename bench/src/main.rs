@@ -101,11 +101,14 @@ fn run(args: &Args) -> Result<(), String> {
         .prefix("godwit-bench-")
         .tempdir()
         .map_err(|e| format!("temp dir: {e}"))?;
-    let cases = bench::prepare(dir.path(), &sizes, |line| eprintln!("{line}"))?;
-    let cases: Vec<Case> = cases
-        .into_iter()
-        .filter(|c| args.only.as_ref().is_none_or(|o| c.name.contains(o.as_str())))
-        .collect();
+    let cases =
+        bench::prepare(dir.path(), &sizes, args.only.as_deref(), |line| eprintln!("{line}"))?;
+    if cases.is_empty() {
+        return Err(format!(
+            "no benchmark name contains {:?}",
+            args.only.as_deref().unwrap_or_default()
+        ));
+    }
 
     let mut rows = Vec::new();
     for case in &cases {

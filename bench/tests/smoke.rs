@@ -56,7 +56,7 @@ fn planned_rebuild_is_a_rebuild_of_the_parent_only() {
 #[test]
 fn child_jobs_round_trip_and_run_in_process() {
     let dir = tempfile::tempdir().unwrap();
-    let cases = bench::prepare(dir.path(), &bench::Sizes::smoke(), |_| {}).unwrap();
+    let cases = bench::prepare(dir.path(), &bench::Sizes::smoke(), None, |_| {}).unwrap();
     for case in &cases {
         assert_eq!(Job::from_args(&case.job.to_args()).unwrap(), case.job);
         for side in [Side::Ours, Side::Floor] {
@@ -64,4 +64,16 @@ fn child_jobs_round_trip_and_run_in_process() {
             assert!(time.is_ok(), "{} {}: {time:?}", case.name, side.as_str());
         }
     }
+}
+
+#[test]
+fn only_builds_the_fixtures_of_the_chosen_benchmarks() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = bench::prepare(dir.path(), &bench::Sizes::smoke(), Some("3c."), |_| {}).unwrap();
+    let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].starts_with("3c. "));
+    assert!(dir.path().join("rebuild-b.db").exists());
+    assert!(!dir.path().join("rebuild-a.db").exists());
+    assert!(!dir.path().join("history").exists());
 }
