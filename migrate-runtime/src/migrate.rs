@@ -576,6 +576,26 @@ fn probe_if_needed(conn: &Connection) -> rusqlite::Result<()> {
     if any { schema_probe(conn) } else { Ok(()) }
 }
 
+/// Runs every pending migration and records each in the ledger (inside the caller's transaction).
+fn apply_pending(conn: &Connection, pending: &[Migration]) -> Result<Vec<AppliedMigration>> {
+    conn.execute_batch(CREATE_LEDGER)?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO \"__schema_migrations\" (\"idx\", \"tag\", \"hash\", \"chain\", \"applied_at\", \
+         \"duration_ms\") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut applied = Vec::with_capacity(pending.len());
+    for m in pending {
+        let start = Instant::now();
+        run_statements(conn, m)?;
+        let duration = start.elapsed();
+        let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        insert.execute(params![m.idx, m.tag, m.hash, m.chain, now_ms(), ms])?;
+        log::debug!("ran migration {} in {} ms", m.tag, ms);
+        applied.push(AppliedMigration { idx: m.idx, tag: m.tag, duration });
+    }
+    Ok(applied)
+}
+
 /// Runs every statement of one migration.
 fn run_statements(conn: &Connection, m: &Migration) -> Result<()> {
     let mut number = 0;
@@ -744,15 +764,6 @@ pub(crate) fn migrate_with(
     let pending = &migrations[first..];
     scan_all(pending)?;
     let tags = tags_of(pending);
-    // A schema whose foreign keys cannot be checked at all ("foreign key mismatch") before the run
-    // is not this run's doing either: then the check after it is skipped as well.
-    let baseline = match fk_check(conn) {
-        Ok(rows) => Some(rows),
-        Err(e) => {
-            log::warn!("foreign keys cannot be checked before migrating: {e}");
-            None
-        }
-    };
     // Views and triggers that were already broken are not this run's doing: check only when the
     // schema resolved before.
     let probe_before = match probe_if_needed(conn) {
@@ -764,29 +775,31 @@ pub(crate) fn migrate_with(
             false
         }
     };
-    conn.execute_batch(CREATE_LEDGER)?;
-    let mut insert = conn.prepare(
-        "INSERT INTO \"__schema_migrations\" (\"idx\", \"tag\", \"hash\", \"chain\", \"applied_at\", \
-         \"duration_ms\") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for m in pending {
-        let start = Instant::now();
-        run_statements(conn, m)?;
-        let duration = start.elapsed();
-        let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
-        insert.execute(params![m.idx, m.tag, m.hash, m.chain, now_ms(), ms])?;
-        log::info!("applied migration {} in {} ms", m.tag, ms);
-        report.applied.push(AppliedMigration { idx: m.idx, tag: m.tag, duration });
-    }
-    drop(insert);
-    if let Some(baseline) = baseline {
-        let after = fk_check(conn)
-            .map_err(|source| Error::ForeignKeyMismatch { tags: tags.clone(), source })?;
-        let violations = new_violations(baseline, after);
-        if !violations.is_empty() {
-            return Err(Error::ForeignKeyViolation { tags, violations });
+    // The foreign-key check reads every child table of the database, so it runs once, after the
+    // migrations. Only when it finds something is the state before the run needed (violations
+    // that were already there are not this run's doing): the savepoint is rolled back, the
+    // baseline read, and, if nothing is new, the migrations are applied again.
+    conn.execute_batch("SAVEPOINT \"godwit_run\"")?;
+    report.applied = apply_pending(conn, pending)?;
+    let after = fk_check(conn);
+    if !matches!(&after, Ok(rows) if rows.is_empty()) {
+        conn.execute_batch("ROLLBACK TO \"godwit_run\"")?;
+        match fk_check(conn) {
+            // A schema whose foreign keys cannot be checked at all ("foreign key mismatch")
+            // before the run: the check after it is skipped as well.
+            Err(e) => log::warn!("foreign keys cannot be checked before migrating: {e}"),
+            Ok(baseline) => {
+                let after = after
+                    .map_err(|source| Error::ForeignKeyMismatch { tags: tags.clone(), source })?;
+                let violations = new_violations(baseline, after);
+                if !violations.is_empty() {
+                    return Err(Error::ForeignKeyViolation { tags, violations });
+                }
+            }
         }
+        report.applied = apply_pending(conn, pending)?;
     }
+    conn.execute_batch("RELEASE \"godwit_run\"")?;
     check_views(conn, &tags)?;
     if probe_before {
         probe_if_needed(conn)
@@ -794,6 +807,9 @@ pub(crate) fn migrate_with(
     }
     log::trace!("COMMIT");
     tx.commit()?;
+    for m in &report.applied {
+        log::info!("applied migration {} in {} ms", m.tag, m.duration.as_millis());
+    }
     log::info!("applied {} migration(s): {tags}", report.applied.len());
     Ok(report)
 }
