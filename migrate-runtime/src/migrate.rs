@@ -1,6 +1,6 @@
 //! Checking the ledger against the embedded migrations, and applying what is pending.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -514,6 +514,121 @@ fn fk_check(conn: &Connection) -> rusqlite::Result<Vec<FkViolation>> {
     .collect::<rusqlite::Result<Vec<_>>>()
 }
 
+/// What the statements of a run wrote, for the scope of the foreign-key check.
+#[derive(Debug, Default)]
+struct Written {
+    /// Tables whose rows were written, lower-cased.
+    tables: BTreeSet<String>,
+    /// A statement wrote something the runner could not attribute to a table.
+    unknown: bool,
+}
+
+impl Written {
+    fn record(&mut self, writes: sql::Writes) {
+        match writes {
+            sql::Writes::Nothing => {}
+            sql::Writes::Table(name) => {
+                self.tables.insert(name.to_ascii_lowercase());
+            }
+            sql::Writes::Unknown => self.unknown = true,
+        }
+    }
+}
+
+/// The user tables of `sqlite_schema` (lower-cased name to root page and SQL) and whether any
+/// trigger exists: enough to tell which tables a run changed.
+#[derive(Debug, PartialEq, Eq)]
+struct TableEntries {
+    tables: BTreeMap<String, (i64, Option<String>)>,
+    triggers: bool,
+}
+
+impl TableEntries {
+    fn read(conn: &Connection) -> rusqlite::Result<Self> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT type, lower(name), rootpage, sql FROM sqlite_schema \
+             WHERE type IN ('table', 'trigger') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        )?;
+        let mut entries = Self { tables: BTreeMap::new(), triggers: false };
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            if row.get_ref(0)?.as_str()? == "trigger" {
+                entries.triggers = true;
+            } else {
+                entries.tables.insert(row.get(1)?, (row.get(2)?, row.get(3)?));
+            }
+        }
+        Ok(entries)
+    }
+}
+
+/// Which tables the foreign-key check after a run must read.
+#[derive(Debug)]
+enum CheckScope {
+    /// The whole database.
+    All,
+    /// These tables (lower-cased names): the ones the run touched and their children.
+    Tables(Vec<String>),
+}
+
+fn check_scope(
+    conn: &Connection,
+    before: &TableEntries,
+    written: &Written,
+) -> rusqlite::Result<CheckScope> {
+    let after = TableEntries::read(conn)?;
+    if written.unknown || before.triggers || after.triggers {
+        return Ok(CheckScope::All);
+    }
+    let mut touched = written.tables.clone();
+    for (name, entry) in &after.tables {
+        if before.tables.get(name) != Some(entry) {
+            touched.insert(name.clone());
+        }
+    }
+    touched.extend(before.tables.keys().filter(|n| !after.tables.contains_key(*n)).cloned());
+    let mut parents_of =
+        conn.prepare_cached("SELECT DISTINCT lower(\"table\") FROM pragma_foreign_key_list(?1)")?;
+    let mut scope = Vec::new();
+    for name in after.tables.keys() {
+        let parents: Vec<String> =
+            parents_of.query_map([name], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        if touched.contains(name) || parents.iter().any(|p| touched.contains(p)) {
+            scope.push(name.clone());
+        }
+    }
+    Ok(CheckScope::Tables(scope))
+}
+
+/// The rows of `pragma_foreign_key_check` in `scope`; with `existing`, only over the tables it
+/// lists (the state before a run has no tables the run created).
+fn fk_check_in(
+    conn: &Connection,
+    scope: &CheckScope,
+    existing: Option<&TableEntries>,
+) -> rusqlite::Result<Vec<FkViolation>> {
+    let CheckScope::Tables(tables) = scope else { return fk_check(conn) };
+    let mut stmt = conn.prepare_cached("SELECT * FROM pragma_foreign_key_check(?1)")?;
+    let mut out = Vec::new();
+    for table in tables {
+        if existing.is_some_and(|e| !e.tables.contains_key(table)) {
+            continue;
+        }
+        let rows = stmt.query_map([table], |r| {
+            Ok(FkViolation {
+                table: r.get(0)?,
+                rowid: r.get(1)?,
+                parent: r.get(2)?,
+                fk_id: r.get(3)?,
+            })
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+    }
+    Ok(out)
+}
+
 /// The violations in `after` that are not in `before` (as multisets).
 fn new_violations(before: Vec<FkViolation>, after: Vec<FkViolation>) -> Vec<FkViolation> {
     let mut seen: HashMap<FkViolation, usize> = HashMap::new();
@@ -577,7 +692,11 @@ fn probe_if_needed(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Runs every pending migration and records each in the ledger (inside the caller's transaction).
-fn apply_pending(conn: &Connection, pending: &[Migration]) -> Result<Vec<AppliedMigration>> {
+fn apply_pending(
+    conn: &Connection,
+    pending: &[Migration],
+    written: &mut Written,
+) -> Result<Vec<AppliedMigration>> {
     conn.execute_batch(CREATE_LEDGER)?;
     let mut insert = conn.prepare_cached(
         "INSERT INTO \"__schema_migrations\" (\"idx\", \"tag\", \"hash\", \"chain\", \"applied_at\", \
@@ -586,7 +705,7 @@ fn apply_pending(conn: &Connection, pending: &[Migration]) -> Result<Vec<Applied
     let mut applied = Vec::with_capacity(pending.len());
     for m in pending {
         let start = Instant::now();
-        run_statements(conn, m)?;
+        run_statements(conn, m, written)?;
         let duration = start.elapsed();
         let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
         insert.execute(params![m.idx, m.tag, m.hash, m.chain, now_ms(), ms])?;
@@ -597,7 +716,7 @@ fn apply_pending(conn: &Connection, pending: &[Migration]) -> Result<Vec<Applied
 }
 
 /// Runs every statement of one migration.
-fn run_statements(conn: &Connection, m: &Migration) -> Result<()> {
+fn run_statements(conn: &Connection, m: &Migration, written: &mut Written) -> Result<()> {
     let mut number = 0;
     // A byte-order mark is not SQL (and not part of the hash).
     let text = m.sql.strip_prefix('\u{feff}').unwrap_or(m.sql);
@@ -628,6 +747,9 @@ fn run_statements(conn: &Connection, m: &Migration) -> Result<()> {
                     statement: number,
                     keyword,
                 });
+            }
+            if !stmt.readonly() {
+                written.record(sql::writes(&text));
             }
             let mut rows = stmt.raw_query();
             loop {
@@ -775,16 +897,22 @@ pub(crate) fn migrate_with(
             false
         }
     };
-    // The foreign-key check reads every child table of the database, so it runs once, after the
-    // migrations. Only when it finds something is the state before the run needed (violations
-    // that were already there are not this run's doing): the savepoint is rolled back, the
-    // baseline read, and, if nothing is new, the migrations are applied again.
+    // The foreign-key check runs once, after the migrations, and only over the tables the run
+    // touched (schema changed, rows written, or dropped) and their children, so a large
+    // unrelated table costs nothing; statements the runner cannot read, and triggers (which may
+    // write anywhere), widen it to the whole database. Only when the check finds something is
+    // the state before the run needed (violations that were already there are not this run's
+    // doing): the savepoint is rolled back, the baseline read, and, if nothing is new, the
+    // migrations are applied again.
+    let before = TableEntries::read(conn)?;
     conn.execute_batch("SAVEPOINT \"godwit_run\"")?;
-    report.applied = apply_pending(conn, pending)?;
-    let after = fk_check(conn);
+    let mut written = Written::default();
+    report.applied = apply_pending(conn, pending, &mut written)?;
+    let scope = check_scope(conn, &before, &written)?;
+    let after = fk_check_in(conn, &scope, None);
     if !matches!(&after, Ok(rows) if rows.is_empty()) {
         conn.execute_batch("ROLLBACK TO \"godwit_run\"")?;
-        match fk_check(conn) {
+        match fk_check_in(conn, &scope, Some(&before)) {
             // A schema whose foreign keys cannot be checked at all ("foreign key mismatch")
             // before the run: the check after it is skipped as well.
             Err(e) => log::warn!("foreign keys cannot be checked before migrating: {e}"),
@@ -797,7 +925,7 @@ pub(crate) fn migrate_with(
                 }
             }
         }
-        report.applied = apply_pending(conn, pending)?;
+        report.applied = apply_pending(conn, pending, &mut Written::default())?;
     }
     conn.execute_batch("RELEASE \"godwit_run\"")?;
     check_views(conn, &tags)?;

@@ -382,3 +382,141 @@ mod tests {
         assert_eq!(forbidden_statement("CREATE TABLE t(x)"), None);
     }
 }
+
+/// What a single statement writes, as far as the foreign-key check after a run cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Writes {
+    /// Rows of no table of the main schema (a query, DDL, which the runner sees through
+    /// `sqlite_schema`, or a write to a `temp` table).
+    Nothing,
+    /// Rows of this table (`INSERT`, `REPLACE`, `UPDATE` or `DELETE`).
+    Table(String),
+    /// Something the runner cannot tell (a `WITH` statement, an unknown verb): check everything.
+    Unknown,
+}
+
+/// The table a statement writes rows of, read from its first words. Conservative: whatever is
+/// not recognised is [`Writes::Unknown`].
+pub(crate) fn writes(stmt: &str) -> Writes {
+    let words = names(stmt, 12);
+    let word = |i: usize| words.get(i).map(|(w, quoted)| if *quoted { "" } else { w.as_str() });
+    let upper = |i: usize| word(i).map(str::to_ascii_uppercase);
+    let Some(verb) = upper(0) else { return Writes::Nothing };
+    let name_at = match verb.as_str() {
+        "CREATE" | "DROP" | "ALTER" | "SELECT" | "VALUES" | "EXPLAIN" | "ANALYZE" | "REINDEX"
+        | "PRAGMA" => return Writes::Nothing,
+        "INSERT" | "REPLACE" => {
+            match (1..words.len()).find(|&i| upper(i).as_deref() == Some("INTO")) {
+                Some(i) => i + 1,
+                None => return Writes::Unknown,
+            }
+        }
+        // UPDATE [OR <conflict>] name
+        "UPDATE" if upper(1).as_deref() == Some("OR") => 3,
+        "UPDATE" => 1,
+        "DELETE" if upper(1).as_deref() == Some("FROM") => 2,
+        _ => return Writes::Unknown,
+    };
+    let Some((first, _)) = words.get(name_at) else { return Writes::Unknown };
+    // `schema.table`: the names list holds both parts; a `.` was between them.
+    match words.get(name_at + 1) {
+        Some((second, _)) if dotted(stmt, first, second) => {
+            if first.eq_ignore_ascii_case("temp") {
+                Writes::Nothing
+            } else {
+                Writes::Table(second.clone())
+            }
+        }
+        _ => Writes::Table(first.clone()),
+    }
+}
+
+/// The first `limit` names of a statement, with their text (quoted identifiers unquoted, `""`
+/// undoubled) and whether they were quoted. Stops at anything that is neither a name nor a `.`.
+fn names(stmt: &str, limit: usize) -> Vec<(String, bool)> {
+    let b = stmt.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() && out.len() < limit {
+        match b[i] {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0c | b'.' => i += 1,
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = stmt[i + 2..].find("*/").map_or(b.len(), |end| i + 2 + end + 2);
+            }
+            q @ (b'"' | b'`' | b'[') => {
+                let close = if q == b'[' { b']' } else { q };
+                let mut text = Vec::new();
+                i += 1;
+                while i < b.len() {
+                    if b[i] == close {
+                        if close != b']' && b.get(i + 1) == Some(&close) {
+                            text.push(close);
+                            i += 2;
+                            continue;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    text.push(b[i]);
+                    i += 1;
+                }
+                out.push((String::from_utf8_lossy(&text).into_owned(), true));
+            }
+            c if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 => {
+                let start = i;
+                while i < b.len()
+                    && (b[i] == b'_'
+                        || b[i] == b'$'
+                        || b[i].is_ascii_alphanumeric()
+                        || b[i] >= 0x80)
+                {
+                    i += 1;
+                }
+                out.push((stmt[start..i].to_owned(), false));
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
+/// Whether `first` and `second` appear as `first.second` (a schema-qualified name).
+fn dotted(stmt: &str, first: &str, second: &str) -> bool {
+    let squash: String = stmt.chars().filter(|c| !c.is_whitespace()).collect();
+    let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    [first.to_owned(), quoted(first)].iter().any(|f| {
+        [second.to_owned(), quoted(second)].iter().any(|s| squash.contains(&format!("{f}.{s}")))
+    })
+}
+
+#[cfg(test)]
+mod writes_tests {
+    use super::{Writes, writes};
+
+    fn table(name: &str) -> Writes {
+        Writes::Table(name.to_owned())
+    }
+
+    #[test]
+    fn write_targets_are_read_from_the_statement() {
+        assert_eq!(writes("INSERT INTO \"we\"\"ird\" (a) VALUES (1)"), table("we\"ird"));
+        assert_eq!(writes("insert or replace into notes select * from x"), table("notes"));
+        assert_eq!(writes("REPLACE INTO t VALUES (1)"), table("t"));
+        assert_eq!(writes("UPDATE OR ROLLBACK \"order\" SET a = 1"), table("order"));
+        assert_eq!(writes("-- comment\nUPDATE notes SET a = 1"), table("notes"));
+        assert_eq!(writes("DELETE FROM main.\"parent\" WHERE id = 1"), table("parent"));
+        assert_eq!(writes("DELETE FROM main . parent"), table("parent"));
+        assert_eq!(writes("INSERT INTO temp.\"__godwit_guard\" SELECT 1"), Writes::Nothing);
+        assert_eq!(writes("CREATE TABLE t (a)"), Writes::Nothing);
+        assert_eq!(writes("ALTER TABLE t ADD COLUMN b"), Writes::Nothing);
+        assert_eq!(writes("SELECT 1"), Writes::Nothing);
+        assert_eq!(writes("WITH x AS (SELECT 1) DELETE FROM t"), Writes::Unknown);
+        assert_eq!(writes("UPSERT t"), Writes::Unknown);
+        assert_eq!(writes("\"INSERT\" INTO t"), Writes::Unknown);
+    }
+}

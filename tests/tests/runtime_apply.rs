@@ -587,3 +587,68 @@ fn a_writer_holding_the_lock_past_the_busy_timeout_gives_busy_and_changes_nothin
     assert_eq!(db.report().applied.len(), 1);
     assert_eq!(count(db.conn(), "SELECT count(*) FROM a"), 1);
 }
+
+/// The foreign-key check after a run reads only the tables the run touched and their children;
+/// every way a run can orphan a row must still be caught: rows written by a statement, a dropped
+/// parent, a trigger writing elsewhere, a statement the runner cannot attribute (`WITH`).
+#[test]
+fn the_scoped_foreign_key_check_catches_every_kind_of_orphan() {
+    let kids = children("NO ACTION");
+    let unrelated = "CREATE TABLE \"audit\" (\"id\" INTEGER PRIMARY KEY, \"note\" TEXT);\n";
+    let base = [
+        ("0000_create_parent", PARENT),
+        ("0001_create_children", kids.as_str()),
+        ("0002_create_audit", unrelated),
+    ];
+    let cases: [(&str, &str, &str); 5] = [
+        ("0003_update_child", "UPDATE \"child\" SET \"pid\" = 42 WHERE \"id\" = 1;\n", "child"),
+        ("0003_delete_parent", "DELETE FROM main.\"parent\" WHERE \"id\" = 2;\n", "child"),
+        ("0003_drop_parent", "DROP TABLE \"parent\";\n", "child"),
+        (
+            "0003_with_delete",
+            "WITH gone AS (SELECT 1 AS id) DELETE FROM \"parent\" WHERE \"id\" IN (SELECT id FROM gone);\n",
+            "child",
+        ),
+        (
+            "0003_trigger_elsewhere",
+            "CREATE TRIGGER \"wipe\" AFTER INSERT ON \"audit\" BEGIN DELETE FROM \"parent\" WHERE \"id\" = 1; END;\n--> statement-breakpoint\nINSERT INTO \"audit\" (\"note\") VALUES ('x');\n",
+            "child",
+        ),
+    ];
+    for (tag, sql, orphaned) in cases {
+        let f = fixture();
+        let v1 = migrations(&base);
+        let db = open(&f.path, v1).unwrap();
+        db.conn().execute_batch(ROWS).unwrap();
+        drop(db);
+        let v2 = migrations(&[base[0], base[1], base[2], (tag, sql)]);
+        let err = open(&f.path, v2).unwrap_err();
+        let Error::ForeignKeyViolation { violations, .. } = &err else {
+            panic!("{tag}: expected ForeignKeyViolation, got {err:?}")
+        };
+        assert!(violations.iter().any(|v| v.table == orphaned), "{tag}: {violations:?}");
+        let conn = Connection::open(&f.path).unwrap();
+        assert_eq!(ledger_len(&conn), 3, "{tag}: rolled back");
+        assert_eq!(count(&conn, "SELECT count(*) FROM parent"), 2, "{tag}: rolled back");
+    }
+}
+
+/// A violation in a table the run does not touch is neither reported nor read, and a clean run
+/// over a touched table still passes.
+#[test]
+fn untouched_tables_with_old_violations_do_not_block_a_rebuild() {
+    let f = fixture();
+    let (v2, db) = parent_and_children(&f.path, "CASCADE");
+    db.conn()
+        .execute_batch(
+            "CREATE TABLE other_parent (id INTEGER PRIMARY KEY);
+             CREATE TABLE other_child (id INTEGER PRIMARY KEY, p INTEGER REFERENCES other_parent (id));
+             PRAGMA foreign_keys = OFF; INSERT INTO other_child VALUES (1, 7); PRAGMA foreign_keys = ON;",
+        )
+        .unwrap();
+    drop(db);
+    let db = open(&f.path, v2).unwrap();
+    assert_eq!(db.report().applied.len(), 1);
+    assert_eq!(count(db.conn(), "SELECT count(*) FROM child"), 2);
+    assert_eq!(count(db.conn(), "SELECT count(*) FROM pragma_foreign_key_check('other_child')"), 1);
+}
