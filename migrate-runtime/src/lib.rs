@@ -90,6 +90,11 @@ pub use sql::STATEMENT_BREAKPOINT;
 #[doc(hidden)]
 pub mod __private;
 
+/// The workspace README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
