@@ -587,13 +587,22 @@ fn check_scope(
         }
     }
     touched.extend(before.tables.keys().filter(|n| !after.tables.contains_key(*n)).cloned());
+    // When most tables were touched (a first install creates all of them), one pass over the
+    // database is cheaper than a pass per table.
+    if touched.len() * 2 >= after.tables.len() {
+        return Ok(CheckScope::All);
+    }
     let mut parents_of =
         conn.prepare_cached("SELECT DISTINCT lower(\"table\") FROM pragma_foreign_key_list(?1)")?;
     let mut scope = Vec::new();
     for name in after.tables.keys() {
+        if touched.contains(name) {
+            scope.push(name.clone());
+            continue;
+        }
         let parents: Vec<String> =
             parents_of.query_map([name], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-        if touched.contains(name) || parents.iter().any(|p| touched.contains(p)) {
+        if parents.iter().any(|p| touched.contains(p)) {
             scope.push(name.clone());
         }
     }
