@@ -1,6 +1,7 @@
 //! The error collector (serde_derive's `Ctxt`): every mistake in a struct is reported at once.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Display;
 
 use proc_macro2::Span;
@@ -58,4 +59,47 @@ pub(crate) fn combine(errors: Vec<syn::Error>) -> syn::Result<()> {
         combined.combine(rest);
     }
     Err(combined)
+}
+
+/// One declared rename, for [`check_renames`]: the item's current SQL name, the old name it
+/// claims, who claims it (`field \`name\`` or `struct \`User\``) and where to point.
+pub(crate) struct RenameClaim<'a> {
+    pub name: &'a str,
+    pub renamed_from: Option<&'a str>,
+    pub owner: String,
+    pub span: Span,
+}
+
+/// The two rules `renamed_from` follows for columns and tables alike: the old name must be gone
+/// (not the name of another item), and only one item may claim it. `noun` is `column` or
+/// `table`, `owner` is `field` or `struct`.
+pub(crate) fn check_renames(cx: &Ctxt, noun: &str, owner: &str, claims: &[RenameClaim<'_>]) {
+    let mut claimed: HashMap<String, &RenameClaim<'_>> = HashMap::new();
+    for claim in claims {
+        let Some(old) = claim.renamed_from else { continue };
+        let key = old.to_ascii_lowercase();
+        if let Some(other) =
+            claims.iter().find(|o| o.name.eq_ignore_ascii_case(old) && o.renamed_from.is_none())
+        {
+            cx.error_at(
+                claim.span,
+                format_args!(
+                    "renamed_from = \"{old}\" names a {noun} that still exists ({}); \
+                     renamed_from takes the old name of a {noun} that is gone, so fix or remove it",
+                    other.owner
+                ),
+            );
+        } else if let Some(first) = claimed.get(&key) {
+            cx.error_at(
+                claim.span,
+                format_args!(
+                    "{} is already renamed_from \"{old}\"; a {noun} can only be renamed into one \
+                     {owner}",
+                    first.owner
+                ),
+            );
+        } else {
+            claimed.insert(key, claim);
+        }
+    }
 }

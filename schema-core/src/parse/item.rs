@@ -9,7 +9,7 @@ use syn::ext::IdentExt as _;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr};
 
 use super::attr::{self, Action, ColumnAttrs, RefTarget, StructAttrs};
-use super::ctxt::Ctxt;
+use super::ctxt::{Ctxt, RenameClaim, check_renames};
 use super::ty::{self, Kind};
 use super::{ParsedField, ParsedTable, Reference, Spans};
 use crate::model::{Check, Column, DefaultValue, FkAction, ForeignKey, Index, SqlType, Table};
@@ -428,37 +428,20 @@ fn check_duplicate_columns(cx: &Ctxt, infos: &[FieldInfo<'_>]) {
 /// A rename's old name must be gone: not the current name of a column that is not itself being
 /// renamed (a swap `a <-> b` is fine), and not claimed by two fields.
 fn check_column_renames(cx: &Ctxt, infos: &[FieldInfo<'_>]) {
-    let mut claimed: HashMap<String, &FieldInfo<'_>> = HashMap::new();
-    for info in infos {
-        let (Some(old), Some(lit)) = (&info.column.renamed_from, &info.attrs.renamed_from) else {
-            continue;
-        };
-        let key = old.to_ascii_lowercase();
-        if let Some(other) = infos
-            .iter()
-            .find(|o| o.column.name.eq_ignore_ascii_case(old) && o.column.renamed_from.is_none())
-        {
-            cx.error_spanned_by(
-                lit,
-                format_args!(
-                    "renamed_from = \"{old}\" names a column that still exists (field `{}`); \
-                     renamed_from takes the old name of a column that is gone, so fix or remove it",
-                    other.ident.unraw()
-                ),
-            );
-        } else if let Some(first) = claimed.get(&key) {
-            cx.error_spanned_by(
-                lit,
-                format_args!(
-                    "field `{}` is already renamed_from \"{old}\"; a column can only be renamed \
-                     into one field",
-                    first.ident.unraw()
-                ),
-            );
-        } else {
-            claimed.insert(key, info);
-        }
-    }
+    let claims: Vec<RenameClaim<'_>> = infos
+        .iter()
+        .map(|info| RenameClaim {
+            name: &info.column.name,
+            renamed_from: info.column.renamed_from.as_deref(),
+            owner: format!("field `{}`", info.ident.unraw()),
+            span: info
+                .attrs
+                .renamed_from
+                .as_ref()
+                .map_or_else(|| info.ident.span(), |lit| lit.span()),
+        })
+        .collect();
+    check_renames(cx, "column", "field", &claims);
 }
 
 type Lookup<'l, 'a> = dyn Fn(&Ident, &str) -> Option<&'l FieldInfo<'a>> + 'l;

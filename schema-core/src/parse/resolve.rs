@@ -6,7 +6,7 @@ use proc_macro2::Span;
 use syn::ext::IdentExt as _;
 
 use super::ParsedTable;
-use super::ctxt::Ctxt;
+use super::ctxt::{Ctxt, RenameClaim, check_renames};
 use crate::model::Schema;
 
 pub(crate) fn resolve(tables: &[ParsedTable]) -> syn::Result<Schema> {
@@ -164,36 +164,16 @@ fn check_names(cx: &Ctxt, tables: &[ParsedTable]) {
             seen.insert(key, format!("table `{}` (struct `{}`)", t.table.name, t.rust_name));
         }
     }
-    let mut claimed: HashMap<String, &ParsedTable> = HashMap::new();
-    for t in tables {
-        let Some(old) = &t.table.renamed_from else { continue };
-        let key = old.to_ascii_lowercase();
-        let span = t.spans.renamed_from.unwrap_or_else(|| name_span(t));
-        if let Some(other) = tables
-            .iter()
-            .find(|o| o.table.name.eq_ignore_ascii_case(old) && o.table.renamed_from.is_none())
-        {
-            cx.error_at(
-                span,
-                format_args!(
-                    "renamed_from = \"{old}\" names a table that still exists (struct `{}`); \
-                     renamed_from takes the old name of a table that is gone, so fix or remove it",
-                    other.rust_name
-                ),
-            );
-        } else if let Some(first) = claimed.get(&key) {
-            cx.error_at(
-                span,
-                format_args!(
-                    "struct `{}` is already renamed_from \"{old}\"; a table can only be renamed \
-                     into one struct",
-                    first.rust_name
-                ),
-            );
-        } else {
-            claimed.insert(key, t);
-        }
-    }
+    let claims: Vec<RenameClaim<'_>> = tables
+        .iter()
+        .map(|t| RenameClaim {
+            name: &t.table.name,
+            renamed_from: t.table.renamed_from.as_deref(),
+            owner: format!("struct `{}`", t.rust_name),
+            span: t.spans.renamed_from.unwrap_or_else(|| name_span(t)),
+        })
+        .collect();
+    check_renames(cx, "table", "struct", &claims);
     for t in tables {
         for (i, index) in t.table.indexes.iter().enumerate() {
             let key = index.name.to_ascii_lowercase();
