@@ -305,8 +305,8 @@ fn collect_rows<T: Table>(stmt: &mut Statement<'_>, operation: Operation) -> Res
 ///   (`"` doubled), every value a bound parameter. A statement is prepared once: cached on the
 ///   connection (`prepare_cached`), or, inside [`Database::transaction`], kept by the [`Tx`],
 ///   which finds it again without hashing or allocating (100,000 inserts in one transaction run
-///   within a few percent of one reused rusqlite statement: `cargo run --release -p
-///   migrate-runtime --example typed_insert_bench`). rusqlite's cache keeps 16 statements by
+///   within a few percent of one reused rusqlite statement: figure 8 of `cargo run --release -p
+///   bench`, see BENCHMARKS.md). rusqlite's cache keeps 16 statements by
 ///   default; an application using more raises it with
 ///   `Connection::set_prepared_statement_cache_capacity`.
 /// - **Keys.** [`get`](Self::get) and [`delete`](Self::delete) take the primary key as
