@@ -61,11 +61,51 @@
 //! open writes nothing. Only on a mismatch is the whole ledger read, to name the exact problem or
 //! the pending migrations.
 //!
+//! # Features, SQLite builds and the minimum SQLite
+//!
+//! - `bundled` (default): SQLite is compiled from source (rusqlite's `bundled`), the version this
+//!   crate is tested with.
+//! - `derive` (default): re-exports `#[derive(Table)]` as `migrate_runtime::Table`, next to the
+//!   [`Table`] trait of the same name. The derive is a proc-macro that reads the schema at compile
+//!   time; without it the runtime's graph holds no schema model, planner, serde or `syn` with
+//!   `full` (the trait can still be implemented by hand, though the build script's generated code
+//!   is meant for the derive).
+//!
+//! **System SQLite**: depend on the runtime without `bundled`; rusqlite then links the system's
+//! `libsqlite3` (found by `pkg-config`, or `SQLITE3_LIB_DIR`):
+//!
+//! ```toml
+//! migrate-runtime = { version = "0.1", default-features = false, features = ["derive"] }
+//! ```
+//!
+//! **SQLCipher**: the same, plus rusqlite's SQLCipher build in the application's own manifest
+//! (cargo unifies the features of the one rusqlite):
+//!
+//! ```toml
+//! migrate-runtime = { version = "0.1", default-features = false, features = ["derive"] }
+//! rusqlite = { version = "0.43", features = ["bundled-sqlcipher"] }
+//! ```
+//!
+//! Open the connection yourself, set the key (`PRAGMA key`) before anything else reads the file,
+//! and hand it to [`Database::from_connection`] or [`migrate`].
+//!
+//! **Minimum SQLite**: a run refuses a SQLite older than 3.35.5 ([`Error::SqliteTooOld`]): the
+//! ledger, the foreign-key check (`pragma_foreign_key_check(?)`, `sqlite_schema`) and
+//! `ALTER TABLE .. DROP COLUMN` (3.35; 3.35.5 fixed its bugs) need it. Some migrations the build
+//! script writes need more, and then fail at their statement (rolled back, nothing applied) on an
+//! older library: a `STRICT` table needs 3.37.0, and a table rebuild with a data guard (a type
+//! conversion, a new `NOT NULL`, `CHECK` or `UNIQUE` over existing rows) raises its message with
+//! `RAISE(ABORT, <expression>)`, which needs 3.47.0. The bundled SQLite is newer than all of
+//! these; with a system SQLite, use 3.47.0 or newer.
+//!
 //! The structs that define the tables also read and write their rows: see [`Crud`] (`insert`,
 //! `get`, `list`, `find`, `update`, `delete` on a connection, a `Database` or the generated `Db`)
 //! and [`Database::transaction`].
 
 pub use rusqlite;
+/// `#[derive(Table)]` (feature `derive`, on by default): the same name as the [`Table`] trait,
+/// so `use migrate_runtime::Table;` brings both.
+#[cfg(feature = "derive")]
 pub use schema_macros::Table;
 
 mod table;
