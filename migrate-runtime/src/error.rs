@@ -13,6 +13,10 @@ use crate::hash::short;
 /// ([`Error::Statement`], [`Error::ForeignKeyViolation`], [`Error::BrokenView`]) roll the whole
 /// run back: the database is again exactly as it was, and `foreign_keys` is restored.
 ///
+/// Every variant caused by another error (SQLite's, as a rule) reaches it through
+/// [`std::error::Error::source`] and does not repeat it in its message; print the chain (e.g.
+/// `anyhow`'s `{:#}`, or a loop over `source()`) to see both.
+///
 /// ```
 /// use migrate_runtime::{Error, Migration, chain_hash, hash_sql, rusqlite::Connection};
 ///
@@ -148,7 +152,7 @@ pub enum Error {
     /// The SQLite library is older than 3.35.5.
     #[error(
         "sqlite {found} is too old: migrations need sqlite 3.35.5 or newer; build with the bundled \
-         sqlite (rusqlite feature \"bundled\")"
+         sqlite (migrate-runtime's default feature \"bundled\")"
     )]
     SqliteTooOld {
         /// The version found, e.g. `3.31.1`.
@@ -181,10 +185,7 @@ pub enum Error {
     },
 
     /// A statement of a migration failed; everything was rolled back.
-    #[error(
-        "migration {tag} failed at statement {statement} ({first_line}): {source}; nothing was \
-         applied"
-    )]
+    #[error("migration {tag} failed at statement {statement} ({first_line}); nothing was applied")]
     Statement {
         /// The migration's tag.
         tag: String,
@@ -193,6 +194,7 @@ pub enum Error {
         /// The statement's first line.
         first_line: String,
         /// SQLite's error.
+        #[source]
         source: rusqlite::Error,
     },
 
@@ -213,35 +215,41 @@ pub enum Error {
     /// mismatch": it names a parent column that is not a primary key or unique); everything was
     /// rolled back.
     #[error(
-        "applying {tags} leaves a foreign key that cannot be enforced: {source}; the parent \
-         columns must be the primary key or unique; nothing was applied"
+        "applying {tags} leaves a foreign key that cannot be enforced (the parent columns must be \
+         the primary key or unique); nothing was applied"
     )]
     ForeignKeyMismatch {
         /// The migrations of the run.
         tags: String,
         /// SQLite's error, e.g. `foreign key mismatch - "child" referencing "parent"`.
+        #[source]
         source: rusqlite::Error,
     },
 
     /// A view no longer compiles after the migrations; everything was rolled back.
-    #[error("applying {tags} breaks view {view}: {source}; nothing was applied")]
+    #[error("applying {tags} breaks view {view}, which no longer compiles; nothing was applied")]
     BrokenView {
         /// The migrations of the run.
         tags: String,
         /// The view's name.
         view: String,
         /// SQLite's error.
+        #[source]
         source: rusqlite::Error,
     },
 
     /// A trigger or view no longer resolves after the migrations (SQLite's own check of the whole
     /// schema, as an `ALTER TABLE .. RENAME` runs it, e.g. a trigger that names a dropped table);
     /// everything was rolled back. Not raised when the schema was already broken before.
-    #[error("applying {tags} leaves the schema broken: {source}; nothing was applied")]
+    #[error(
+        "applying {tags} leaves the schema broken (a view or trigger no longer resolves); nothing \
+         was applied"
+    )]
     BrokenSchema {
         /// The migrations of the run.
         tags: String,
         /// SQLite's error, e.g. `error in trigger tr: no such table: main.x`.
+        #[source]
         source: rusqlite::Error,
     },
 
@@ -266,31 +274,36 @@ pub enum Error {
     Busy {
         /// How long the runner waited.
         waited_ms: u64,
+        /// SQLite's `SQLITE_BUSY`.
+        #[source]
+        source: rusqlite::Error,
     },
 
     /// The backup before applying could not be written.
-    #[error("could not back up the database to {}: {source}; nothing was applied", path.display())]
+    #[error("could not back up the database to {}; nothing was applied", path.display())]
     Backup {
         /// Where the backup was to go.
         path: PathBuf,
         /// SQLite's error.
+        #[source]
         source: rusqlite::Error,
     },
 
     /// The database file could not be opened (missing directory, permissions, or a missing file
     /// in verify-only mode).
-    #[error("could not open the database {}: {source}", path.display())]
+    #[error("could not open the database {}", path.display())]
     Open {
         /// The path given.
         path: PathBuf,
         /// SQLite's error.
+        #[source]
         source: rusqlite::Error,
     },
 
     /// A typed data-access operation ([`Crud`](crate::Crud)) failed: SQLite refused the
     /// statement (a constraint, a lock), or a value did not convert to or from its field.
     #[error(
-        "could not {operation} {}{}: {source}",
+        "could not {operation} {}{}",
         crate::typed::quote_ident(table),
         column.map(|c| format!(", column {}", crate::typed::quote_ident(c))).unwrap_or_default()
     )]
@@ -302,12 +315,95 @@ pub enum Error {
         /// The column whose value failed, when known.
         column: Option<&'static str>,
         /// SQLite's (or the conversion's) error.
+        #[source]
         source: rusqlite::Error,
     },
 
-    /// Any other SQLite error (reading the ledger, committing).
-    #[error("sqlite error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    /// Any other SQLite error, with the phase it happened in and the migration(s) it concerns.
+    #[error("sqlite error {phase}{}", tag.as_ref().map(|t| format!(" (migration {t})")).unwrap_or_default())]
+    Sqlite {
+        /// What the runner (or the caller) was doing.
+        phase: Phase,
+        /// The migration, or the run's migrations (`0003_a..0005_c`), when there is one.
+        tag: Option<String>,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+}
+
+/// Where an [`Error::Sqlite`] happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Phase {
+    /// Configuring the connection (busy timeout, `foreign_keys = ON`).
+    Configure,
+    /// Reading the ledger (the start-up check, [`status`](crate::status)).
+    ReadLedger,
+    /// Switching foreign keys off before a run, reading them back, or restoring them.
+    ForeignKeys,
+    /// Setting `journal_mode=WAL`.
+    JournalMode,
+    /// Taking the write lock (`BEGIN IMMEDIATE`).
+    Lock,
+    /// Creating the ledger table or recording an applied migration in it.
+    RecordLedger,
+    /// Applying the migrations: the run's savepoint, the connection settings it owns.
+    Apply,
+    /// The checks after applying: foreign keys, views, the schema.
+    Verify,
+    /// `COMMIT`.
+    Commit,
+    /// Beginning or committing a [`Database::transaction`](crate::Database::transaction).
+    Transaction,
+    /// A statement of the caller's own: a `rusqlite::Error` converted into this error with `?`
+    /// (e.g. inside a [`Database::transaction`](crate::Database::transaction) closure).
+    Caller,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Configure => "while configuring the connection",
+            Phase::ReadLedger => "while reading the migration ledger",
+            Phase::ForeignKeys => "while switching foreign keys off or back on",
+            Phase::JournalMode => "while setting journal_mode=WAL",
+            Phase::Lock => "while taking the write lock (BEGIN IMMEDIATE)",
+            Phase::RecordLedger => "while recording a migration in the ledger",
+            Phase::Apply => "while applying the migrations",
+            Phase::Verify => "while checking the migrated database",
+            Phase::Commit => "while committing the migrations",
+            Phase::Transaction => "while beginning or committing a transaction",
+            Phase::Caller => "in a statement of the application",
+        })
+    }
+}
+
+/// A `rusqlite::Error` of the caller's own, e.g. a `?` on `tx.execute(..)` inside
+/// [`Database::transaction`](crate::Database::transaction): [`Error::Sqlite`] with
+/// [`Phase::Caller`]. The runner itself never converts this way; it names its phase.
+impl From<rusqlite::Error> for Error {
+    fn from(source: rusqlite::Error) -> Self {
+        Error::Sqlite { phase: Phase::Caller, tag: None, source }
+    }
+}
+
+/// `.phase(Phase::X)` on a `rusqlite::Result`: the error as [`Error::Sqlite`] with its phase.
+pub(crate) trait PhaseExt<T> {
+    /// The error in `phase`, with no migration.
+    fn phase(self, phase: Phase) -> Result<T>;
+    /// The error in `phase`, for the migration(s) `tag`.
+    fn phase_of(self, phase: Phase, tag: &str) -> Result<T>;
+}
+
+impl<T> PhaseExt<T> for rusqlite::Result<T> {
+    fn phase(self, phase: Phase) -> Result<T> {
+        self.map_err(|source| Error::Sqlite { phase, tag: None, source })
+    }
+
+    fn phase_of(self, phase: Phase, tag: &str) -> Result<T> {
+        self.map_err(|source| Error::Sqlite { phase, tag: Some(tag.to_owned()), source })
+    }
 }
 
 /// One row of `pragma_foreign_key_check`.

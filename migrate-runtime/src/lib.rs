@@ -114,13 +114,14 @@ pub use table::{Column, Keyed, Table};
 mod typed;
 pub use typed::{ColumnValue, Crud, Filter, Operation, Tx, quote_ident};
 
+mod apply;
 mod error;
 mod hash;
 mod macros;
 mod migrate;
 mod sql;
 
-pub use error::{Error, FkViolation, Result};
+pub use error::{Error, FkViolation, Phase, Result};
 pub use hash::{chain_hash, hash_sql, normalise_sql};
 pub use migrate::{
     AppliedMigration, LEDGER_TABLE, LedgerEntry, MigrationState, MigrationStatus, Report, Status,
@@ -139,6 +140,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
+
+use crate::error::PhaseExt as _;
+use crate::migrate::JournalPolicy;
 
 /// One embedded migration. The build script generates these (with `hash` and `chain` computed at
 /// build time, so start-up never hashes); see [`hash_sql`] and [`chain_hash`] to build them by
@@ -290,7 +294,8 @@ impl Database {
     /// # Errors
     /// Any [`Error`].
     pub fn open_in_memory(migrations: &[Migration], options: &Options) -> Result<Self> {
-        let conn = Connection::open_in_memory()?;
+        let conn = Connection::open_in_memory()
+            .map_err(|source| Error::Open { path: PathBuf::from(":memory:"), source })?;
         Self::from_connection(conn, migrations, options)
     }
 
@@ -303,16 +308,17 @@ impl Database {
         migrations: &[Migration],
         options: &Options,
     ) -> Result<Self> {
-        conn.busy_timeout(options.busy_timeout)?;
+        conn.busy_timeout(options.busy_timeout).phase(Phase::Configure)?;
         let in_memory = conn.path().is_none_or(str::is_empty);
-        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.pragma_update(None, "foreign_keys", true).phase(Phase::Configure)?;
         let report = if options.verify_only {
             migrate::verify(&conn, migrations)?;
             Report::default()
         } else {
             // journal_mode=WAL is set once the migrations are known not to be refused, so a
             // refusal writes nothing.
-            migrate::migrate_with(&mut conn, migrations, options, !in_memory)?
+            let journal = if in_memory { JournalPolicy::Keep } else { JournalPolicy::Wal };
+            migrate::migrate_with(&mut conn, migrations, options, journal)?
         };
         Ok(Database { conn, report })
     }
@@ -349,7 +355,7 @@ impl Database {
 /// # Errors
 /// Any [`Error`]: a refusal (nothing written), or a failed apply (rolled back).
 pub fn migrate(conn: &mut Connection, migrations: &[Migration]) -> Result<Report> {
-    migrate::migrate_with(conn, migrations, &Options::default(), false)
+    migrate::migrate_with(conn, migrations, &Options::default(), JournalPolicy::Keep)
 }
 
 /// [`migrate`] with options (backup, verify-only; the busy timeout is not applied here: set it
@@ -362,7 +368,7 @@ pub fn migrate_with(
     migrations: &[Migration],
     options: &Options,
 ) -> Result<Report> {
-    migrate::migrate_with(conn, migrations, options, false)
+    migrate::migrate_with(conn, migrations, options, JournalPolicy::Keep)
 }
 
 /// Checks, reading only, that the database is exactly up to date with `migrations`: `Ok` after

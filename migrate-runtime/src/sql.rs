@@ -488,7 +488,7 @@ fn names(stmt: &str, limit: usize) -> Vec<(String, bool)> {
 /// Whether `first` and `second` appear as `first.second` (a schema-qualified name).
 fn dotted(stmt: &str, first: &str, second: &str) -> bool {
     let squash: String = stmt.chars().filter(|c| !c.is_whitespace()).collect();
-    let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let quoted = crate::typed::quote_ident;
     [first.to_owned(), quoted(first)].iter().any(|f| {
         [second.to_owned(), quoted(second)].iter().any(|s| squash.contains(&format!("{f}.{s}")))
     })

@@ -17,7 +17,7 @@ use rusqlite::types::ToSql;
 use rusqlite::{Connection, Statement, Transaction, TransactionBehavior};
 
 use crate::table::{Column, Keyed, Table};
-use crate::{Database, Error, Result};
+use crate::{Database, Error, Phase, Result};
 
 /// The SQL of one table's typed operations; written by the derive (not a public API).
 #[doc(hidden)]
@@ -585,7 +585,7 @@ impl Database {
     /// ```
     ///
     /// # Errors
-    /// `f`'s error (after the rollback), or [`Error::Sqlite`] (converted into `E`) when the
+    /// `f`'s error (after the rollback), or [`Error::Sqlite`] ([`Phase::Transaction`], converted into `E`) when the
     /// transaction cannot begin or commit.
     pub fn transaction<R, E>(
         &mut self,
@@ -594,15 +594,17 @@ impl Database {
     where
         E: From<Error>,
     {
-        let tx = self
-            .conn_mut()
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| E::from(Error::Sqlite(e)))?;
+        let tx =
+            self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate).map_err(
+                |source| E::from(Error::Sqlite { phase: Phase::Transaction, tag: None, source }),
+            )?;
         // The Tx (and its statements) ends before COMMIT, so no statement is left running.
         let result = f(&Tx::new(&tx));
         match result {
             Ok(value) => {
-                tx.commit().map_err(|e| E::from(Error::Sqlite(e)))?;
+                tx.commit().map_err(|source| {
+                    E::from(Error::Sqlite { phase: Phase::Transaction, tag: None, source })
+                })?;
                 Ok(value)
             }
             Err(err) => {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use migrate_runtime::rusqlite::{self, Connection, OpenFlags};
 use migrate_runtime::{Backup, Database, Error, Migration, MigrationState, Options};
-use runtime_support::migrations;
+use runtime_support::{migrations, source_message};
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -184,13 +184,12 @@ fn failed_migration_rolls_everything_back_and_restores_foreign_keys() {
             (tag.as_str(), *statement, first_line.as_str()),
             ("0001_broken", 2, "INSERT INTO \"b\" (\"x\")")
         );
-        let msg = err.to_string();
-        assert!(
-            msg.contains("0001_broken")
-                && msg.contains("statement 2")
-                && msg.contains("no such table: nope"),
-            "{msg}"
+        assert_eq!(
+            err.to_string(),
+            "migration 0001_broken failed at statement 2 (INSERT INTO \"b\" (\"x\")); nothing was \
+             applied"
         );
+        assert_eq!(source_message(&err), "no such table: nope");
         assert_eq!(fk(&conn), i64::from(fk_before), "foreign_keys restored");
         assert!(conn.is_autocommit());
         assert_eq!(
@@ -278,7 +277,11 @@ fn broken_view_rolls_back() {
         panic!("expected BrokenView, got {err:?}")
     };
     assert_eq!((view.as_str(), tags.as_str()), ("v2", "0001_bad_view"));
-    assert!(err.to_string().contains("no such column: zz"), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "applying 0001_bad_view breaks view v2, which no longer compiles; nothing was applied"
+    );
+    assert_eq!(source_message(&err), "no such column: zz");
     let conn = Connection::open(&f.path).unwrap();
     assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema WHERE name IN ('u', 'v2')"), 0);
     assert_eq!(ledger_len(&conn), 1);
@@ -507,7 +510,8 @@ fn trigger_left_pointing_at_a_dropped_table_rolls_back() {
         panic!("expected BrokenSchema, got {err:?}")
     };
     assert_eq!(tags, "0002_drop_b");
-    assert!(err.to_string().contains("a_audit"), "{err}");
+    assert!(err.to_string().starts_with("applying 0002_drop_b leaves the schema broken"), "{err}");
+    assert!(source_message(&err).contains("a_audit"), "{err:?}");
     let conn = Connection::open(&f.path).unwrap();
     assert_eq!(
         count(&conn, "SELECT count(*) FROM sqlite_schema WHERE name = 'b'"),
@@ -546,7 +550,8 @@ fn foreign_key_left_without_a_unique_parent_rolls_back() {
         panic!("expected ForeignKeyMismatch, got {err:?}")
     };
     assert_eq!(tags, "0001_rebuild_p");
-    assert!(err.to_string().contains("foreign key mismatch"), "{err}");
+    assert!(err.to_string().contains("cannot be enforced"), "{err}");
+    assert!(source_message(&err).contains("foreign key mismatch"), "{err:?}");
     let conn = Connection::open(&f.path).unwrap();
     assert!(schema_sql(&conn, "p").contains("UNIQUE"), "rolled back");
     assert_eq!(count(&conn, "SELECT count(*) FROM c"), 1);
@@ -568,7 +573,7 @@ fn a_writer_holding_the_lock_past_the_busy_timeout_gives_busy_and_changes_nothin
         &options,
     )
     .unwrap_err();
-    assert!(matches!(err, Error::Busy { waited_ms } if waited_ms >= 100), "{err:?}");
+    assert!(matches!(err, Error::Busy { waited_ms, .. } if waited_ms >= 100), "{err:?}");
     assert!(started.elapsed() >= std::time::Duration::from_millis(150));
     assert!(
         err.to_string().contains("locked") && err.to_string().contains("busy timeout"),
@@ -651,4 +656,55 @@ fn untouched_tables_with_old_violations_do_not_block_a_rebuild() {
     assert_eq!(db.report().applied.len(), 1);
     assert_eq!(count(db.conn(), "SELECT count(*) FROM child"), 2);
     assert_eq!(count(db.conn(), "SELECT count(*) FROM pragma_foreign_key_check('other_child')"), 1);
+}
+
+/// Issue 11, Deliver 8: every error reaches its cause through `source()`, and no message repeats
+/// the message of its source (so a printed chain says each thing once).
+#[test]
+fn errors_reach_their_source_and_never_repeat_it() {
+    fn assert_chain(err: &Error) {
+        let mut level: &dyn std::error::Error = err;
+        let mut seen = 0;
+        while let Some(source) = level.source() {
+            let (outer, inner) = (level.to_string(), source.to_string());
+            assert!(!outer.contains(&inner), "{outer:?} repeats its source {inner:?}");
+            level = source;
+            seen += 1;
+        }
+        assert!(seen >= 1, "{err:?} has no source");
+    }
+    // A statement error: the SQLite error is the source, the message names tag and statement.
+    let f = fixture();
+    let mut conn = Connection::open(&f.path).unwrap();
+    let bad =
+        "CREATE TABLE \"a\" (\"x\");\n--> statement-breakpoint\nINSERT INTO \"nope\" VALUES (1);\n";
+    let err = migrate_runtime::migrate(&mut conn, migrations(&[("0000_bad", bad)])).unwrap_err();
+    assert!(matches!(&err, Error::Statement { statement: 2, .. }), "{err:?}");
+    let source = std::error::Error::source(&err).expect("a source");
+    let sqlite = source.downcast_ref::<rusqlite::Error>().expect("the rusqlite error itself");
+    assert_eq!(sqlite.sqlite_error_code(), Some(rusqlite::ErrorCode::Unknown), "{sqlite:?}");
+    assert_eq!(source.to_string(), "no such table: nope");
+    assert_chain(&err);
+    // A file that cannot be opened.
+    let missing = f.path.with_file_name("no-such-dir").join("app.db");
+    let err = Database::open(&missing, &[], &Options::new()).unwrap_err();
+    assert!(matches!(&err, Error::Open { .. }), "{err:?}");
+    assert_chain(&err);
+    // An SQLite error of the runner names its phase and the migration: a ledger table with the
+    // wrong columns fails when the first row is recorded.
+    let g = fixture();
+    let mut conn = Connection::open(&g.path).unwrap();
+    conn.execute_batch("CREATE TABLE \"__schema_migrations\" (\"idx\" INTEGER PRIMARY KEY)")
+        .unwrap();
+    let m = migrations(&[("0000_a", "CREATE TABLE \"a\" (\"x\");\n")]);
+    let err = migrate_runtime::migrate(&mut conn, m).unwrap_err();
+    let Error::Sqlite { phase, tag, .. } = &err else { panic!("expected Sqlite, got {err:?}") };
+    assert_eq!((*phase, tag.as_deref()), (migrate_runtime::Phase::RecordLedger, Some("0000_a")));
+    assert_eq!(
+        err.to_string(),
+        "sqlite error while recording a migration in the ledger (migration 0000_a)"
+    );
+    assert!(source_message(&err).contains("has no column named"), "{err:?}");
+    assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema WHERE name = 'a'"), 0);
+    assert_chain(&err);
 }

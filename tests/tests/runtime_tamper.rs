@@ -258,6 +258,36 @@ fn two_branches_with_the_same_number_are_refused() {
     assert!(msg.contains(&hash_sql(other.1)[..7]) && msg.contains(&hash_sql(M2.1)[..7]), "{msg}");
 }
 
+/// Issue 11, problem 12: a renamed migration file changes its tag but not its text, so the chain
+/// (which covers hashes only) still matches; the start-up read compares the tags too.
+#[test]
+fn a_renamed_migration_is_refused_on_the_fast_path() {
+    let f = fixture();
+    drop(open(&f.path, migrations(&[M0, M1, M2, M3])).unwrap());
+    let renamed = migrations(&[M0, ("0001_add_user_bios", M1.1), M2, M3]);
+    assert_eq!(renamed[3].chain, migrations(&[M0, M1, M2, M3])[3].chain, "same chain");
+    let err = refused(&f.path, renamed);
+    let Error::Diverged { idx, stored_tag, embedded_tag, .. } = &err else {
+        panic!("expected Diverged, got {err:?}")
+    };
+    assert_eq!(
+        (*idx, stored_tag.as_str(), embedded_tag.as_str()),
+        (1, "0001_add_users_bio", "0001_add_user_bios")
+    );
+    // The read-only paths agree with status().
+    let conn = Connection::open(&f.path).unwrap();
+    let err = migrate_runtime::verify(&conn, renamed).unwrap_err();
+    assert!(matches!(err, Error::Diverged { idx: 1, .. }), "{err:?}");
+    assert!(!migrate_runtime::status(&conn, renamed).unwrap().is_up_to_date());
+    // The head row renamed, and two middle rows renamed, are caught the same way.
+    let last = migrations(&[M0, M1, M2, ("0003_add_user_karma", M3.1)]);
+    assert!(matches!(refused(&f.path, last), Error::Diverged { idx: 3, .. }));
+    let two = migrations(&[M0, ("0001_x", M1.1), ("0002_x", M2.1), M3]);
+    assert!(matches!(refused(&f.path, two), Error::Diverged { idx: 1, .. }));
+    // The same tags still open with the fast path.
+    assert!(open(&f.path, migrations(&[M0, M1, M2, M3])).unwrap().report().is_empty());
+}
+
 #[test]
 fn missing_ledger_row_in_the_middle_is_refused() {
     let f = fixture();

@@ -11,7 +11,7 @@ use fixture::schema::{Member, Page, Team};
 use fixture::{count, create_sql, create_tables};
 use migrate_runtime::rusqlite::Connection;
 use migrate_runtime::{
-    Crud, Database, Error, Migration, Options, STATEMENT_BREAKPOINT, chain_hash, hash_sql,
+    Crud, Database, Error, Migration, Options, Phase, STATEMENT_BREAKPOINT, chain_hash, hash_sql,
 };
 
 type Result<T = ()> = std::result::Result<T, Error>;
@@ -133,8 +133,11 @@ fn a_transaction_cannot_begin_inside_another() -> Result {
     let mut db = Database::open_in_memory(&migrations(), &Options::new())?;
     db.conn().execute_batch("BEGIN")?;
     let err = db.transaction(|_| Ok::<_, Error>(())).unwrap_err();
-    assert!(matches!(err, Error::Sqlite(_)), "{err:?}");
-    assert!(err.to_string().contains("within a transaction"), "{err}");
+    let Error::Sqlite { phase: Phase::Transaction, tag: None, source } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(source.to_string().contains("within a transaction"), "{source}");
+    assert_eq!(err.to_string(), "sqlite error while beginning or committing a transaction");
     db.conn().execute_batch("ROLLBACK")?;
     Ok(())
 }

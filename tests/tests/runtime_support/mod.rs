@@ -56,3 +56,9 @@ pub fn write_dir(dir: &Path, items: &[(&str, &str)]) {
         std::fs::write(dir.join(format!("{tag}.sql")), sql).expect("write migration");
     }
 }
+
+/// The message of `err`'s source (the error it wraps), which its own message does not repeat;
+/// panics when it has none.
+pub fn source_message(err: &dyn std::error::Error) -> String {
+    err.source().unwrap_or_else(|| panic!("{err} has no source")).to_string()
+}
