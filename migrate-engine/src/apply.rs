@@ -7,7 +7,7 @@ use rusqlite::fallible_iterator::FallibleIterator as _;
 use rusqlite::hooks::{AuthContext, Authorization};
 use rusqlite::{Batch, Connection, Savepoint};
 
-use crate::checks::{self, Renames, Scope, Tables};
+use crate::checks::{self, Renames, Tables};
 use crate::error::{CheckPhase, Error, Phase};
 use crate::policy::{Touched, Watch};
 use crate::text::{chunks, first_line, normalise};
@@ -145,8 +145,9 @@ pub fn apply_checked(
     if conn.is_autocommit() {
         return Err(Error::NotInTransaction);
     }
-    let settings = |source| Error::Sqlite { phase: Phase::Settings, tag: None, source };
-    let fk: i64 = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).map_err(settings)?;
+    let fk: i64 = conn
+        .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+        .map_err(Phase::Settings.error())?;
     if fk != 0 {
         return Err(Error::ForeignKeysOn);
     }
@@ -193,16 +194,11 @@ struct Session<'c> {
 
 impl<'c> Session<'c> {
     fn open(conn: &'c mut Connection) -> Result<Self, Error> {
-        let settings = |source| Error::Sqlite { phase: Phase::Settings, tag: None, source };
-        let saved = Settings::read(conn).map_err(settings)?;
-        Settings::OFF.write(conn).map_err(settings)?;
+        let saved = Settings::read(conn).map_err(Phase::Settings.error())?;
+        Settings::OFF.write(conn).map_err(Phase::Settings.error())?;
         let session = Session { conn, watch: Watch::default(), saved, open: true };
         let callback = session.watch.callback();
-        session.conn.authorizer(Some(callback)).map_err(|source| Error::Sqlite {
-            phase: Phase::Authorizer,
-            tag: None,
-            source,
-        })?;
+        session.conn.authorizer(Some(callback)).map_err(Phase::Authorizer.error())?;
         Ok(session)
     }
 
@@ -210,8 +206,8 @@ impl<'c> Session<'c> {
         self.open = false;
         let removed = self.conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
         let restored = self.saved.write(self.conn);
-        removed.map_err(|source| Error::Sqlite { phase: Phase::Authorizer, tag: None, source })?;
-        restored.map_err(|source| Error::Sqlite { phase: Phase::Settings, tag: None, source })
+        removed.map_err(Phase::Authorizer.error())?;
+        restored.map_err(Phase::Settings.error())
     }
 
     fn close(mut self) -> Result<(), Error> {
@@ -220,55 +216,22 @@ impl<'c> Session<'c> {
 
     fn run(&mut self, steps: &[Step<'_>], recorder: &mut dyn Recorder) -> Result<Outcome, Error> {
         let tags = tags_of(steps);
-        let schema = |source| Error::Sqlite { phase: Phase::Schema, tag: None, source };
-        let savepoint = |source| Error::Sqlite { phase: Phase::Savepoint, tag: None, source };
-        let before = Tables::read(self.conn).map_err(schema)?;
-        // Views and triggers that were already broken are not this run's doing: SQLite's schema
-        // check runs after it only when the schema resolved before.
-        let probe_after = if checks::has_views_or_triggers(self.conn).map_err(schema)? {
-            let probe = self.conn.savepoint_with_name("godwit_probe").map_err(savepoint)?;
-            match checks::schema_probe(probe) {
-                Ok(()) => true,
-                Err(e) => {
-                    log::warn!(
-                        "the schema has a view or trigger that does not resolve before migrating: {e}"
-                    );
-                    false
-                }
-            }
-        } else {
-            false
-        };
-        // Dropped on any error: rolls back to the savepoint and releases it.
-        let mut run = self.conn.savepoint_with_name("godwit_run").map_err(savepoint)?;
-        let first = apply_steps(&run, &self.watch, steps, recorder)?;
-        let scope = checks::scope(&run, &before, &first.touched).map_err(schema)?;
-        log::debug!("foreign-key check over {scope:?}");
-        let applied = match checks::check_after(&run, &scope) {
-            Ok(found) if found.is_empty() => first.applied,
-            found => {
-                if let Ok(found) = &found {
-                    log::debug!(
-                        "{} foreign key violation(s) after the run: reading the baseline",
-                        found.len()
-                    );
-                }
-                recheck(&mut run, &self.watch, steps, recorder, &before, &scope, &first, &tags)?
-            }
-        };
-        if let Some((view, source)) = checks::broken_view(&run).map_err(|source| Error::Sqlite {
-            phase: Phase::Views,
-            tag: None,
-            source,
-        })? {
+        let before = Tables::read(self.conn).map_err(Phase::Schema.error())?;
+        let probe_after = schema_resolves(self.conn)?;
+        // Dropped on any error (or panic): rolls back to the savepoint and releases it.
+        let mut run =
+            self.conn.savepoint_with_name("godwit_run").map_err(Phase::Savepoint.error())?;
+        let pass = Pass { watch: &self.watch, steps, before: &before, tags: &tags };
+        let applied = pass.apply_and_check(&mut run, recorder)?;
+        if let Some((view, source)) = checks::broken_view(&run).map_err(Phase::Views.error())? {
             return Err(Error::BrokenView { tags, view, source });
         }
-        if probe_after && checks::has_views_or_triggers(&run).map_err(schema)? {
-            let probe = run.savepoint_with_name("godwit_probe").map_err(savepoint)?;
-            checks::schema_probe(probe)
-                .map_err(|source| Error::BrokenSchema { tags: tags.clone(), source })?;
+        if probe_after && checks::has_views_or_triggers(&run).map_err(Phase::Schema.error())? {
+            let probe =
+                run.savepoint_with_name("godwit_probe").map_err(Phase::Savepoint.error())?;
+            checks::schema_probe(probe).map_err(|source| Error::BrokenSchema { tags, source })?;
         }
-        run.commit().map_err(savepoint)?;
+        run.commit().map_err(Phase::Savepoint.error())?;
         Ok(Outcome { applied })
     }
 }
@@ -283,45 +246,71 @@ impl Drop for Session<'_> {
     }
 }
 
-/// The slow path after a check that found violations (or could not run): roll back, read the
-/// violations that were already there, apply again, check again.
-#[allow(clippy::too_many_arguments)]
-fn recheck(
-    run: &mut Savepoint<'_>,
-    watch: &Watch,
-    steps: &[Step<'_>],
-    recorder: &mut dyn Recorder,
-    before: &Tables,
-    scope: &Scope,
-    first: &Trace,
-    tags: &str,
-) -> Result<Vec<Applied>, Error> {
-    run.rollback().map_err(|source| Error::Sqlite {
-        phase: Phase::Savepoint,
-        tag: None,
-        source,
-    })?;
-    let baseline = checks::check_before(run, scope, &first.renames).map_err(|source| {
-        Error::ForeignKeyCheck { tags: tags.to_owned(), phase: CheckPhase::Before, source }
-    })?;
-    let second = apply_steps(run, watch, steps, recorder)?;
-    let schema = |source| Error::Sqlite { phase: Phase::Schema, tag: None, source };
-    let scope = checks::scope(run, before, &second.touched).map_err(schema)?;
-    let after = checks::check_after(run, &scope).map_err(|source| Error::ForeignKeyCheck {
-        tags: tags.to_owned(),
-        phase: CheckPhase::After,
-        source,
-    })?;
-    let mut new = checks::new_violations(&baseline, after, &second.renames);
-    if new.is_empty() {
-        return Ok(second.applied);
+/// Whether SQLite's schema check must run after the migrations: the schema has a view or trigger
+/// and they all resolve now. Views and triggers that were already broken are not the run's doing.
+fn schema_resolves(conn: &mut Connection) -> Result<bool, Error> {
+    if !checks::has_views_or_triggers(conn).map_err(Phase::Schema.error())? {
+        return Ok(false);
     }
-    checks::describe(run, &mut new).map_err(|source| Error::Sqlite {
-        phase: Phase::ForeignKeys,
-        tag: None,
-        source,
-    })?;
-    Err(Error::ForeignKeyViolation { tags: tags.to_owned(), violations: new })
+    let probe = conn.savepoint_with_name("godwit_probe").map_err(Phase::Savepoint.error())?;
+    match checks::schema_probe(probe) {
+        Ok(()) => Ok(true),
+        Err(e) => {
+            log::warn!(
+                "the schema has a view or trigger that does not resolve before migrating: {e}"
+            );
+            Ok(false)
+        }
+    }
+}
+
+/// One run's fixed inputs.
+struct Pass<'p, 'a> {
+    watch: &'p Watch,
+    steps: &'p [Step<'a>],
+    /// The user tables before the run.
+    before: &'p Tables,
+    tags: &'p str,
+}
+
+impl Pass<'_, '_> {
+    /// Applies the steps and checks foreign keys; on violations (or a check that cannot run)
+    /// rolls back, reads the baseline, applies again and checks again.
+    fn apply_and_check(
+        &self,
+        run: &mut Savepoint<'_>,
+        recorder: &mut dyn Recorder,
+    ) -> Result<Vec<Applied>, Error> {
+        let first = apply_steps(run, self.watch, self.steps, recorder)?;
+        let scope =
+            checks::scope(run, self.before, &first.touched).map_err(Phase::Schema.error())?;
+        log::debug!("foreign-key check over {scope:?}");
+        match checks::check_after(run, &scope) {
+            Ok(found) if found.is_empty() => return Ok(first.applied),
+            Ok(found) => {
+                log::debug!("{} violation(s) after the run: reading the baseline", found.len())
+            }
+            Err(e) => log::debug!("the foreign-key check failed ({e}): reading the baseline"),
+        }
+        run.rollback().map_err(Phase::Savepoint.error())?;
+        let baseline = checks::check_before(run, &scope, &first.renames, self.before)
+            .map_err(|source| self.check_failed(CheckPhase::Before, source))?;
+        let second = apply_steps(run, self.watch, self.steps, recorder)?;
+        let scope =
+            checks::scope(run, self.before, &second.touched).map_err(Phase::Schema.error())?;
+        let after = checks::check_after(run, &scope)
+            .map_err(|source| self.check_failed(CheckPhase::After, source))?;
+        let mut new = checks::new_violations(&baseline, after, &second.renames);
+        if new.is_empty() {
+            return Ok(second.applied);
+        }
+        checks::describe(run, &mut new).map_err(Phase::ForeignKeys.error())?;
+        Err(Error::ForeignKeyViolation { tags: self.tags.to_owned(), violations: new })
+    }
+
+    fn check_failed(&self, phase: CheckPhase, source: rusqlite::Error) -> Error {
+        Error::ForeignKeyCheck { tags: self.tags.to_owned(), phase, source }
+    }
 }
 
 /// What one pass over the steps did.
@@ -345,11 +334,7 @@ fn apply_steps(
         let start = Instant::now();
         run_step(conn, watch, step, &mut renames)?;
         let duration = start.elapsed();
-        recorder.after_step(conn, i, duration).map_err(|source| Error::Sqlite {
-            phase: Phase::Record,
-            tag: Some(step.tag.to_owned()),
-            source,
-        })?;
+        recorder.after_step(conn, i, duration).map_err(Phase::Record.error_in(step.tag))?;
         log::debug!("ran migration {} in {} ms", step.tag, duration.as_millis());
         applied.push(Applied { tag: step.tag.to_owned(), duration });
     }
@@ -368,8 +353,7 @@ fn run_step(
         Some(what) => Error::Refused { tag: step.tag.to_owned(), statement, first_line, what },
         None => Error::Statement { tag: step.tag.to_owned(), statement, first_line, source },
     };
-    let schema =
-        |source| Error::Sqlite { phase: Phase::Schema, tag: Some(step.tag.to_owned()), source };
+    let schema = Phase::Schema.error_in(step.tag);
     let mut number = 0;
     for chunk in chunks(&text) {
         let mut batch = Batch::new(conn, chunk);

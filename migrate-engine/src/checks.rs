@@ -151,11 +151,11 @@ pub(crate) fn check_before(
     conn: &Connection,
     scope: &Scope,
     renames: &Renames,
+    before: &Tables,
 ) -> rusqlite::Result<Vec<FkViolation>> {
     match scope {
         Scope::All => fk_check(conn, None),
         Scope::Tables(tables) => {
-            let before = Tables::read(conn)?;
             // A table under its name before the run, and the table that had its name (it may
             // have been replaced by a rebuild): reading more before the run only makes fewer
             // violations look new when they were there.

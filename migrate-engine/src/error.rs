@@ -174,6 +174,18 @@ pub enum Phase {
     Views,
 }
 
+impl Phase {
+    /// A map from SQLite's error to [`Error::Sqlite`] in this phase, outside any migration.
+    pub(crate) fn error(self) -> impl Fn(rusqlite::Error) -> Error + Copy {
+        move |source| Error::Sqlite { phase: self, tag: None, source }
+    }
+
+    /// A map from SQLite's error to [`Error::Sqlite`] in this phase, in migration `tag`.
+    pub(crate) fn error_in(self, tag: &str) -> impl Fn(rusqlite::Error) -> Error + Copy + '_ {
+        move |source| Error::Sqlite { phase: self, tag: Some(tag.to_owned()), source }
+    }
+}
+
 impl fmt::Display for Phase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

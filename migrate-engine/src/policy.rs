@@ -224,7 +224,7 @@ impl Watch {
         std::mem::take(&mut self.lock().altered)
     }
 
-    /// Records that `new` (lower-cased) holds what `old` held.
+    /// Records that table `new` (lower-cased) now holds a renamed table: it is touched.
     pub(crate) fn renamed(&self, new: &str) {
         self.lock().touched.insert(new.to_owned());
     }
