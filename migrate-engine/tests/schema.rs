@@ -32,3 +32,16 @@ fn a_schema_broken_before_the_run_is_not_the_runs_doing() {
          PRAGMA legacy_alter_table = ON; DROP TABLE audit; PRAGMA legacy_alter_table = OFF;");
     one(&mut conn, "CREATE TABLE other (x);").unwrap();
 }
+
+/// A schema without views or triggers resolves trivially: a run that creates a trigger naming a
+/// missing table is checked.
+#[test]
+fn a_new_trigger_naming_a_missing_table_is_refused() {
+    let mut conn = db("");
+    let err = one(
+        &mut conn,
+        "CREATE TABLE t (a);\nCREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO gone VALUES (1); END;",
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::BrokenSchema { .. }), "{err:?}");
+}
