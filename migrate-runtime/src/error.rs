@@ -3,15 +3,16 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::hash::short;
+use migrate_engine::short;
 
 /// Everything that can stop [`migrate`](crate::migrate), [`verify`](crate::verify) or a
 /// generated `Db::open_and_migrate`.
 ///
-/// The refusals (every variant up to and including [`Error::TransactionControl`]) are detected
-/// before anything is written: the database is left exactly as it was. The apply failures
-/// ([`Error::Statement`], [`Error::ForeignKeyViolation`], [`Error::BrokenView`]) roll the whole
-/// run back: the database is again exactly as it was, and `foreign_keys` is restored.
+/// The refusals (every variant up to and including [`Error::ForeignKeysStillOn`]) are detected
+/// before anything is written: the database is left exactly as it was. [`Error::Apply`] (a
+/// statement that fails or is refused, a new foreign-key violation, a broken view, ...; see
+/// [`ApplyError`](crate::ApplyError)) rolls the whole run back: the database is again exactly as
+/// it was, and `foreign_keys` is restored.
 ///
 /// Every variant caused by another error (SQLite's, as a rule) reaches it through
 /// [`std::error::Error::source`] and does not repeat it in its message; print the chain (e.g.
@@ -168,90 +169,13 @@ pub enum Error {
     )]
     ForeignKeysStillOn,
 
-    /// A migration contains a statement that controls transactions (or another statement the
-    /// runner owns), which would break the all-or-nothing apply.
-    #[error(
-        "migration {tag} statement {statement} is {keyword}, which migrations may not contain: \
-         the runner wraps all pending migrations in one transaction and manages foreign keys \
-         itself; remove the statement"
-    )]
-    TransactionControl {
-        /// The migration's tag.
-        tag: String,
-        /// 1-based number of the statement.
-        statement: usize,
-        /// The keyword, e.g. `COMMIT` or `PRAGMA foreign_keys`.
-        keyword: &'static str,
-    },
-
-    /// A statement of a migration failed; everything was rolled back.
-    #[error("migration {tag} failed at statement {statement} ({first_line}); nothing was applied")]
-    Statement {
-        /// The migration's tag.
-        tag: String,
-        /// 1-based number of the statement in the migration.
-        statement: usize,
-        /// The statement's first line.
-        first_line: String,
-        /// SQLite's error.
-        #[source]
-        source: rusqlite::Error,
-    },
-
-    /// The migrations left rows whose foreign keys point nowhere; everything was rolled back.
-    #[error(
-        "applying {tags} would leave {} new foreign key violation(s): {}; nothing was applied",
-        violations.len(),
-        list(violations)
-    )]
-    ForeignKeyViolation {
-        /// The migrations of the run (`0003_a` or `0003_a..0005_c`).
-        tags: String,
-        /// The new violations (at most 20 are listed in the message).
-        violations: Vec<FkViolation>,
-    },
-
-    /// After the migrations a foreign key cannot be checked at all (SQLite's "foreign key
-    /// mismatch": it names a parent column that is not a primary key or unique); everything was
-    /// rolled back.
-    #[error(
-        "applying {tags} leaves a foreign key that cannot be enforced (the parent columns must be \
-         the primary key or unique); nothing was applied"
-    )]
-    ForeignKeyMismatch {
-        /// The migrations of the run.
-        tags: String,
-        /// SQLite's error, e.g. `foreign key mismatch - "child" referencing "parent"`.
-        #[source]
-        source: rusqlite::Error,
-    },
-
-    /// A view no longer compiles after the migrations; everything was rolled back.
-    #[error("applying {tags} breaks view {view}, which no longer compiles; nothing was applied")]
-    BrokenView {
-        /// The migrations of the run.
-        tags: String,
-        /// The view's name.
-        view: String,
-        /// SQLite's error.
-        #[source]
-        source: rusqlite::Error,
-    },
-
-    /// A trigger or view no longer resolves after the migrations (SQLite's own check of the whole
-    /// schema, as an `ALTER TABLE .. RENAME` runs it, e.g. a trigger that names a dropped table);
-    /// everything was rolled back. Not raised when the schema was already broken before.
-    #[error(
-        "applying {tags} leaves the schema broken (a view or trigger no longer resolves); nothing \
-         was applied"
-    )]
-    BrokenSchema {
-        /// The migrations of the run.
-        tags: String,
-        /// SQLite's error, e.g. `error in trigger tr: no such table: main.x`.
-        #[source]
-        source: rusqlite::Error,
-    },
+    /// Applying failed, and everything was rolled back: a statement failed or was refused
+    /// (transaction control, a pragma the runner owns, ...: SQLite's authorizer refuses it as it
+    /// is prepared, so nothing of it runs), or the checks after the migrations found new
+    /// foreign-key violations, a foreign key that cannot be checked, a broken view or schema. The
+    /// engine's error, message and source as they are.
+    #[error(transparent)]
+    Apply(#[from] migrate_engine::Error),
 
     /// Verify-only mode (or [`verify`](crate::verify)): the database is behind this binary.
     #[error(
@@ -304,8 +228,8 @@ pub enum Error {
     /// statement (a constraint, a lock), or a value did not convert to or from its field.
     #[error(
         "could not {operation} {}{}",
-        crate::typed::quote_ident(table),
-        column.map(|c| format!(", column {}", crate::typed::quote_ident(c))).unwrap_or_default()
+        migrate_engine::quote_ident(table),
+        column.map(|c| format!(", column {}", migrate_engine::quote_ident(c))).unwrap_or_default()
     )]
     Data {
         /// What was being done.
@@ -346,12 +270,9 @@ pub enum Phase {
     JournalMode,
     /// Taking the write lock (`BEGIN IMMEDIATE`).
     Lock,
-    /// Creating the ledger table or recording an applied migration in it.
+    /// Creating the ledger table. (A failing insert of a ledger row happens inside the engine's
+    /// run: [`ApplyError::Sqlite`](crate::ApplyError::Sqlite) with the engine's `Record` phase.)
     RecordLedger,
-    /// Applying the migrations: the run's savepoint, the connection settings it owns.
-    Apply,
-    /// The checks after applying: foreign keys, views, the schema.
-    Verify,
     /// `COMMIT`.
     Commit,
     /// Beginning or committing a [`Database::transaction`](crate::Database::transaction).
@@ -369,9 +290,7 @@ impl fmt::Display for Phase {
             Phase::ForeignKeys => "while switching foreign keys off or back on",
             Phase::JournalMode => "while setting journal_mode=WAL",
             Phase::Lock => "while taking the write lock (BEGIN IMMEDIATE)",
-            Phase::RecordLedger => "while recording a migration in the ledger",
-            Phase::Apply => "while applying the migrations",
-            Phase::Verify => "while checking the migrated database",
+            Phase::RecordLedger => "while creating the migration ledger",
             Phase::Commit => "while committing the migrations",
             Phase::Transaction => "while beginning or committing a transaction",
             Phase::Caller => "in a statement of the application",
@@ -404,36 +323,6 @@ impl<T> PhaseExt<T> for rusqlite::Result<T> {
     fn phase_of(self, phase: Phase, tag: &str) -> Result<T> {
         self.map_err(|source| Error::Sqlite { phase, tag: Some(tag.to_owned()), source })
     }
-}
-
-/// One row of `pragma_foreign_key_check`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FkViolation {
-    /// The child table.
-    pub table: String,
-    /// The child row's rowid (`None` for a WITHOUT ROWID table).
-    pub rowid: Option<i64>,
-    /// The parent table the row points at.
-    pub parent: String,
-    /// The foreign key's id within the child table (`pragma_foreign_key_list`'s `id`).
-    pub fk_id: i64,
-}
-
-impl fmt::Display for FkViolation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.rowid {
-            Some(rowid) => write!(f, "{} rowid {} -> {}", self.table, rowid, self.parent),
-            None => write!(f, "{} (without rowid) -> {}", self.table, self.parent),
-        }
-    }
-}
-
-fn list(v: &[FkViolation]) -> String {
-    let mut s: Vec<String> = v.iter().take(20).map(ToString::to_string).collect();
-    if v.len() > 20 {
-        s.push(format!("and {} more", v.len() - 20));
-    }
-    s.join(", ")
 }
 
 /// `Result` with [`Error`].

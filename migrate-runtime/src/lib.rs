@@ -43,23 +43,27 @@
 //! What a run does:
 //! - it refuses, before writing anything, when an applied migration was edited, when the database
 //!   has applied a migration this binary does not know (it is newer), when an unapplied migration
-//!   is ordered before an applied one, when the caller is inside a transaction, when SQLite is
-//!   older than 3.35.5, when a migration contains transaction control (`BEGIN`, `COMMIT`,
-//!   `PRAGMA foreign_keys`, `VACUUM`, ...);
+//!   is ordered before an applied one (or was renamed), when the caller is inside a transaction,
+//!   when SQLite is older than 3.35.5;
 //! - otherwise it switches foreign keys off (outside any transaction, and checks that they are
 //!   off), begins one `BEGIN IMMEDIATE` transaction, reads the ledger again under the lock (so
-//!   concurrent processes never apply a migration twice), applies every pending migration and
-//!   records it in `__schema_migrations`, checks that no new foreign-key violation appeared and
-//!   that every view still compiles, and commits; the previous `foreign_keys` setting is
+//!   concurrent processes never apply a migration twice), and hands the pending migrations to
+//!   [`migrate_engine::apply_checked`], the engine the build script replays with: it executes the
+//!   normalised text (the text the hash covers) under a statement policy decided by SQLite's
+//!   authorizer (transaction control, savepoints, ATTACH and the pragmas the runner owns are
+//!   refused as they are prepared, `legacy_alter_table` and `writable_schema` are forced off for
+//!   the run), records each migration in `__schema_migrations`, checks that no new foreign-key
+//!   violation appeared and that every view and trigger still resolves; then the run commits.
+//!   Any failure rolls everything back ([`Error::Apply`]); the previous `foreign_keys` setting is
 //!   restored on success and failure alike.
 //!
 //! The ledger is the table `__schema_migrations(idx INTEGER PRIMARY KEY, tag TEXT NOT NULL UNIQUE,
 //! hash TEXT NOT NULL, chain TEXT NOT NULL, applied_at INTEGER NOT NULL, duration_ms INTEGER NOT
 //! NULL)`, created inside the first write transaction (never by a read-only open). `chain` folds
-//! every hash up to its row ([`chain_hash`]), so start-up compares the last row's index and chain
-//! (and the row count) with the embedded ones in one indexed read, never hashing: an up-to-date
-//! open writes nothing. Only on a mismatch is the whole ledger read, to name the exact problem or
-//! the pending migrations.
+//! every hash up to its row ([`chain_hash`]), so start-up compares the last row's chain, the
+//! first and last index, the row count and every tag (a renamed file changes only its tag) with
+//! the embedded ones in one read, never hashing: an up-to-date open writes nothing. Only on a
+//! mismatch is the whole ledger read, to name the exact problem or the pending migrations.
 //!
 //! # Features, SQLite builds and the minimum SQLite
 //!
@@ -112,21 +116,26 @@ mod table;
 pub use table::{Column, Keyed, Table};
 
 mod typed;
-pub use typed::{ColumnValue, Crud, Filter, Operation, Tx, quote_ident};
+pub use typed::{ColumnValue, Crud, Filter, Operation, Tx};
 
-mod apply;
 mod error;
-mod hash;
 mod macros;
 mod migrate;
-mod sql;
 
-pub use error::{Error, FkViolation, Phase, Result};
-pub use hash::{chain_hash, hash_sql, normalise_sql};
+pub use error::{Error, Phase, Result};
 pub use migrate::{
     AppliedMigration, LEDGER_TABLE, LedgerEntry, MigrationState, MigrationStatus, Report, Status,
 };
-pub use sql::STATEMENT_BREAKPOINT;
+/// The migration engine the runtime applies with (and the build script replays with): the file
+/// format, the statement policy, the checked apply. Its error arrives as [`Error::Apply`].
+pub use migrate_engine;
+/// Why applying failed ([`Error::Apply`]): a statement that failed or was refused, a new
+/// foreign-key violation, a foreign key that cannot be checked, a broken view or schema.
+pub use migrate_engine::Error as ApplyError;
+pub use migrate_engine::{
+    BREAKPOINT as STATEMENT_BREAKPOINT, CheckPhase, FkViolation, chain_hash, hash_sql,
+    normalise as normalise_sql, quote_ident,
+};
 
 #[doc(hidden)]
 pub mod __private;

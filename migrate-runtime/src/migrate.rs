@@ -4,22 +4,20 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use migrate_engine::{Step, chain_hash, hash_sql, short, tags_of};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use crate::apply::LegacyAlterGuard;
 use crate::error::{Error, Phase, PhaseExt, Result};
-use crate::hash::{chain_hash, hash_sql, short};
-use crate::sql;
 use crate::{Backup, Migration, Options};
 
 /// The ledger table's name.
 pub const LEDGER_TABLE: &str = "__schema_migrations";
 
-pub(crate) const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS \"__schema_migrations\" (\"idx\" INTEGER PRIMARY KEY, \
+const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS \"__schema_migrations\" (\"idx\" INTEGER PRIMARY KEY, \
      \"tag\" TEXT NOT NULL UNIQUE, \"hash\" TEXT NOT NULL, \"chain\" TEXT NOT NULL, \
      \"applied_at\" INTEGER NOT NULL, \"duration_ms\" INTEGER NOT NULL)";
 
-pub(crate) const INSERT_LEDGER_ROW: &str = "INSERT INTO \"__schema_migrations\" (\"idx\", \"tag\", \"hash\", \"chain\", \
+const INSERT_LEDGER_ROW: &str = "INSERT INTO \"__schema_migrations\" (\"idx\", \"tag\", \"hash\", \"chain\", \
      \"applied_at\", \"duration_ms\") VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 const MIN_SQLITE: i32 = 3_035_005;
@@ -512,13 +510,46 @@ fn check(conn: &Connection, migrations: &[Migration]) -> Result<Plan> {
     Ok(plan)
 }
 
-/// Restores `foreign_keys` when dropped.
-struct FkGuard<'c> {
-    conn: &'c Connection,
+/// The connection with foreign keys switched off for a run; dropping it switches them back on
+/// if they were on (after the run's transaction ended: inside one the pragma is a no-op).
+struct ForeignKeysOff<'c> {
+    conn: &'c mut Connection,
     restore_on: bool,
 }
 
-impl Drop for FkGuard<'_> {
+impl ForeignKeysOff<'_> {
+    /// Switches foreign keys off (it must happen outside any transaction: inside one the pragma
+    /// is silently ignored) and reads the setting back.
+    fn switch(conn: &mut Connection) -> Result<ForeignKeysOff<'_>> {
+        let read = |conn: &Connection| -> Result<i64> {
+            conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).phase(Phase::ForeignKeys)
+        };
+        let fk_was = read(conn)?;
+        if fk_was != 0 {
+            conn.execute_batch("PRAGMA foreign_keys = OFF").phase(Phase::ForeignKeys)?;
+        }
+        let guard = ForeignKeysOff { restore_on: fk_was != 0, conn };
+        if read(&guard)? != 0 {
+            return Err(Error::ForeignKeysStillOn);
+        }
+        Ok(guard)
+    }
+}
+
+impl std::ops::Deref for ForeignKeysOff<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl std::ops::DerefMut for ForeignKeysOff<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+    }
+}
+
+impl Drop for ForeignKeysOff<'_> {
     fn drop(&mut self) {
         if self.restore_on
             && let Err(e) = self.conn.execute_batch("PRAGMA foreign_keys = ON")
@@ -528,21 +559,56 @@ impl Drop for FkGuard<'_> {
     }
 }
 
-/// Switches foreign keys off (it must happen outside any transaction: inside one the pragma is
-/// silently ignored) and reads the setting back; the guard switches them on again if they were.
-fn foreign_keys_off(conn: &Connection) -> Result<FkGuard<'_>> {
-    let read = || -> Result<i64> {
-        conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).phase(Phase::ForeignKeys)
-    };
-    let fk_was = read()?;
-    let guard = FkGuard { conn, restore_on: fk_was != 0 };
-    if fk_was != 0 {
-        conn.execute_batch("PRAGMA foreign_keys = OFF").phase(Phase::ForeignKeys)?;
+/// The run's `BEGIN IMMEDIATE` transaction, rolled back when dropped without [`commit`]
+/// (an error, a panic).
+///
+/// Not a [`rusqlite::Transaction`]: the engine installs SQLite's authorizer for the run, which
+/// rusqlite allows only through `&mut Connection`, and a `Transaction` holds a shared borrow of
+/// the connection for its whole life. This holds the `&mut` and lends it out.
+///
+/// [`commit`]: WriteLock::commit
+struct WriteLock<'c> {
+    conn: &'c mut Connection,
+    open: bool,
+}
+
+impl<'c> WriteLock<'c> {
+    /// `BEGIN IMMEDIATE`: waits for the write lock up to the busy timeout ([`Error::Busy`]).
+    fn begin(conn: &'c mut Connection) -> Result<Self> {
+        let waiting = Instant::now();
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| busy(e, waiting, Phase::Lock))?;
+        Ok(WriteLock { conn, open: true })
     }
-    if read()? != 0 {
-        return Err(Error::ForeignKeysStillOn);
+
+    fn commit(mut self, tags: &str) -> Result<()> {
+        self.conn.execute_batch("COMMIT").phase_of(Phase::Commit, tags)?;
+        self.open = false;
+        Ok(())
     }
-    Ok(guard)
+}
+
+impl std::ops::Deref for WriteLock<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriteLock<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+    }
+}
+
+impl Drop for WriteLock<'_> {
+    fn drop(&mut self) {
+        if self.open
+            && !self.conn.is_autocommit()
+            && let Err(e) = self.conn.execute_batch("ROLLBACK")
+        {
+            log::error!("could not roll back the migration transaction: {e}");
+        }
+    }
 }
 
 /// [`Error::Busy`] for a lock that was not granted in time, else the error in `phase`.
@@ -558,19 +624,10 @@ fn busy(source: rusqlite::Error, since: Instant, phase: Phase) -> Error {
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
+fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// The tags of a run, as messages name them: `0003_a`, or `0003_a..0005_c`.
-pub(crate) fn tags_of(pending: &[Migration]) -> String {
-    match pending {
-        [] => String::new(),
-        [one] => one.tag.to_owned(),
-        [first, .., last] => format!("{}..{}", first.tag, last.tag),
-    }
 }
 
 /// Writes the backup with `VACUUM INTO`.
@@ -608,15 +665,14 @@ fn backup(
     }
 }
 
-/// See [`crate::migrate_with`]: preflight, lock, apply (with its checks), commit.
+/// See [`crate::migrate_with`]: preflight, lock, apply (with the engine's checks), commit.
 pub(crate) fn migrate_with(
     conn: &mut Connection,
     migrations: &[Migration],
     options: &Options,
     journal: JournalPolicy,
 ) -> Result<Report> {
-    let conn: &Connection = conn;
-    let plan = preflight(conn, migrations, options)?;
+    let plan = preflight(conn, migrations)?;
     // Only now that nothing is refused: the journal mode is a write when it changes.
     if journal == JournalPolicy::Wal {
         set_wal(conn, options.busy_timeout)?;
@@ -638,83 +694,89 @@ pub(crate) fn migrate_with(
     if applied > 0 {
         report.backup = backup(conn, &options.backup, &migrations[first])?;
     }
-    let Locked::Pending(mut run) = lock(conn, migrations)? else {
+    log::trace!("switching foreign keys off");
+    let mut foreign_keys = ForeignKeysOff::switch(conn)?;
+    let mut lock = WriteLock::begin(&mut foreign_keys)?;
+    let Some(pending) = pending_under_lock(&lock, migrations)? else {
         log::debug!("another connection applied the pending migrations first");
         return Ok(report);
     };
-    report.applied = crate::apply::apply_checked(&mut run.tx, run.pending)?;
-    commit(run, &report)?;
+    report.applied = apply(&mut lock, pending)?;
+    commit(lock, pending, &report)?;
     Ok(report)
 }
 
-/// Phase 1, before anything is written: the connection and the library, the ledger against the
-/// embedded list (one indexed read when up to date), and the statements of what is pending.
-fn preflight(conn: &Connection, migrations: &[Migration], options: &Options) -> Result<Plan> {
+/// Phase 1, before anything is written: the connection and the library, and the ledger against
+/// the embedded list (one read when up to date).
+fn preflight(conn: &Connection, migrations: &[Migration]) -> Result<Plan> {
     preconditions(conn, Autocommit::Required)?;
     log::trace!("checking the ledger");
-    let plan = check(conn, migrations)?;
-    if let Plan::Pending { first, .. } = plan
-        && !options.verify_only
-    {
-        scan_all(&migrations[first..])?;
-    }
-    Ok(plan)
+    check(conn, migrations)
 }
 
-/// A run holding the write lock.
-struct Run<'c, 'm> {
-    /// The `BEGIN IMMEDIATE` transaction; dropped without a commit, it rolls back.
-    tx: Transaction<'c>,
-    /// What is pending, decided again under the lock.
-    pending: &'m [Migration],
-    /// A migration may switch `legacy_alter_table` on around a RENAME; it is a connection
-    /// setting that would outlive the run, so it is put back as it was.
-    _legacy_alter: LegacyAlterGuard<'c>,
-    /// Switches foreign keys back on; declared after `tx` so it drops after the rollback
-    /// (inside a transaction the pragma is a no-op).
-    _foreign_keys: FkGuard<'c>,
-}
-
-/// What [`lock`] found once it held the lock.
-enum Locked<'c, 'm> {
-    /// Another connection applied everything meanwhile.
-    AlreadyApplied,
-    /// These migrations are to be applied by this run.
-    Pending(Run<'c, 'm>),
-}
-
-/// Phase 2: foreign keys off (outside any transaction), `BEGIN IMMEDIATE`, and the ledger read
-/// again under the lock (another process may have applied some or all of it meanwhile, so
-/// concurrent processes never apply a migration twice).
-fn lock<'c, 'm>(conn: &'c Connection, migrations: &'m [Migration]) -> Result<Locked<'c, 'm>> {
-    log::trace!("switching foreign keys off");
-    let foreign_keys = foreign_keys_off(conn)?;
-    let legacy_alter = LegacyAlterGuard::new(conn)?;
-    log::trace!("BEGIN IMMEDIATE");
-    let waiting = Instant::now();
-    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
-        .map_err(|e| busy(e, waiting, Phase::Lock))?;
+/// Phase 2, holding the write lock: the ledger read again (another process may have applied some
+/// or all of it meanwhile, so concurrent processes never apply a migration twice); `None` when
+/// nothing is left.
+fn pending_under_lock<'m>(
+    conn: &Connection,
+    migrations: &'m [Migration],
+) -> Result<Option<&'m [Migration]>> {
     log::trace!("re-reading the ledger under the lock");
-    let ledger = read_ledger(&tx)?;
-    let first = match compare(&tx, ledger, migrations)? {
-        Plan::UpToDate => return Ok(Locked::AlreadyApplied),
-        Plan::Pending { first, .. } => first,
-    };
-    let pending = &migrations[first..];
-    scan_all(pending)?;
-    Ok(Locked::Pending(Run {
-        tx,
-        pending,
-        _legacy_alter: legacy_alter,
-        _foreign_keys: foreign_keys,
-    }))
+    let ledger = read_ledger(conn)?;
+    match compare(conn, ledger, migrations)? {
+        Plan::UpToDate => Ok(None),
+        Plan::Pending { first, .. } => Ok(Some(&migrations[first..])),
+    }
 }
 
-/// Phase 4: `COMMIT` (then foreign keys are restored as `run` drops).
-fn commit(run: Run<'_, '_>, report: &Report) -> Result<()> {
-    let tags = tags_of(run.pending);
+/// Inserts each migration's ledger row as the engine finishes it (inside the engine's
+/// savepoint, so a run the engine rolls back and applies again records each row once).
+struct LedgerRecorder<'m> {
+    pending: &'m [Migration],
+}
+
+impl migrate_engine::Recorder for LedgerRecorder<'_> {
+    fn after_step(
+        &mut self,
+        conn: &Connection,
+        i: usize,
+        duration: Duration,
+    ) -> rusqlite::Result<()> {
+        let m = &self.pending[i];
+        let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        conn.prepare_cached(INSERT_LEDGER_ROW)?.execute(params![
+            m.idx,
+            m.tag,
+            m.hash,
+            m.chain,
+            now_ms(),
+            ms
+        ])?;
+        log::debug!("ran migration {} in {ms} ms", m.tag);
+        Ok(())
+    }
+}
+
+/// Phase 3: the ledger table, then the engine: every pending migration's statements under its
+/// policy, each followed by its ledger row, and the checks (foreign keys, views, the schema).
+fn apply(conn: &mut Connection, pending: &[Migration]) -> Result<Vec<AppliedMigration>> {
+    let steps: Vec<Step<'_>> = pending.iter().map(|m| Step { tag: m.tag, sql: m.sql }).collect();
+    let tags = tags_of(&steps);
+    conn.execute_batch(CREATE_LEDGER).phase_of(Phase::RecordLedger, &tags)?;
+    let outcome = migrate_engine::apply_checked(conn, &steps, &mut LedgerRecorder { pending })?;
+    Ok(pending
+        .iter()
+        .zip(outcome.applied)
+        .map(|(m, a)| AppliedMigration { idx: m.idx, tag: m.tag, duration: a.duration })
+        .collect())
+}
+
+/// Phase 4: `COMMIT`; foreign keys are restored after it, as the caller's guard drops.
+fn commit(lock: WriteLock<'_>, pending: &[Migration], report: &Report) -> Result<()> {
+    let steps: Vec<Step<'_>> = pending.iter().map(|m| Step { tag: m.tag, sql: m.sql }).collect();
+    let tags = tags_of(&steps);
     log::trace!("COMMIT");
-    run.tx.commit().phase_of(Phase::Commit, &tags)?;
+    lock.commit(&tags)?;
     for m in &report.applied {
         log::info!("applied migration {} in {} ms", m.tag, m.duration.as_millis());
     }
@@ -751,19 +813,6 @@ fn set_wal(conn: &Connection, timeout: Duration) -> Result<()> {
             Err(e) => return Err(busy(e, start, Phase::JournalMode)),
         }
     }
-}
-
-fn scan_all(pending: &[Migration]) -> Result<()> {
-    for m in pending {
-        if let Some(f) = sql::scan(m.sql) {
-            return Err(Error::TransactionControl {
-                tag: m.tag.to_owned(),
-                statement: f.statement,
-                keyword: f.keyword,
-            });
-        }
-    }
-    Ok(())
 }
 
 /// See [`crate::verify`].
@@ -857,22 +906,40 @@ mod tests {
 
     #[test]
     fn foreign_keys_that_stay_on_are_detected_and_left_as_they_were() {
-        let conn = Connection::open_in_memory().unwrap();
+        let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        let fk = |conn: &Connection| -> i64 {
+            conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap()
+        };
         // Inside a transaction the pragma is a silent no-op: exactly what the read-back catches.
         conn.execute_batch("BEGIN").unwrap();
-        let err = foreign_keys_off(&conn).err().expect("still on must be refused");
+        let err = ForeignKeysOff::switch(&mut conn).err().expect("still on must be refused");
         assert!(matches!(err, Error::ForeignKeysStillOn));
         assert!(err.to_string().contains("foreign keys off"), "{err}");
         conn.execute_batch("COMMIT").unwrap();
-        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
-        assert_eq!(fk, 1);
+        assert_eq!(fk(&conn), 1);
         // Outside a transaction: off while the guard lives, on again after.
-        let guard = foreign_keys_off(&conn).unwrap();
-        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
-        assert_eq!(fk, 0);
+        let guard = ForeignKeysOff::switch(&mut conn).unwrap();
+        assert_eq!(fk(&guard), 0);
         drop(guard);
-        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
-        assert_eq!(fk, 1);
+        assert_eq!(fk(&conn), 1);
+    }
+
+    #[test]
+    fn a_write_lock_dropped_without_commit_rolls_back() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let lock = WriteLock::begin(&mut conn).unwrap();
+        lock.execute_batch("CREATE TABLE t(x)").unwrap();
+        drop(lock);
+        assert!(conn.is_autocommit());
+        let n: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 0);
+        let lock = WriteLock::begin(&mut conn).unwrap();
+        lock.execute_batch("CREATE TABLE t(x)").unwrap();
+        lock.commit("0000_t").unwrap();
+        let n: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1);
     }
 }

@@ -188,6 +188,6 @@ impl<T, V> fmt::Debug for Column<T, V> {
 /// Writes the column name as a quoted SQL identifier (`"name"`, inner `"` doubled).
 impl<T, V> fmt::Display for Column<T, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        crate::typed::write_ident(f, self.name)
+        f.write_str(&migrate_engine::quote_ident(self.name))
     }
 }

@@ -16,6 +16,8 @@ use std::marker::PhantomData;
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, Statement, Transaction, TransactionBehavior};
 
+use migrate_engine::quote_ident;
+
 use crate::table::{Column, Keyed, Table};
 use crate::{Database, Error, Phase, Result};
 
@@ -76,39 +78,6 @@ impl fmt::Display for Operation {
             Operation::Delete => "delete from",
         })
     }
-}
-
-/// Writes `name` as a quoted SQL identifier: `"name"` with every `"` doubled.
-pub(crate) fn write_ident(out: &mut impl fmt::Write, name: &str) -> fmt::Result {
-    out.write_char('"')?;
-    for part in name.split_inclusive('"') {
-        out.write_str(part)?;
-        if part.ends_with('"') {
-            out.write_char('"')?;
-        }
-    }
-    out.write_char('"')
-}
-
-/// `name` as a quoted SQL identifier, for raw SQL: `"name"`, with every `"` doubled.
-///
-/// ```
-/// use migrate_runtime::{Table, quote_ident};
-///
-/// #[derive(Table)]
-/// #[table(name = "we\"ird")]
-/// pub struct Weird {
-///     pub x: i64,
-/// }
-///
-/// assert_eq!(quote_ident(Weird::NAME), r#""we""ird""#);
-/// ```
-#[must_use]
-pub fn quote_ident(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 2);
-    // Writing to a String cannot fail.
-    let _ = write_ident(&mut out, name);
-    out
 }
 
 /// A value that can be compared with a column whose field has Rust type `V`: `V` itself, `&V`,
@@ -205,7 +174,7 @@ impl<'a, T: Table> Filter<'a, T> {
             if i > 0 {
                 out.push_str(" AND ");
             }
-            let _ = write_ident(&mut out, T::COLUMNS[*column]);
+            out.push_str(&quote_ident(T::COLUMNS[*column]));
             let _ = write!(out, " IS ?{}", i + 1);
         }
         out

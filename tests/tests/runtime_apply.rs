@@ -7,7 +7,9 @@ mod runtime_support;
 use std::path::{Path, PathBuf};
 
 use migrate_runtime::rusqlite::{self, Connection, OpenFlags};
-use migrate_runtime::{Backup, Database, Error, Migration, MigrationState, Options};
+use migrate_runtime::{
+    ApplyError, Backup, CheckPhase, Database, Error, Migration, MigrationState, Options,
+};
 use runtime_support::{migrations, source_message};
 
 struct Fixture {
@@ -177,7 +179,7 @@ fn failed_migration_rolls_everything_back_and_restores_foreign_keys() {
         let m =
             migrations(&[("0000_create_a", "CREATE TABLE \"a\" (\"x\");\n"), ("0001_broken", bad)]);
         let err = migrate_runtime::migrate(&mut conn, m).unwrap_err();
-        let Error::Statement { tag, statement, first_line, .. } = &err else {
+        let Error::Apply(ApplyError::Statement { tag, statement, first_line, .. }) = &err else {
             panic!("expected Statement, got {err:?}")
         };
         assert_eq!(
@@ -204,14 +206,18 @@ fn failed_migration_rolls_everything_back_and_restores_foreign_keys() {
     let chunk = "CREATE TABLE \"a\" (\"x\");\n/* then */ CREATE TABLE \"b\" (\"y\");\n\n  -- oops\n  INSERT INTO \"missing\" VALUES (1);\nCREATE TABLE \"c\" (\"z\");\n";
     let err =
         migrate_runtime::migrate(&mut conn, migrations(&[("0000_chunk", chunk)])).unwrap_err();
-    let Error::Statement { statement, first_line, .. } = &err else { panic!("{err:?}") };
+    let Error::Apply(ApplyError::Statement { statement, first_line, .. }) = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!((*statement, first_line.as_str()), (3, "INSERT INTO \"missing\" VALUES (1);"));
     // A failure while stepping (not preparing) is located as well.
     let f = fixture();
     let mut conn = Connection::open(&f.path).unwrap();
     let dup = "CREATE TABLE \"t\" (\"id\" INTEGER PRIMARY KEY);\nINSERT INTO \"t\" VALUES (1);\n-- the same key again\nINSERT INTO \"t\" VALUES (1);\n";
     let err = migrate_runtime::migrate(&mut conn, migrations(&[("0000_dup", dup)])).unwrap_err();
-    let Error::Statement { statement, first_line, .. } = &err else { panic!("{err:?}") };
+    let Error::Apply(ApplyError::Statement { statement, first_line, .. }) = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!((*statement, first_line.as_str()), (3, "INSERT INTO \"t\" VALUES (1);"));
     assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema"), 0);
 }
@@ -229,7 +235,7 @@ fn new_foreign_key_violation_rolls_back_but_old_ones_do_not_block() {
         ("0002_delete_parent", "DELETE FROM \"parent\" WHERE \"id\" = 1;\n"),
     ]);
     let err = open(&f.path, orphaning).unwrap_err();
-    let Error::ForeignKeyViolation { tags, violations } = &err else {
+    let Error::Apply(ApplyError::ForeignKeyViolation { tags, violations }) = &err else {
         panic!("expected ForeignKeyViolation, got {err:?}")
     };
     assert_eq!(tags, "0002_delete_parent");
@@ -273,30 +279,38 @@ fn broken_view_rolls_back() {
         ),
     ]);
     let err = open(&f.path, bad).unwrap_err();
-    let Error::BrokenView { view, tags, .. } = &err else {
+    let Error::Apply(ApplyError::BrokenView { view, tags, .. }) = &err else {
         panic!("expected BrokenView, got {err:?}")
     };
     assert_eq!((view.as_str(), tags.as_str()), ("v2", "0001_bad_view"));
-    assert_eq!(
-        err.to_string(),
-        "applying 0001_bad_view breaks view v2, which no longer compiles; nothing was applied"
-    );
+    assert_eq!(err.to_string(), "applying 0001_bad_view breaks view v2; nothing was applied");
     assert_eq!(source_message(&err), "no such column: zz");
     let conn = Connection::open(&f.path).unwrap();
     assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema WHERE name IN ('u', 'v2')"), 0);
     assert_eq!(ledger_len(&conn), 1);
-    // A rebuild that drops the column under "my view" (renaming with legacy_alter_table so the
-    // RENAME itself does not object) is caught too.
-    let drop_b = "CREATE TABLE \"__new_t\" (\"a\" INTEGER);\n--> statement-breakpoint\nINSERT INTO \"__new_t\" (\"a\") SELECT \"a\" FROM \"t\";\n--> statement-breakpoint\nDROP TABLE \"t\";\n--> statement-breakpoint\nPRAGMA legacy_alter_table = ON;\n--> statement-breakpoint\nALTER TABLE \"__new_t\" RENAME TO \"t\";\n--> statement-breakpoint\nPRAGMA legacy_alter_table = OFF;\n";
+    // A rebuild that drops the column under "my view" is caught too: SQLite's RENAME re-resolves
+    // the view (legacy_alter_table is off for the run, whatever the connection says).
+    let drop_b = "CREATE TABLE \"__new_t\" (\"a\" INTEGER);\n--> statement-breakpoint\nINSERT INTO \"__new_t\" (\"a\") SELECT \"a\" FROM \"t\";\n--> statement-breakpoint\nDROP TABLE \"t\";\n--> statement-breakpoint\nALTER TABLE \"__new_t\" RENAME TO \"t\";\n";
     let err = open(&f.path, migrations(&[v1[0], ("0001_drop_b", drop_b)])).unwrap_err();
-    assert!(matches!(&err, Error::BrokenView { view, .. } if view == "my view"), "{err:?}");
+    let Error::Apply(ApplyError::Statement { statement: 4, .. }) = &err else {
+        panic!("expected the RENAME to fail, got {err:?}")
+    };
+    assert!(source_message(&err).contains("my view"), "{err:?}");
     assert!(schema_sql(&conn, "t").contains("\"b\""));
-    // A migration that leaves legacy_alter_table on does not leave it on the connection.
-    let leaves_on =
-        "PRAGMA legacy_alter_table = ON;\n--> statement-breakpoint\nCREATE TABLE \"w\" (\"x\");\n";
-    let db = open(&f.path, migrations(&[v1[0], ("0001_leaves_legacy_on", leaves_on)])).unwrap();
-    assert_eq!(db.report().applied.len(), 1);
-    assert_eq!(count(db.conn(), "PRAGMA legacy_alter_table"), 0);
+    // Issue 11, problem 6b: legacy_alter_table (which would let that rebuild through, and leak
+    // into later migrations of the run) and writable_schema are refused.
+    for (pragma, what) in [
+        ("PRAGMA legacy_alter_table = ON;", "PRAGMA legacy_alter_table"),
+        ("PRAGMA main.\"writable_schema\" = 1;", "PRAGMA writable_schema"),
+    ] {
+        let sql = format!("CREATE TABLE \"w\" (\"x\");\n--> statement-breakpoint\n{pragma}\n");
+        let err = open(&f.path, migrations(&[v1[0], ("0001_pragma", sql.as_str())])).unwrap_err();
+        let Error::Apply(ApplyError::Refused { statement, what: refused, .. }) = &err else {
+            panic!("expected Refused, got {err:?}")
+        };
+        assert_eq!((*statement, refused.as_str()), (2, what));
+        assert_eq!(ledger_len(&conn), 1);
+    }
 }
 
 #[test]
@@ -506,7 +520,7 @@ fn trigger_left_pointing_at_a_dropped_table_rolls_back() {
     drop(open(&f.path, migrations(&v1)).unwrap());
     let err = open(&f.path, migrations(&[v1[0], v1[1], ("0002_drop_b", "DROP TABLE \"b\";\n")]))
         .unwrap_err();
-    let Error::BrokenSchema { tags, .. } = &err else {
+    let Error::Apply(ApplyError::BrokenSchema { tags, .. }) = &err else {
         panic!("expected BrokenSchema, got {err:?}")
     };
     assert_eq!(tags, "0002_drop_b");
@@ -546,7 +560,8 @@ fn foreign_key_left_without_a_unique_parent_rolls_back() {
     // A rebuild of the parent that loses the UNIQUE constraint the child's key needs.
     let rebuild = "CREATE TABLE \"__new_p\" (\"code\" TEXT NOT NULL);\n--> statement-breakpoint\nINSERT INTO \"__new_p\" (\"code\") SELECT \"code\" FROM \"p\";\n--> statement-breakpoint\nDROP TABLE \"p\";\n--> statement-breakpoint\nALTER TABLE \"__new_p\" RENAME TO \"p\";\n";
     let err = open(&f.path, migrations(&[v1[0], ("0001_rebuild_p", rebuild)])).unwrap_err();
-    let Error::ForeignKeyMismatch { tags, .. } = &err else {
+    let Error::Apply(ApplyError::ForeignKeyCheck { phase: CheckPhase::After, tags, .. }) = &err
+    else {
         panic!("expected ForeignKeyMismatch, got {err:?}")
     };
     assert_eq!(tags, "0001_rebuild_p");
@@ -628,7 +643,7 @@ fn the_scoped_foreign_key_check_catches_every_kind_of_orphan() {
         drop(db);
         let v2 = migrations(&[base[0], base[1], base[2], (tag, sql)]);
         let err = open(&f.path, v2).unwrap_err();
-        let Error::ForeignKeyViolation { violations, .. } = &err else {
+        let Error::Apply(ApplyError::ForeignKeyViolation { violations, .. }) = &err else {
             panic!("{tag}: expected ForeignKeyViolation, got {err:?}")
         };
         assert!(violations.iter().any(|v| v.table == orphaned), "{tag}: {violations:?}");
@@ -679,7 +694,7 @@ fn errors_reach_their_source_and_never_repeat_it() {
     let bad =
         "CREATE TABLE \"a\" (\"x\");\n--> statement-breakpoint\nINSERT INTO \"nope\" VALUES (1);\n";
     let err = migrate_runtime::migrate(&mut conn, migrations(&[("0000_bad", bad)])).unwrap_err();
-    assert!(matches!(&err, Error::Statement { statement: 2, .. }), "{err:?}");
+    assert!(matches!(&err, Error::Apply(ApplyError::Statement { statement: 2, .. })), "{err:?}");
     let source = std::error::Error::source(&err).expect("a source");
     let sqlite = source.downcast_ref::<rusqlite::Error>().expect("the rusqlite error itself");
     assert_eq!(sqlite.sqlite_error_code(), Some(rusqlite::ErrorCode::Unknown), "{sqlite:?}");
@@ -698,13 +713,33 @@ fn errors_reach_their_source_and_never_repeat_it() {
         .unwrap();
     let m = migrations(&[("0000_a", "CREATE TABLE \"a\" (\"x\");\n")]);
     let err = migrate_runtime::migrate(&mut conn, m).unwrap_err();
-    let Error::Sqlite { phase, tag, .. } = &err else { panic!("expected Sqlite, got {err:?}") };
-    assert_eq!((*phase, tag.as_deref()), (migrate_runtime::Phase::RecordLedger, Some("0000_a")));
+    let Error::Apply(ApplyError::Sqlite { phase, tag, .. }) = &err else {
+        panic!("expected the engine's Sqlite, got {err:?}")
+    };
+    assert_eq!(
+        (*phase, tag.as_deref()),
+        (migrate_runtime::migrate_engine::Phase::Record, Some("0000_a"))
+    );
     assert_eq!(
         err.to_string(),
-        "sqlite error while recording a migration in the ledger (migration 0000_a)"
+        "sqlite error while recording an applied migration (migration 0000_a); nothing was applied"
     );
-    assert!(source_message(&err).contains("has no column named"), "{err:?}");
+    assert!(source_message(&err).contains("has no column named tag"), "{err:?}");
     assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema WHERE name = 'a'"), 0);
+    assert_chain(&err);
+    // The runtime's own phases: a ledger row whose time is not a number fails the full read.
+    let h = fixture();
+    let mut conn = Connection::open(&h.path).unwrap();
+    let two = migrations(&[
+        ("0000_a", "CREATE TABLE \"a\" (\"x\");\n"),
+        ("0001_b", "CREATE TABLE \"b\" (\"x\");\n"),
+    ]);
+    migrate_runtime::migrate(&mut conn, &two[..1]).unwrap();
+    conn.execute_batch("UPDATE \"__schema_migrations\" SET \"applied_at\" = 'noon'").unwrap();
+    let err = migrate_runtime::migrate(&mut conn, two).unwrap_err();
+    let Error::Sqlite { phase, tag, .. } = &err else { panic!("expected Sqlite, got {err:?}") };
+    assert_eq!((*phase, tag.as_deref()), (migrate_runtime::Phase::ReadLedger, None));
+    assert_eq!(err.to_string(), "sqlite error while reading the migration ledger");
+    assert!(source_message(&err).contains("applied_at"), "{err:?}");
     assert_chain(&err);
 }

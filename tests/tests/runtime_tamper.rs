@@ -6,7 +6,7 @@ mod runtime_support;
 use std::path::{Path, PathBuf};
 
 use migrate_runtime::rusqlite::Connection;
-use migrate_runtime::{Database, Error, Migration, Options, hash_sql};
+use migrate_runtime::{ApplyError, Database, Error, Migration, Options, hash_sql};
 use runtime_support::migrations;
 
 const M0: (&str, &str) = (
@@ -359,18 +359,46 @@ fn transaction_control_in_a_migration_is_refused_before_anything_runs() {
             2,
             "BEGIN",
         ),
-        ("0001_sneaky", "VACUUM;\n", 1, "VACUUM"),
+        // Issue 11, problem 3: a quoted pragma name is the same pragma.
+        (
+            "0001_sneaky",
+            "CREATE TABLE \"a\" (\"x\");\nPRAGMA \"locking_mode\" = EXCLUSIVE;\n",
+            2,
+            "PRAGMA locking_mode",
+        ),
+        ("0001_sneaky", "SAVEPOINT \"mine\";\n", 1, "SAVEPOINT"),
     ];
-    for (tag, sql, number, kw) in cases {
+    for (tag, sql, number, refused) in cases {
         let f = fixture();
         let err = open(&f.path, migrations(&[M0, (tag, sql)])).unwrap_err();
-        let Error::TransactionControl { tag: t, statement, keyword } = &err else {
-            panic!("expected TransactionControl, got {err:?}")
+        let Error::Apply(ApplyError::Refused { tag: t, statement, what, .. }) = &err else {
+            panic!("expected Refused, got {err:?}")
         };
-        assert_eq!((t.as_str(), *statement, *keyword), (tag, number, kw));
+        assert_eq!((t.as_str(), *statement, what.as_str()), (tag, number, refused));
         // Not even 0000 was applied.
         assert!(snapshot(&f.path).2.is_empty(), "{sql}");
     }
+    // The exclusive locking mode does not outlive the refused run on the migrating connection.
+    let f = fixture();
+    let mut conn = Connection::open(&f.path).unwrap();
+    let locking = "CREATE TABLE \"a\" (\"x\");\nPRAGMA \"locking_mode\" = EXCLUSIVE;\n";
+    let err = migrate_runtime::migrate(&mut conn, migrations(&[("0000_a", locking)])).unwrap_err();
+    assert!(matches!(err, Error::Apply(ApplyError::Refused { .. })), "{err:?}");
+    let mode: String = conn.query_row("PRAGMA locking_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "normal");
+    conn.execute_batch("CREATE TABLE \"mine\" (\"x\")").unwrap();
+    let other = Connection::open(&f.path).unwrap();
+    let n: i64 = other.query_row("SELECT count(*) FROM \"mine\"", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 0);
+    // VACUUM cannot run inside the run's transaction: SQLite's own error, at its statement.
+    let f = fixture();
+    let err = open(&f.path, migrations(&[M0, ("0001_sneaky", "VACUUM;\n")])).unwrap_err();
+    let Error::Apply(ApplyError::Statement { tag, statement, source, .. }) = &err else {
+        panic!("expected Statement, got {err:?}")
+    };
+    assert_eq!((tag.as_str(), *statement), ("0001_sneaky", 1));
+    assert!(source.to_string().contains("cannot VACUUM from within a transaction"), "{source}");
+    assert!(snapshot(&f.path).2.is_empty());
     // A trigger body's BEGIN .. END is not transaction control.
     let f = fixture();
     let trigger = "CREATE TRIGGER \"users_ai\" AFTER INSERT ON \"users\" BEGIN UPDATE \"users\" SET \"name\" = CASE WHEN NEW.\"name\" = '' THEN 'anon' ELSE NEW.\"name\" END WHERE \"id\" = NEW.\"id\"; END;\n";
