@@ -110,6 +110,10 @@ pub fn tags_of(steps: &[Step<'_>]) -> String {
 /// On error the engine has rolled back to its savepoint and released it; the caller then rolls
 /// back its transaction.
 ///
+/// `VACUUM` has no authorizer action; inside the transaction it fails at once with SQLite's own
+/// "cannot VACUUM from within a transaction" ([`Error::Statement`]). An authorizer the caller
+/// had installed is replaced for the call and not reinstalled (rusqlite cannot read it back).
+///
 /// It takes `&mut Connection` because rusqlite installs an authorizer only through
 /// `Connection::authorizer(&mut self)`: begin the transaction with `execute_batch("BEGIN
 /// IMMEDIATE")` (a [`rusqlite::Transaction`] would hold the only borrow), and commit or roll back
@@ -195,8 +199,9 @@ struct Session<'c> {
 impl<'c> Session<'c> {
     fn open(conn: &'c mut Connection) -> Result<Self, Error> {
         let saved = Settings::read(conn).map_err(Phase::Settings.error())?;
-        Settings::OFF.write(conn).map_err(Phase::Settings.error())?;
+        // From here on, dropping the session puts everything back.
         let session = Session { conn, watch: Watch::default(), saved, open: true };
+        Settings::OFF.write(session.conn).map_err(Phase::Settings.error())?;
         let callback = session.watch.callback();
         session.conn.authorizer(Some(callback)).map_err(Phase::Authorizer.error())?;
         Ok(session)

@@ -9,7 +9,9 @@ use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperati
 
 /// Pragmas a migration may run: read-only introspection, and the few settings that are part of
 /// the database's content or safe inside the runner's transaction. Everything else is refused
-/// (fail closed), whatever its quoting or schema qualifier.
+/// (fail closed), whatever its quoting or schema qualifier: SQLite's authorizer reports the
+/// dequoted name. Table-valued pragma functions (`SELECT * FROM pragma_table_info('t')`) reach
+/// the authorizer as the same pragma action (`table_info`), so the same list decides them.
 pub const ALLOWED_PRAGMAS: &[&str] = &[
     "table_info",
     "table_xinfo",
