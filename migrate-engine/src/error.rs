@@ -270,6 +270,12 @@ mod tests {
     }
 
     #[test]
+    fn errors_cross_threads() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<Error>();
+    }
+
+    #[test]
     fn the_source_is_not_repeated_in_the_message() {
         let source = rusqlite::Error::InvalidQuery;
         let text = source.to_string();

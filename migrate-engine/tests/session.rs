@@ -88,6 +88,9 @@ fn the_callers_preconditions_are_checked() {
     assert!(matches!(apply_checked(&mut conn, &steps, &mut ()), Err(Error::NotInTransaction)));
     conn.execute_batch("PRAGMA foreign_keys = ON; BEGIN").unwrap();
     assert!(matches!(apply_checked(&mut conn, &steps, &mut ()), Err(Error::ForeignKeysOn)));
+    conn.execute_batch("ROLLBACK; PRAGMA foreign_keys = OFF; BEGIN").unwrap();
+    // Nothing to apply: nothing is read or written.
+    assert_eq!(apply_checked(&mut conn, &[], &mut ()).unwrap().applied, []);
     conn.execute_batch("ROLLBACK").unwrap();
 }
 
