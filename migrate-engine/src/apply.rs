@@ -383,35 +383,23 @@ fn run_step(
             number += 1;
             let sql = stmt.expanded_sql().unwrap_or_default();
             offset += sql.len();
-            let altered = watch.take_altered();
-            let names_before = if altered.is_empty() {
-                None
-            } else {
-                Some(Tables::read(conn).map_err(schema)?.names())
-            };
+            // An ALTER TABLE may rename: the table names before and after it tell.
+            let names_before =
+                if watch.take_altered() { Some(Tables::read(conn).map_err(schema)?) } else { None };
             let result = {
                 let _judged = watch.enforce();
-                let mut rows = stmt.raw_query();
-                loop {
-                    match rows.next() {
-                        Ok(Some(_)) => {}
-                        Ok(None) => break Ok(()),
-                        Err(e) => break Err(e),
-                    }
-                }
+                drain(&mut stmt)
             };
             drop(stmt);
             if let Err(source) = result {
                 return Err(fail(number, first_line(&sql), source));
             }
-            if let Some(names_before) = names_before {
-                let names_after = Tables::read(conn).map_err(schema)?.names();
-                let gone: Vec<&String> = names_before.difference(&names_after).collect();
-                let came: Vec<&String> = names_after.difference(&names_before).collect();
-                if let ([old], [new]) = (gone.as_slice(), came.as_slice()) {
+            if let Some(before) = names_before {
+                let after = Tables::read(conn).map_err(schema)?;
+                if let Some((old, new)) = renamed(&before, &after) {
                     log::debug!("table {old} renamed to {new}");
-                    watch.renamed(new);
-                    renames.push((*old).clone(), (*new).clone());
+                    watch.renamed(&new);
+                    renames.push(old, new);
                 }
             }
             if conn.is_autocommit() {
@@ -425,4 +413,23 @@ fn run_step(
         }
     }
     Ok(())
+}
+
+/// Steps a statement to its end.
+fn drain(stmt: &mut rusqlite::Statement<'_>) -> rusqlite::Result<()> {
+    let mut rows = stmt.raw_query();
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
+/// The table a statement renamed, from the user tables before and after it: exactly one name
+/// gone and one new.
+fn renamed(before: &Tables, after: &Tables) -> Option<(String, String)> {
+    let (before, after) = (before.names(), after.names());
+    let mut gone = before.difference(&after);
+    let mut came = after.difference(&before);
+    match (gone.next(), gone.next(), came.next(), came.next()) {
+        (Some(old), None, Some(new), None) => Some((old.clone(), new.clone())),
+        _ => None,
+    }
 }
