@@ -108,7 +108,10 @@ pub fn tags_of(steps: &[Step<'_>]) -> String {
 /// 5. releases its savepoint. The caller commits.
 ///
 /// On error the engine has rolled back to its savepoint and released it; the caller then rolls
-/// back its transaction.
+/// back its transaction. One exception: a statement that makes SQLite roll back the whole
+/// transaction itself (a trigger's `RAISE(ROLLBACK, ..)`, an I/O error) is that statement's
+/// [`Error::Statement`] with the transaction already gone; check
+/// [`Connection::is_autocommit`] before rolling back.
 ///
 /// `VACUUM` has no authorizer action; inside the transaction it fails at once with SQLite's own
 /// "cannot VACUUM from within a transaction" ([`Error::Statement`]). An authorizer the caller
