@@ -108,7 +108,14 @@ pub fn tags_of(steps: &[Step<'_>]) -> String {
 /// 5. releases its savepoint. The caller commits.
 ///
 /// On error the engine has rolled back to its savepoint and released it; the caller then rolls
-/// back its transaction.
+/// back its transaction. One exception: a statement that makes SQLite roll back the whole
+/// transaction itself (a trigger's `RAISE(ROLLBACK, ..)`, an I/O error) is that statement's
+/// [`Error::Statement`] with the transaction already gone; check
+/// [`Connection::is_autocommit`] before rolling back.
+///
+/// `VACUUM` has no authorizer action; inside the transaction it fails at once with SQLite's own
+/// "cannot VACUUM from within a transaction" ([`Error::Statement`]). An authorizer the caller
+/// had installed is replaced for the call and not reinstalled (rusqlite cannot read it back).
 ///
 /// It takes `&mut Connection` because rusqlite installs an authorizer only through
 /// `Connection::authorizer(&mut self)`: begin the transaction with `execute_batch("BEGIN
@@ -150,6 +157,9 @@ pub fn apply_checked(
         .map_err(Phase::Settings.error())?;
     if fk != 0 {
         return Err(Error::ForeignKeysOn);
+    }
+    if steps.is_empty() {
+        return Ok(Outcome::default());
     }
     let mut session = Session::open(conn)?;
     let result = session.run(steps, recorder);
@@ -195,8 +205,9 @@ struct Session<'c> {
 impl<'c> Session<'c> {
     fn open(conn: &'c mut Connection) -> Result<Self, Error> {
         let saved = Settings::read(conn).map_err(Phase::Settings.error())?;
-        Settings::OFF.write(conn).map_err(Phase::Settings.error())?;
+        // From here on, dropping the session puts everything back.
         let session = Session { conn, watch: Watch::default(), saved, open: true };
+        Settings::OFF.write(session.conn).map_err(Phase::Settings.error())?;
         let callback = session.watch.callback();
         session.conn.authorizer(Some(callback)).map_err(Phase::Authorizer.error())?;
         Ok(session)
@@ -375,35 +386,23 @@ fn run_step(
             number += 1;
             let sql = stmt.expanded_sql().unwrap_or_default();
             offset += sql.len();
-            let altered = watch.take_altered();
-            let names_before = if altered.is_empty() {
-                None
-            } else {
-                Some(Tables::read(conn).map_err(schema)?.names())
-            };
+            // An ALTER TABLE may rename: the table names before and after it tell.
+            let names_before =
+                if watch.take_altered() { Some(Tables::read(conn).map_err(schema)?) } else { None };
             let result = {
                 let _judged = watch.enforce();
-                let mut rows = stmt.raw_query();
-                loop {
-                    match rows.next() {
-                        Ok(Some(_)) => {}
-                        Ok(None) => break Ok(()),
-                        Err(e) => break Err(e),
-                    }
-                }
+                drain(&mut stmt)
             };
             drop(stmt);
             if let Err(source) = result {
                 return Err(fail(number, first_line(&sql), source));
             }
-            if let Some(names_before) = names_before {
-                let names_after = Tables::read(conn).map_err(schema)?.names();
-                let gone: Vec<&String> = names_before.difference(&names_after).collect();
-                let came: Vec<&String> = names_after.difference(&names_before).collect();
-                if let ([old], [new]) = (gone.as_slice(), came.as_slice()) {
+            if let Some(before) = names_before {
+                let after = Tables::read(conn).map_err(schema)?;
+                if let Some((old, new)) = renamed(&before, &after) {
                     log::debug!("table {old} renamed to {new}");
-                    watch.renamed(new);
-                    renames.push((*old).clone(), (*new).clone());
+                    watch.renamed(&new);
+                    renames.push(old, new);
                 }
             }
             if conn.is_autocommit() {
@@ -417,4 +416,23 @@ fn run_step(
         }
     }
     Ok(())
+}
+
+/// Steps a statement to its end.
+fn drain(stmt: &mut rusqlite::Statement<'_>) -> rusqlite::Result<()> {
+    let mut rows = stmt.raw_query();
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
+/// The table a statement renamed, from the user tables before and after it: exactly one name
+/// gone and one new.
+fn renamed(before: &Tables, after: &Tables) -> Option<(String, String)> {
+    let (before, after) = (before.names(), after.names());
+    let mut gone = before.difference(&after);
+    let mut came = after.difference(&before);
+    match (gone.next(), gone.next(), came.next(), came.next()) {
+        (Some(old), None, Some(new), None) => Some((old.clone(), new.clone())),
+        _ => None,
+    }
 }

@@ -4,7 +4,9 @@ use std::fmt;
 
 /// Everything that can stop [`apply_checked`](crate::apply_checked). On every error the engine
 /// has rolled back to its own savepoint and released it: the caller's transaction holds exactly
-/// what it held before the call (the caller then rolls it back).
+/// what it held before the call (the caller then rolls it back). [`Error::NotInTransaction`] and
+/// [`Error::ForeignKeysOn`] are found before anything runs; a statement that made SQLite roll
+/// back the whole transaction is an [`Error::Statement`] with the transaction already gone.
 ///
 /// Messages are lowercase and never repeat the SQLite error: it is the [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
@@ -267,6 +269,12 @@ mod tests {
         assert_eq!(v.to_string(), "c rowid 3 -> p (pid = 7)");
         let bare = FkViolation { columns: vec![], values: vec![], rowid: None, ..v };
         assert_eq!(bare.to_string(), "c (without rowid) -> p");
+    }
+
+    #[test]
+    fn errors_cross_threads() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<Error>();
     }
 
     #[test]

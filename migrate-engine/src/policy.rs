@@ -9,7 +9,9 @@ use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperati
 
 /// Pragmas a migration may run: read-only introspection, and the few settings that are part of
 /// the database's content or safe inside the runner's transaction. Everything else is refused
-/// (fail closed), whatever its quoting or schema qualifier.
+/// (fail closed), whatever its quoting or schema qualifier: SQLite's authorizer reports the
+/// dequoted name. Table-valued pragma functions (`SELECT * FROM pragma_table_info('t')`) reach
+/// the authorizer as the same pragma action (`table_info`), so the same list decides them.
 pub const ALLOWED_PRAGMAS: &[&str] = &[
     "table_info",
     "table_xinfo",
@@ -151,8 +153,8 @@ struct State {
     touched: BTreeSet<String>,
     /// The first action that could not be classified.
     widened: Option<String>,
-    /// Tables an `ALTER TABLE` of the current statement names.
-    altered: Vec<String>,
+    /// Whether the current statement holds an `ALTER TABLE`.
+    altered: bool,
 }
 
 /// The tables a run touched, as the authorizer saw them.
@@ -193,8 +195,8 @@ impl Watch {
                     state.touched.insert(table);
                 }
                 Effect::Alter(table) => {
-                    state.touched.insert(table.clone());
-                    state.altered.push(table);
+                    state.touched.insert(table);
+                    state.altered = true;
                 }
                 Effect::Widen(what) => {
                     log::debug!("unclassified action {what}: checking the whole database");
@@ -219,8 +221,8 @@ impl Watch {
         self.lock().refusal.take()
     }
 
-    /// The tables `ALTER TABLE` named since the last call.
-    pub(crate) fn take_altered(&self) -> Vec<String> {
+    /// Whether an `ALTER TABLE` was prepared since the last call.
+    pub(crate) fn take_altered(&self) -> bool {
         std::mem::take(&mut self.lock().altered)
     }
 
@@ -232,7 +234,7 @@ impl Watch {
     /// Everything touched since the last call, and a fresh start.
     pub(crate) fn take_touched(&self) -> Touched {
         let mut state = self.lock();
-        state.altered.clear();
+        state.altered = false;
         state.refusal = None;
         Touched { tables: std::mem::take(&mut state.touched), widened: state.widened.take() }
     }

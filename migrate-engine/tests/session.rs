@@ -88,6 +88,9 @@ fn the_callers_preconditions_are_checked() {
     assert!(matches!(apply_checked(&mut conn, &steps, &mut ()), Err(Error::NotInTransaction)));
     conn.execute_batch("PRAGMA foreign_keys = ON; BEGIN").unwrap();
     assert!(matches!(apply_checked(&mut conn, &steps, &mut ()), Err(Error::ForeignKeysOn)));
+    conn.execute_batch("ROLLBACK; PRAGMA foreign_keys = OFF; BEGIN").unwrap();
+    // Nothing to apply: nothing is read or written.
+    assert_eq!(apply_checked(&mut conn, &[], &mut ()).unwrap().applied, []);
     conn.execute_batch("ROLLBACK").unwrap();
 }
 
@@ -139,4 +142,25 @@ fn the_recorder_runs_after_each_step_and_its_error_stops_the_run() {
         .unwrap_err();
     let Error::Sqlite { phase, tag, .. } = &err else { panic!("{err:?}") };
     assert_eq!((*phase, tag.as_deref()), (migrate_engine::Phase::Record, Some("0003_c")));
+}
+
+/// A trigger's `RAISE(ROLLBACK, ..)` (or an I/O error) ends the caller's transaction inside the
+/// statement: SQLite rolled everything back, the error is the statement's, and the connection is
+/// in autocommit (the caller checks before rolling back).
+#[test]
+fn a_statement_that_rolls_back_the_transaction_is_the_statements_error() {
+    let mut conn = db("CREATE TABLE keep (x); INSERT INTO keep VALUES (1);");
+    conn.execute_batch("PRAGMA legacy_alter_table = ON").unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO keep VALUES (2);").unwrap();
+    let sql = "CREATE TABLE t (x);\n\
+               CREATE TRIGGER no BEFORE INSERT ON t BEGIN SELECT RAISE(ROLLBACK, 'not today'); END;\n\
+               INSERT INTO t VALUES (1);\nCREATE TABLE later (y);";
+    let err = apply_checked(&mut conn, &[Step { tag: "0001_a", sql }], &mut ()).unwrap_err();
+    let Error::Statement { statement, source, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(*statement, 3);
+    assert!(source.to_string().contains("not today"), "{source}");
+    assert!(conn.is_autocommit());
+    let n: i64 = value(&conn, "SELECT count(*) FROM keep");
+    assert_eq!(n, 1, "the whole transaction was rolled back");
+    assert_eq!(flags(&conn), (1, 0), "settings restored");
 }
