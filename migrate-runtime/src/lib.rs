@@ -94,8 +94,9 @@
 //! and hand it to [`Database::from_connection`] or [`migrate`].
 //!
 //! **Minimum SQLite**: a run refuses a SQLite older than 3.35.5 ([`Error::SqliteTooOld`]): the
-//! ledger, the foreign-key check (`pragma_foreign_key_check(?)`, `sqlite_schema`) and
-//! `ALTER TABLE .. DROP COLUMN` (3.35; 3.35.5 fixed its bugs) need it. Some migrations the build
+//! ledger, the engine's checks (`sqlite_schema` 3.33, `pragma_table_xinfo` 3.26, the table-valued
+//! `pragma_foreign_key_check(?)`, the authorizer) and `ALTER TABLE .. DROP COLUMN` (3.35; 3.35.5
+//! fixed its bugs) need it. Some migrations the build
 //! script writes need more, and then fail at their statement (rolled back, nothing applied) on an
 //! older library: a `STRICT` table needs 3.37.0, and a table rebuild with a data guard (a type
 //! conversion, a new `NOT NULL`, `CHECK` or `UNIQUE` over existing rows) raises its message with
@@ -309,6 +310,12 @@ impl Database {
     }
 
     /// Applies the connection policy to `conn`, then migrates it (or verifies it).
+    ///
+    /// The connection's own settings are the caller's, with two exceptions while migrations run:
+    /// `foreign_keys` is off (and restored after), and `legacy_alter_table` and
+    /// `writable_schema` are forced off by the engine (and restored after), so a caller's
+    /// `legacy_alter_table = ON` cannot make a migration's `ALTER TABLE .. RENAME` leave child
+    /// tables pointing at the old name.
     ///
     /// # Errors
     /// Any [`Error`].
