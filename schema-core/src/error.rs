@@ -133,6 +133,27 @@ pub enum Error {
         fix: String,
     },
 
+    /// Committed migration files differ from the hashes the journal records for them (an edit,
+    /// even one the replay cannot see, such as a comment or an index a later rebuild drops).
+    #[cfg(feature = "build")]
+    #[error(
+        "migration files in {}/ differ from the hashes meta/_journal.json records for them:\n{}\n  \
+         fix: restore them from version control, and write a data, view or index change as a new \
+         hand-written migration instead. If an edit is deliberate and no database has applied the \
+         old text yet, build once with MIGRATION_ALLOW_EDIT={} to re-stamp the journal (the replay \
+         still proves the migrations): every database that already applied the old text refuses \
+         to open afterwards (Edited)",
+        folder.display(),
+        edited_list(folder, edits),
+        edits.iter().map(|e| e.tag.as_str()).collect::<Vec<_>>().join(",")
+    )]
+    EditedMigrations {
+        /// The migrations folder (as configured, relative to the crate).
+        folder: PathBuf,
+        /// Each edited file, in index order.
+        edits: Vec<crate::build::folder::EditedFile>,
+    },
+
     /// A committed migration fails when replayed into an empty database.
     #[cfg(feature = "build")]
     #[error(
@@ -311,6 +332,26 @@ fn render_syn(path: &std::path::Path, source_text: &str, error: &syn::Error) -> 
 #[cfg(feature = "build")]
 fn bullets(items: &[String]) -> String {
     items.iter().map(|d| format!("  - {d}")).collect::<Vec<_>>().join("\n")
+}
+
+/// `  - tag: folder/tag.sql was <recorded>, is now <actual>` lines.
+#[cfg(feature = "build")]
+fn edited_list(folder: &std::path::Path, edits: &[crate::build::folder::EditedFile]) -> String {
+    use crate::build::format::short_hash;
+    let lines: Vec<String> = edits
+        .iter()
+        .map(|e| {
+            let path = folder.join(format!("{}.sql", e.tag));
+            format!(
+                "  - {}: {} was {} when recorded, is now {}",
+                e.tag,
+                path.display().to_string().replace('\\', "/"),
+                short_hash(&e.recorded),
+                short_hash(&e.actual)
+            )
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// Indents every line by four spaces.

@@ -9,8 +9,16 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{Schema, Table, canonical_json};
 
-/// The format version of `meta/_journal.json` and `meta/NNNN_snapshot.json`.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version of `meta/_journal.json` this crate writes: version 2, each entry records
+/// its file's hash.
+pub const JOURNAL_VERSION: u32 = 2;
+
+/// The journal version before hashes: still read, and upgraded to [`JOURNAL_VERSION`] by a
+/// write-mode build.
+pub const LEGACY_JOURNAL_VERSION: u32 = 1;
+
+/// The format version of `meta/NNNN_snapshot.json`.
+pub const SNAPSHOT_VERSION: u32 = 1;
 
 /// The only dialect a journal may name.
 pub const DIALECT: &str = "sqlite";
@@ -21,21 +29,31 @@ pub const BREAKPOINT: &str = "--> statement-breakpoint";
 /// The longest name part of a tag (after `NNNN_`).
 pub const MAX_NAME_LEN: usize = 60;
 
-/// `meta/_journal.json`: the ordered list of migrations.
+/// `meta/_journal.json`: the ordered list of migrations, each with its file's hash.
 ///
 /// ```
-/// use schema_core::build::format::{Journal, JournalEntry};
+/// use schema_core::build::format::{Journal, JournalEntry, migration_hash};
 /// let mut journal = Journal::default();
-/// journal.entries.push(JournalEntry { idx: 0, tag: "0000_create_users".into(), custom: false });
+/// let hash = migration_hash("CREATE TABLE \"users\" (\"id\" INTEGER PRIMARY KEY);\n");
+/// journal.entries.push(JournalEntry {
+///     idx: 0,
+///     tag: "0000_create_users".into(),
+///     custom: false,
+///     hash: Some(hash.clone()),
+/// });
 /// assert_eq!(
 ///     journal.to_json(),
-///     "{\n  \"dialect\": \"sqlite\",\n  \"entries\": [\n    {\n      \"custom\": false,\n      \
-///      \"idx\": 0,\n      \"tag\": \"0000_create_users\"\n    }\n  ],\n  \"version\": 1\n}\n"
+///     format!(
+///         "{{\n  \"dialect\": \"sqlite\",\n  \"entries\": [\n    {{\n      \"custom\": false,\n      \
+///          \"hash\": \"{hash}\",\n      \"idx\": 0,\n      \"tag\": \"0000_create_users\"\n    }}\n  ],\n  \
+///          \"version\": 2\n}}\n"
+///     )
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Journal {
-    /// Format version ([`FORMAT_VERSION`]).
+    /// Format version: [`JOURNAL_VERSION`], or [`LEGACY_JOURNAL_VERSION`] as read from an old
+    /// folder.
     pub version: u32,
     /// Always [`DIALECT`].
     pub dialect: String,
@@ -45,7 +63,7 @@ pub struct Journal {
 
 impl Default for Journal {
     fn default() -> Self {
-        Self { version: FORMAT_VERSION, dialect: DIALECT.to_owned(), entries: Vec::new() }
+        Self { version: JOURNAL_VERSION, dialect: DIALECT.to_owned(), entries: Vec::new() }
     }
 }
 
@@ -67,6 +85,10 @@ pub struct JournalEntry {
     /// `true` for a hand-written migration the build adopted.
     #[serde(default)]
     pub custom: bool,
+    /// [`migration_hash`] of the file when it was generated or adopted (or re-stamped with
+    /// `MIGRATION_ALLOW_EDIT`); always set in a version-2 journal, absent in version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 /// `meta/NNNN_snapshot.json`: the schema after a migration, chained to the previous snapshot.
@@ -82,7 +104,7 @@ pub struct JournalEntry {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
-    /// Format version ([`FORMAT_VERSION`]).
+    /// Format version ([`SNAPSHOT_VERSION`]).
     pub version: u32,
     /// Lowercase hex SHA-256 of the canonical JSON of everything else (version, prev_id, tables).
     pub id: String,
@@ -125,7 +147,7 @@ impl SnapshotHeader {
             "null" => None,
             quoted => Some(quoted.strip_prefix('"')?.strip_suffix('"')?.to_owned()),
         };
-        let version_ok = text.ends_with(&format!("\n  \"version\": {FORMAT_VERSION}\n}}\n"));
+        let version_ok = text.ends_with(&format!("\n  \"version\": {SNAPSHOT_VERSION}\n}}\n"));
         (is_hex(id) && prev_id.as_deref().is_none_or(is_hex) && version_ok)
             .then(|| Self { id: id.to_owned(), prev_id })
     }
@@ -144,7 +166,7 @@ impl Snapshot {
     #[must_use]
     pub fn new(prev_id: Option<&str>, schema: &Schema) -> Self {
         let mut snapshot = Self {
-            version: FORMAT_VERSION,
+            version: SNAPSHOT_VERSION,
             id: String::new(),
             prev_id: prev_id.map(str::to_owned),
             tables: schema.tables.clone(),
@@ -223,6 +245,29 @@ pub fn normalize_sql(text: &str) -> String {
 #[must_use]
 pub fn migration_hash(text: &str) -> String {
     sha256_hex(normalize_sql(text).as_bytes())
+}
+
+/// The first 7 characters of a hash, as messages show it.
+///
+/// ```
+/// use schema_core::build::format::{migration_hash, short_hash};
+/// assert_eq!(short_hash(&migration_hash("")), "e3b0c44");
+/// ```
+#[must_use]
+pub fn short_hash(hash: &str) -> &str {
+    hash.get(..7).unwrap_or(hash)
+}
+
+/// Whether `text` has the form of a recorded hash: 64 lowercase hex digits.
+///
+/// ```
+/// use schema_core::build::format::{is_hash, migration_hash};
+/// assert!(is_hash(&migration_hash("SELECT 1;")));
+/// assert!(!is_hash("E3B0") && !is_hash(&"A".repeat(64)));
+/// ```
+#[must_use]
+pub fn is_hash(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The hash chain over migration hashes: `chain_0 = sha256_hex(hash_0)`,

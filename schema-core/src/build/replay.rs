@@ -36,6 +36,39 @@ impl Replayed {
     }
 }
 
+/// The replay of a folder, run at most once and only when a run asks for it: a build whose
+/// journal hashes vouch for every file and that proves nothing new does not replay.
+pub struct LazyReplay<'a> {
+    folder: &'a Folder,
+    done: Option<Replayed>,
+}
+
+impl<'a> LazyReplay<'a> {
+    /// Nothing replayed yet.
+    #[must_use]
+    pub fn new(folder: &'a Folder) -> Self {
+        Self { folder, done: None }
+    }
+
+    /// The replayed database, replaying the folder ([`replay`]) on the first call.
+    ///
+    /// # Errors
+    /// What [`replay`] returns.
+    pub fn get(&mut self) -> Result<&Replayed, Error> {
+        let replayed = match self.done.take() {
+            Some(replayed) => replayed,
+            None => replay(self.folder)?,
+        };
+        Ok(self.done.insert(replayed))
+    }
+
+    /// Whether the folder was replayed.
+    #[must_use]
+    pub fn ran(&self) -> bool {
+        self.done.is_some()
+    }
+}
+
 /// An in-memory database configured like the runtime's while migrating: foreign keys off.
 ///
 /// # Errors
