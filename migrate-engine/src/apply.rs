@@ -1,0 +1,435 @@
+//! The checked apply: every step's statements under the policy, inside one savepoint, then the
+//! checks, with the connection settings the engine owns forced for the run.
+
+use std::time::{Duration, Instant};
+
+use rusqlite::fallible_iterator::FallibleIterator as _;
+use rusqlite::hooks::{AuthContext, Authorization};
+use rusqlite::{Batch, Connection, Savepoint};
+
+use crate::checks::{self, Renames, Scope, Tables};
+use crate::error::{CheckPhase, Error, Phase};
+use crate::policy::{Touched, Watch};
+use crate::text::{chunks, first_line, normalise};
+
+/// One migration to apply.
+#[derive(Debug, Clone, Copy)]
+pub struct Step<'a> {
+    /// Its tag, e.g. `0003_add_bio`, for messages.
+    pub tag: &'a str,
+    /// The raw file text; the engine [`normalise`]s it and executes the normalised text (the
+    /// text the hash covers).
+    pub sql: &'a str,
+}
+
+/// One applied step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The step's tag.
+    pub tag: String,
+    /// How long its statements took (the run that was committed, when the engine ran the steps
+    /// twice).
+    pub duration: Duration,
+}
+
+/// What [`apply_checked`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Every step, in order.
+    pub applied: Vec<Applied>,
+}
+
+/// Hooks the caller gives the engine.
+pub trait Recorder {
+    /// Called after step `i` (index into the steps) ran, inside the engine's savepoint, e.g. to
+    /// insert its ledger row. The statement policy does not apply to what it runs.
+    ///
+    /// When the foreign-key check finds violations, the engine rolls its savepoint back, reads the
+    /// violations that were already there, and applies every step again: the recorder is then
+    /// called again for every step, and only the second run's writes remain. A recorder that
+    /// writes inside the transaction (a ledger row) is therefore right as it is; one with effects
+    /// outside the database sees each step twice.
+    ///
+    /// # Errors
+    /// An error stops the run: [`Error::Sqlite`] with [`Phase::Record`].
+    fn after_step(
+        &mut self,
+        conn: &Connection,
+        i: usize,
+        duration: Duration,
+    ) -> rusqlite::Result<()>;
+}
+
+/// No hooks (the build's replay).
+impl Recorder for () {
+    fn after_step(&mut self, _: &Connection, _: usize, _: Duration) -> rusqlite::Result<()> {
+        Ok(())
+    }
+}
+
+/// The run's tags as messages show them: `0003_a`, or `0003_a..0005_c` for several.
+///
+/// ```
+/// use migrate_engine::{Step, tags_of};
+/// let s = |tag| Step { tag, sql: "" };
+/// assert_eq!(tags_of(&[s("0003_a"), s("0004_b"), s("0005_c")]), "0003_a..0005_c");
+/// assert_eq!(tags_of(&[s("0003_a")]), "0003_a");
+/// ```
+#[must_use]
+pub fn tags_of(steps: &[Step<'_>]) -> String {
+    match steps {
+        [] => String::new(),
+        [one] => one.tag.to_owned(),
+        [first, .., last] => format!("{}..{}", first.tag, last.tag),
+    }
+}
+
+/// Applies every step inside the caller's open transaction, then runs the post-apply checks.
+///
+/// The caller switched `foreign_keys` off, then began the transaction (`BEGIN IMMEDIATE` at
+/// runtime); the engine then:
+///
+/// 1. forces `legacy_alter_table = OFF` and `writable_schema = OFF` and installs SQLite's
+///    authorizer, both for the call only (restored and removed on every path, panics included);
+/// 2. opens its savepoint `godwit_run` and runs each step's [`normalise`]d text, chunk by chunk
+///    ([`chunks`]), statement by statement as SQLite prepares them. The authorizer refuses
+///    transaction control, savepoints, ATTACH/DETACH and every pragma not in
+///    [`ALLOWED_PRAGMAS`](crate::ALLOWED_PRAGMAS) ([`Error::Refused`]), including inside the
+///    trigger bodies a statement fires, and records every table the statements (and their
+///    triggers) write or change. After each step it calls the [`Recorder`];
+/// 3. checks foreign keys over the touched tables and their children (the whole database when
+///    an action could not be classified or most tables were touched). When that finds
+///    violations or cannot run, it rolls back to its savepoint, reads the violations that were
+///    already there (a check that cannot run then is [`Error::ForeignKeyCheck`] with
+///    [`CheckPhase::Before`]), applies the steps again and checks again: only violations the run
+///    adds are refused ([`Error::ForeignKeyViolation`]), and what stays is what was checked;
+/// 4. checks that every view compiles, and, when the schema has views or triggers and they
+///    resolved before the run, SQLite's own schema check;
+/// 5. releases its savepoint. The caller commits.
+///
+/// On error the engine has rolled back to its savepoint and released it; the caller then rolls
+/// back its transaction.
+///
+/// It takes `&mut Connection` because rusqlite installs an authorizer only through
+/// `Connection::authorizer(&mut self)`: begin the transaction with `execute_batch("BEGIN
+/// IMMEDIATE")` (a [`rusqlite::Transaction`] would hold the only borrow), and commit or roll back
+/// the same way after the call.
+///
+/// ```
+/// use migrate_engine::{Error, Step, apply_checked};
+/// use rusqlite::Connection;
+///
+/// let mut conn = Connection::open_in_memory()?;
+/// conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE")?;
+/// let steps = [Step { tag: "0000_init", sql: "CREATE TABLE \"t\" (\"id\" INTEGER PRIMARY KEY);\n" }];
+/// let outcome = apply_checked(&mut conn, &steps, &mut ())?;
+/// conn.execute_batch("COMMIT")?;
+/// assert_eq!(outcome.applied[0].tag, "0000_init");
+///
+/// // A migration may not end the runner's transaction.
+/// conn.execute_batch("BEGIN IMMEDIATE")?;
+/// let steps = [Step { tag: "0001_bad", sql: "INSERT INTO t VALUES (1);\nCOMMIT;\n" }];
+/// let err = apply_checked(&mut conn, &steps, &mut ()).unwrap_err();
+/// conn.execute_batch("ROLLBACK")?;
+/// assert!(matches!(err, Error::Refused { statement: 2, ref what, .. } if what == "COMMIT"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// See [`Error`].
+pub fn apply_checked(
+    conn: &mut Connection,
+    steps: &[Step<'_>],
+    recorder: &mut dyn Recorder,
+) -> Result<Outcome, Error> {
+    if conn.is_autocommit() {
+        return Err(Error::NotInTransaction);
+    }
+    let settings = |source| Error::Sqlite { phase: Phase::Settings, tag: None, source };
+    let fk: i64 = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).map_err(settings)?;
+    if fk != 0 {
+        return Err(Error::ForeignKeysOn);
+    }
+    let mut session = Session::open(conn)?;
+    let result = session.run(steps, recorder);
+    let closed = session.close();
+    let outcome = result?;
+    closed?;
+    Ok(outcome)
+}
+
+/// The connection settings the engine owns for a run.
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    legacy_alter_table: bool,
+    writable_schema: bool,
+}
+
+impl Settings {
+    const OFF: Self = Self { legacy_alter_table: false, writable_schema: false };
+
+    fn read(conn: &Connection) -> rusqlite::Result<Self> {
+        let flag = |name| conn.pragma_query_value(None, name, |r| r.get::<_, bool>(0));
+        Ok(Self {
+            legacy_alter_table: flag("legacy_alter_table")?,
+            writable_schema: flag("writable_schema")?,
+        })
+    }
+
+    fn write(self, conn: &Connection) -> rusqlite::Result<()> {
+        conn.pragma_update(None, "legacy_alter_table", self.legacy_alter_table)?;
+        conn.pragma_update(None, "writable_schema", self.writable_schema)
+    }
+}
+
+/// The connection while the engine owns it: settings forced, authorizer installed. Dropping it
+/// (an early return, a panic) restores both; [`Session::close`] does the same and reports errors.
+struct Session<'c> {
+    conn: &'c mut Connection,
+    watch: Watch,
+    saved: Settings,
+    open: bool,
+}
+
+impl<'c> Session<'c> {
+    fn open(conn: &'c mut Connection) -> Result<Self, Error> {
+        let settings = |source| Error::Sqlite { phase: Phase::Settings, tag: None, source };
+        let saved = Settings::read(conn).map_err(settings)?;
+        Settings::OFF.write(conn).map_err(settings)?;
+        let session = Session { conn, watch: Watch::default(), saved, open: true };
+        let callback = session.watch.callback();
+        session.conn.authorizer(Some(callback)).map_err(|source| Error::Sqlite {
+            phase: Phase::Authorizer,
+            tag: None,
+            source,
+        })?;
+        Ok(session)
+    }
+
+    fn restore(&mut self) -> Result<(), Error> {
+        self.open = false;
+        let removed = self.conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
+        let restored = self.saved.write(self.conn);
+        removed.map_err(|source| Error::Sqlite { phase: Phase::Authorizer, tag: None, source })?;
+        restored.map_err(|source| Error::Sqlite { phase: Phase::Settings, tag: None, source })
+    }
+
+    fn close(mut self) -> Result<(), Error> {
+        self.restore()
+    }
+
+    fn run(&mut self, steps: &[Step<'_>], recorder: &mut dyn Recorder) -> Result<Outcome, Error> {
+        let tags = tags_of(steps);
+        let schema = |source| Error::Sqlite { phase: Phase::Schema, tag: None, source };
+        let savepoint = |source| Error::Sqlite { phase: Phase::Savepoint, tag: None, source };
+        let before = Tables::read(self.conn).map_err(schema)?;
+        // Views and triggers that were already broken are not this run's doing: SQLite's schema
+        // check runs after it only when the schema resolved before.
+        let probe_after = if checks::has_views_or_triggers(self.conn).map_err(schema)? {
+            let probe = self.conn.savepoint_with_name("godwit_probe").map_err(savepoint)?;
+            match checks::schema_probe(probe) {
+                Ok(()) => true,
+                Err(e) => {
+                    log::warn!(
+                        "the schema has a view or trigger that does not resolve before migrating: {e}"
+                    );
+                    false
+                }
+            }
+        } else {
+            false
+        };
+        // Dropped on any error: rolls back to the savepoint and releases it.
+        let mut run = self.conn.savepoint_with_name("godwit_run").map_err(savepoint)?;
+        let first = apply_steps(&run, &self.watch, steps, recorder)?;
+        let scope = checks::scope(&run, &before, &first.touched).map_err(schema)?;
+        log::debug!("foreign-key check over {scope:?}");
+        let applied = match checks::check_after(&run, &scope) {
+            Ok(found) if found.is_empty() => first.applied,
+            found => {
+                if let Ok(found) = &found {
+                    log::debug!(
+                        "{} foreign key violation(s) after the run: reading the baseline",
+                        found.len()
+                    );
+                }
+                recheck(&mut run, &self.watch, steps, recorder, &before, &scope, &first, &tags)?
+            }
+        };
+        if let Some((view, source)) = checks::broken_view(&run).map_err(|source| Error::Sqlite {
+            phase: Phase::Views,
+            tag: None,
+            source,
+        })? {
+            return Err(Error::BrokenView { tags, view, source });
+        }
+        if probe_after && checks::has_views_or_triggers(&run).map_err(schema)? {
+            let probe = run.savepoint_with_name("godwit_probe").map_err(savepoint)?;
+            checks::schema_probe(probe)
+                .map_err(|source| Error::BrokenSchema { tags: tags.clone(), source })?;
+        }
+        run.commit().map_err(savepoint)?;
+        Ok(Outcome { applied })
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        if self.open
+            && let Err(e) = self.restore()
+        {
+            log::error!("could not restore the connection after migrating: {e}");
+        }
+    }
+}
+
+/// The slow path after a check that found violations (or could not run): roll back, read the
+/// violations that were already there, apply again, check again.
+#[allow(clippy::too_many_arguments)]
+fn recheck(
+    run: &mut Savepoint<'_>,
+    watch: &Watch,
+    steps: &[Step<'_>],
+    recorder: &mut dyn Recorder,
+    before: &Tables,
+    scope: &Scope,
+    first: &Trace,
+    tags: &str,
+) -> Result<Vec<Applied>, Error> {
+    run.rollback().map_err(|source| Error::Sqlite {
+        phase: Phase::Savepoint,
+        tag: None,
+        source,
+    })?;
+    let baseline = checks::check_before(run, scope, &first.renames).map_err(|source| {
+        Error::ForeignKeyCheck { tags: tags.to_owned(), phase: CheckPhase::Before, source }
+    })?;
+    let second = apply_steps(run, watch, steps, recorder)?;
+    let schema = |source| Error::Sqlite { phase: Phase::Schema, tag: None, source };
+    let scope = checks::scope(run, before, &second.touched).map_err(schema)?;
+    let after = checks::check_after(run, &scope).map_err(|source| Error::ForeignKeyCheck {
+        tags: tags.to_owned(),
+        phase: CheckPhase::After,
+        source,
+    })?;
+    let mut new = checks::new_violations(&baseline, after, &second.renames);
+    if new.is_empty() {
+        return Ok(second.applied);
+    }
+    checks::describe(run, &mut new).map_err(|source| Error::Sqlite {
+        phase: Phase::ForeignKeys,
+        tag: None,
+        source,
+    })?;
+    Err(Error::ForeignKeyViolation { tags: tags.to_owned(), violations: new })
+}
+
+/// What one pass over the steps did.
+#[derive(Debug)]
+struct Trace {
+    applied: Vec<Applied>,
+    touched: Touched,
+    renames: Renames,
+}
+
+fn apply_steps(
+    conn: &Connection,
+    watch: &Watch,
+    steps: &[Step<'_>],
+    recorder: &mut dyn Recorder,
+) -> Result<Trace, Error> {
+    let _ = watch.take_touched();
+    let mut renames = Renames::default();
+    let mut applied = Vec::with_capacity(steps.len());
+    for (i, step) in steps.iter().enumerate() {
+        let start = Instant::now();
+        run_step(conn, watch, step, &mut renames)?;
+        let duration = start.elapsed();
+        recorder.after_step(conn, i, duration).map_err(|source| Error::Sqlite {
+            phase: Phase::Record,
+            tag: Some(step.tag.to_owned()),
+            source,
+        })?;
+        log::debug!("ran migration {} in {} ms", step.tag, duration.as_millis());
+        applied.push(Applied { tag: step.tag.to_owned(), duration });
+    }
+    Ok(Trace { applied, touched: watch.take_touched(), renames })
+}
+
+/// Runs every statement of one step, numbered as SQLite splits them across chunks.
+fn run_step(
+    conn: &Connection,
+    watch: &Watch,
+    step: &Step<'_>,
+    renames: &mut Renames,
+) -> Result<(), Error> {
+    let text = normalise(step.sql);
+    let fail = |statement: usize, first_line: String, source| match watch.take_refusal() {
+        Some(what) => Error::Refused { tag: step.tag.to_owned(), statement, first_line, what },
+        None => Error::Statement { tag: step.tag.to_owned(), statement, first_line, source },
+    };
+    let schema =
+        |source| Error::Sqlite { phase: Phase::Schema, tag: Some(step.tag.to_owned()), source };
+    let mut number = 0;
+    for chunk in chunks(&text) {
+        let mut batch = Batch::new(conn, chunk);
+        let mut offset = 0;
+        loop {
+            let next = {
+                let _judged = watch.enforce();
+                batch.next()
+            };
+            let mut stmt = match next {
+                Ok(Some(stmt)) => stmt,
+                Ok(None) => break,
+                Err(source) => {
+                    let rest = chunk.get(offset..).unwrap_or(chunk);
+                    return Err(fail(number + 1, first_line(rest), source));
+                }
+            };
+            number += 1;
+            let sql = stmt.expanded_sql().unwrap_or_default();
+            offset += sql.len();
+            let altered = watch.take_altered();
+            let names_before = if altered.is_empty() {
+                None
+            } else {
+                Some(Tables::read(conn).map_err(schema)?.names())
+            };
+            let result = {
+                let _judged = watch.enforce();
+                let mut rows = stmt.raw_query();
+                loop {
+                    match rows.next() {
+                        Ok(Some(_)) => {}
+                        Ok(None) => break Ok(()),
+                        Err(e) => break Err(e),
+                    }
+                }
+            };
+            drop(stmt);
+            if let Err(source) = result {
+                return Err(fail(number, first_line(&sql), source));
+            }
+            if let Some(names_before) = names_before {
+                let names_after = Tables::read(conn).map_err(schema)?.names();
+                let gone: Vec<&String> = names_before.difference(&names_after).collect();
+                let came: Vec<&String> = names_after.difference(&names_before).collect();
+                if let ([old], [new]) = (gone.as_slice(), came.as_slice()) {
+                    log::debug!("table {old} renamed to {new}");
+                    watch.renamed(new);
+                    renames.push((*old).clone(), (*new).clone());
+                }
+            }
+            if conn.is_autocommit() {
+                return Err(Error::Refused {
+                    tag: step.tag.to_owned(),
+                    statement: number,
+                    first_line: first_line(&sql),
+                    what: "a statement that ended the transaction".to_owned(),
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,289 @@
+//! The statement policy and the write targets, both from SQLite's authorizer: every action a
+//! statement (and every trigger it fires) performs is reported while it is prepared, with names
+//! already dequoted and schema qualifiers resolved. Nothing here reads SQL text.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperation};
+
+/// Pragmas a migration may run: read-only introspection, and the few settings that are part of
+/// the database's content or safe inside the runner's transaction. Everything else is refused
+/// (fail closed), whatever its quoting or schema qualifier.
+pub const ALLOWED_PRAGMAS: &[&str] = &[
+    "table_info",
+    "table_xinfo",
+    "table_list",
+    "index_list",
+    "index_info",
+    "index_xinfo",
+    "foreign_key_list",
+    "foreign_key_check",
+    "integrity_check",
+    "quick_check",
+    "function_list",
+    "pragma_list",
+    "collation_list",
+    "compile_options",
+    "defer_foreign_keys",
+    "user_version",
+    "application_id",
+    "optimize",
+];
+
+/// What one authorizer action means for the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// Nothing to record (reads, functions, views, writes to `temp` or to SQLite's own tables).
+    Nothing,
+    /// Refused: the text says what (`COMMIT`, `PRAGMA locking_mode`).
+    Refuse(String),
+    /// Rows or the definition of this table of `main` change (lower-cased name).
+    Touch(String),
+    /// `ALTER TABLE` on this table (lower-cased): touched, and possibly renamed.
+    Alter(String),
+    /// An action the engine cannot classify: the foreign-key check covers the whole database.
+    Widen(String),
+}
+
+/// SQLite's own tables, written by every DDL statement: not user data.
+fn internal(table: &str) -> bool {
+    [
+        "sqlite_master",
+        "sqlite_schema",
+        "sqlite_temp_master",
+        "sqlite_temp_schema",
+        "sqlite_sequence",
+    ]
+    .iter()
+    .any(|t| t.eq_ignore_ascii_case(table))
+}
+
+fn write(table: &str, database: Option<&str>) -> Effect {
+    if database.is_some_and(|d| d.eq_ignore_ascii_case("temp")) || internal(table) {
+        Effect::Nothing
+    } else {
+        Effect::Touch(table.to_ascii_lowercase())
+    }
+}
+
+fn ddl(table: &str) -> Effect {
+    if internal(table) { Effect::Nothing } else { Effect::Touch(table.to_ascii_lowercase()) }
+}
+
+/// The policy: what an action means, decided from the action alone.
+pub(crate) fn classify(ctx: &AuthContext<'_>) -> Effect {
+    match ctx.action {
+        AuthAction::Transaction { operation } => Effect::Refuse(
+            match operation {
+                TransactionOperation::Begin => "BEGIN",
+                TransactionOperation::Rollback => "ROLLBACK",
+                // SQLite reports COMMIT and END as "COMMIT", which rusqlite does not name.
+                _ => "COMMIT",
+            }
+            .to_owned(),
+        ),
+        AuthAction::Savepoint { operation, .. } => Effect::Refuse(
+            match operation {
+                TransactionOperation::Release => "RELEASE",
+                TransactionOperation::Rollback => "ROLLBACK TO",
+                _ => "SAVEPOINT",
+            }
+            .to_owned(),
+        ),
+        AuthAction::Attach { .. } => Effect::Refuse("ATTACH".to_owned()),
+        AuthAction::Detach { .. } => Effect::Refuse("DETACH".to_owned()),
+        AuthAction::Pragma { pragma_name, .. } => {
+            if ALLOWED_PRAGMAS.iter().any(|p| p.eq_ignore_ascii_case(pragma_name)) {
+                Effect::Nothing
+            } else {
+                Effect::Refuse(format!("PRAGMA {}", pragma_name.to_ascii_lowercase()))
+            }
+        }
+        AuthAction::Insert { table_name }
+        | AuthAction::Delete { table_name }
+        | AuthAction::Update { table_name, .. } => write(table_name, ctx.database_name),
+        AuthAction::CreateTable { table_name }
+        | AuthAction::DropTable { table_name }
+        | AuthAction::CreateTempTable { table_name }
+        | AuthAction::DropTempTable { table_name }
+        | AuthAction::CreateIndex { table_name, .. }
+        | AuthAction::DropIndex { table_name, .. }
+        | AuthAction::CreateTempIndex { table_name, .. }
+        | AuthAction::DropTempIndex { table_name, .. }
+        | AuthAction::CreateTrigger { table_name, .. }
+        | AuthAction::DropTrigger { table_name, .. }
+        | AuthAction::CreateTempTrigger { table_name, .. }
+        | AuthAction::DropTempTrigger { table_name, .. }
+        | AuthAction::CreateVtable { table_name, .. }
+        | AuthAction::DropVtable { table_name, .. } => ddl(table_name),
+        AuthAction::AlterTable { database_name, table_name } => {
+            if database_name.eq_ignore_ascii_case("temp") {
+                Effect::Nothing
+            } else {
+                Effect::Alter(table_name.to_ascii_lowercase())
+            }
+        }
+        AuthAction::Read { .. }
+        | AuthAction::Select
+        | AuthAction::Function { .. }
+        | AuthAction::Recursive
+        | AuthAction::Analyze { .. }
+        | AuthAction::Reindex { .. }
+        | AuthAction::CreateView { .. }
+        | AuthAction::DropView { .. }
+        | AuthAction::CreateTempView { .. }
+        | AuthAction::DropTempView { .. } => Effect::Nothing,
+        // `Unknown` and whatever a newer rusqlite adds: fail closed.
+        other => Effect::Widen(format!("{other:?}")),
+    }
+}
+
+/// What the authorizer saw while it was enforcing.
+#[derive(Debug, Default)]
+struct State {
+    /// Whether statements being prepared are a migration's (the engine's own queries are not
+    /// judged and not recorded).
+    enforcing: bool,
+    /// The first refused action of the current statement.
+    refusal: Option<String>,
+    /// Tables of `main` whose rows or definition changed (lower-cased).
+    touched: BTreeSet<String>,
+    /// The first action that could not be classified.
+    widened: Option<String>,
+    /// Tables an `ALTER TABLE` of the current statement names.
+    altered: Vec<String>,
+}
+
+/// The tables a run touched, as the authorizer saw them.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Touched {
+    /// Lower-cased names.
+    pub tables: BTreeSet<String>,
+    /// Why the check must cover the whole database, if it must.
+    pub widened: Option<String>,
+}
+
+/// The authorizer's shared state: one side lives in the callback SQLite calls, the other in the
+/// statement loop.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Watch(Arc<Mutex<State>>);
+
+impl Watch {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The authorizer callback.
+    pub(crate) fn callback(&self) -> impl FnMut(AuthContext<'_>) -> Authorization + Send + 'static {
+        let watch = self.clone();
+        move |ctx: AuthContext<'_>| {
+            let mut state = watch.lock();
+            if !state.enforcing {
+                return Authorization::Allow;
+            }
+            match classify(&ctx) {
+                Effect::Nothing => {}
+                Effect::Refuse(what) => {
+                    log::debug!("refused {what} ({:?})", ctx.action);
+                    state.refusal.get_or_insert(what);
+                    return Authorization::Deny;
+                }
+                Effect::Touch(table) => {
+                    state.touched.insert(table);
+                }
+                Effect::Alter(table) => {
+                    state.touched.insert(table.clone());
+                    state.altered.push(table);
+                }
+                Effect::Widen(what) => {
+                    log::debug!("unclassified action {what}: checking the whole database");
+                    state.widened.get_or_insert(what);
+                }
+            }
+            Authorization::Allow
+        }
+    }
+
+    /// Judges and records the statements prepared until the guard is dropped. Clears the
+    /// previous statement's refusal.
+    pub(crate) fn enforce(&self) -> Enforcing<'_> {
+        let mut state = self.lock();
+        state.enforcing = true;
+        state.refusal = None;
+        Enforcing(self)
+    }
+
+    /// The refusal of the current statement, if there was one.
+    pub(crate) fn take_refusal(&self) -> Option<String> {
+        self.lock().refusal.take()
+    }
+
+    /// The tables `ALTER TABLE` named since the last call.
+    pub(crate) fn take_altered(&self) -> Vec<String> {
+        std::mem::take(&mut self.lock().altered)
+    }
+
+    /// Records that `new` (lower-cased) holds what `old` held.
+    pub(crate) fn renamed(&self, new: &str) {
+        self.lock().touched.insert(new.to_owned());
+    }
+
+    /// Everything touched since the last call, and a fresh start.
+    pub(crate) fn take_touched(&self) -> Touched {
+        let mut state = self.lock();
+        state.altered.clear();
+        state.refusal = None;
+        Touched { tables: std::mem::take(&mut state.touched), widened: state.widened.take() }
+    }
+}
+
+/// While alive, the authorizer judges statements; see [`Watch::enforce`].
+pub(crate) struct Enforcing<'w>(&'w Watch);
+
+impl Drop for Enforcing<'_> {
+    fn drop(&mut self) {
+        self.0.lock().enforcing = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(action: AuthAction<'_>, db: Option<&'static str>) -> Effect {
+        classify(&AuthContext { action, database_name: db, accessor: None })
+    }
+
+    #[test]
+    fn pragmas_are_refused_unless_allowed() {
+        let pragma = |name| ctx(AuthAction::Pragma { pragma_name: name, pragma_value: None }, None);
+        assert_eq!(pragma("table_info"), Effect::Nothing);
+        assert_eq!(pragma("TABLE_INFO"), Effect::Nothing);
+        assert_eq!(pragma("user_version"), Effect::Nothing);
+        for name in [
+            "legacy_alter_table",
+            "writable_schema",
+            "foreign_keys",
+            "journal_mode",
+            "Locking_Mode",
+            "cache_size",
+        ] {
+            assert_eq!(
+                pragma(name),
+                Effect::Refuse(format!("PRAGMA {}", name.to_ascii_lowercase()))
+            );
+        }
+    }
+
+    #[test]
+    fn writes_to_temp_and_to_the_schema_table_are_not_user_tables() {
+        let insert = |t, db| ctx(AuthAction::Insert { table_name: t }, db);
+        assert_eq!(insert("Accounts", Some("main")), Effect::Touch("accounts".into()));
+        assert_eq!(insert("x", Some("temp")), Effect::Nothing);
+        assert_eq!(insert("sqlite_master", Some("main")), Effect::Nothing);
+        assert_eq!(insert("sqlite_sequence", Some("main")), Effect::Nothing);
+        let unknown = ctx(AuthAction::Unknown { code: 99, arg1: None, arg2: None }, None);
+        assert!(matches!(unknown, Effect::Widen(_)), "{unknown:?}");
+    }
+}
