@@ -105,9 +105,8 @@ fn first_run_writes_migration_snapshot_journal_and_out_dir_file() {
     );
     let embedded = dir.read("out/godwit/Db.rs");
     let sql_path = dir.path().join("migrations/0000_create_users.sql");
-    let hash =
-        schema_core::build::format::migration_hash(&dir.read("migrations/0000_create_users.sql"));
-    let chain = schema_core::build::format::sha256_hex(hash.as_bytes());
+    let hash = migrate_runtime::hash_sql(&dir.read("migrations/0000_create_users.sql"));
+    let chain = migrate_runtime::chain_hash(None, &hash);
     assert!(
         embedded.contains(&format!(
             "(0, \"0000_create_users\", include_str!({:?}), \"{hash}\", \"{chain}\"),",
@@ -210,7 +209,7 @@ fn replay_names_the_first_migration_that_differs_from_its_snapshot() {
     let out = dir.run().unwrap();
     assert!(!out.replayed && out.written.is_empty(), "the hash matches: {out:?}");
     let embedded = dir.read("out/godwit/Db.rs");
-    assert!(embedded.contains(&schema_core::build::format::migration_hash(&original)), "{out:?}");
+    assert!(embedded.contains(&migrate_runtime::hash_sql(&original)), "{out:?}");
 }
 
 #[test]
@@ -239,7 +238,7 @@ fn hand_written_migrations_may_not_change_tables() {
     assert!(
         journal.contains(&format!(
             "\"custom\": true,\n      \"hash\": \"{}\",\n      \"idx\": 1,\n      \"tag\": \"0001_sneaky\"",
-            schema_core::build::format::migration_hash(&dir.read("migrations/0001_sneaky.sql"))
+            migrate_runtime::hash_sql(&dir.read("migrations/0001_sneaky.sql"))
         )),
         "{journal}"
     );
@@ -417,11 +416,44 @@ fn transaction_control_in_a_hand_written_migration_is_refused_at_build_time() {
     let before = dir.files();
     let err = dir.run().unwrap_err().report();
     assert!(
-        err.contains("migration 0001_backfill") && err.contains("contains PRAGMA foreign_keys"),
+        err.contains("migration 0001_backfill")
+            && err.contains("statement 1 is PRAGMA foreign_keys, which the runtime refuses"),
         "{err}"
     );
     assert!(err.contains("switches foreign keys off around it"), "{err}");
     assert_eq!(dir.files(), before);
+
+    // The build replays through the runtime's engine, so it refuses what the runtime refuses,
+    // however the statement is spelled (issue 11, problems 3 and 6b): a quoted pragma name, the
+    // pragmas that change how the schema is read, transaction control in a later statement.
+    for (sql, statement, what) in [
+        ("PRAGMA \"locking_mode\" = EXCLUSIVE;\n", 1, "PRAGMA locking_mode"),
+        ("SELECT 1;\nPRAGMA main.legacy_alter_table = ON;\n", 2, "PRAGMA legacy_alter_table"),
+        ("PRAGMA writable_schema = 1;\n", 1, "PRAGMA writable_schema"),
+        ("UPDATE \"users\" SET \"email\" = 'x';\nCOMMIT;\n", 2, "COMMIT"),
+    ] {
+        dir.write("migrations/0001_backfill.sql", sql);
+        let err = dir.run().unwrap_err().report();
+        assert!(
+            err.contains(&format!("statement {statement} is {what}, which the runtime refuses")),
+            "{sql}: {err}"
+        );
+    }
+
+    // What the runtime accepts, the build accepts (problem 11: an unquoted column named `end`
+    // inside a trigger body).
+    dir.write(
+        "migrations/0001_backfill.sql",
+        "CREATE TABLE \"spans\" (\"id\" INTEGER PRIMARY KEY, \"end\" INTEGER);\n\
+         --> statement-breakpoint\n\
+         DROP TABLE \"spans\";\n\
+         --> statement-breakpoint\n\
+         CREATE TRIGGER \"users_end\" AFTER UPDATE ON \"users\" BEGIN\n  \
+         UPDATE \"users\" SET \"email\" = lower(\"email\") WHERE \"id\" = NEW.\"id\" AND 1 = (SELECT 1 AS end);\n\
+         END;\n",
+    );
+    let out = dir.run().unwrap();
+    assert_eq!(out.adopted, ["0001_backfill"]);
 }
 
 #[test]
@@ -466,8 +498,8 @@ fn an_edit_that_a_later_rebuild_erases_fails_the_build() {
     );
     dir.write(name, &edited);
     let before = dir.files();
-    let old = schema_core::build::format::migration_hash(&original);
-    let new = schema_core::build::format::migration_hash(&edited);
+    let old = migrate_runtime::hash_sql(&original);
+    let new = migrate_runtime::hash_sql(&edited);
     for check in [false, true] {
         let err = dir
             .run_with(|e| {
@@ -517,7 +549,7 @@ fn a_comment_only_edit_fails_the_build_naming_each_file() {
 fn allow_edit_restamps_the_named_entries() {
     let dir = three_migrations();
     let name = "migrations/0001_add_users_bio.sql";
-    let old = schema_core::build::format::migration_hash(&dir.read(name));
+    let old = migrate_runtime::hash_sql(&dir.read(name));
     let edited = format!("-- the bio column\n{}", dir.read(name));
     dir.write(name, &edited);
     let journal_before = dir.read("migrations/meta/_journal.json");
@@ -549,7 +581,7 @@ fn allow_edit_restamps_the_named_entries() {
         .collect();
     assert_eq!(written, ["migrations/meta/_journal.json"]);
     let journal = dir.read("migrations/meta/_journal.json");
-    let new = schema_core::build::format::migration_hash(&edited);
+    let new = migrate_runtime::hash_sql(&edited);
     assert_ne!(old, new);
     assert_eq!(journal, journal_before.replace(&old, &new), "only that entry's hash changed");
     let lines = out.cargo_lines.join("\n");

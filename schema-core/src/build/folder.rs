@@ -9,9 +9,9 @@ use crate::error::Error;
 
 use super::format::{
     self, DIALECT, JOURNAL_VERSION, Journal, JournalEntry, LEGACY_JOURNAL_VERSION,
-    SNAPSHOT_VERSION, Snapshot, SnapshotHeader, is_hash, migration_hash, parse_indexed,
-    snapshot_file_name,
+    SNAPSHOT_VERSION, Snapshot, SnapshotHeader, is_hash, parse_indexed, snapshot_file_name,
 };
+use migrate_engine::hash_sql;
 
 /// The journal's file name inside `meta/`.
 pub const JOURNAL_FILE: &str = "_journal.json";
@@ -25,7 +25,7 @@ pub struct Migration {
     pub path: PathBuf,
     /// The file's text, as read.
     pub sql: String,
-    /// [`format::migration_hash`] of [`Migration::sql`] (what the journal entry must record).
+    /// [`migrate_engine::hash_sql`] of [`Migration::sql`] (what the journal entry must record).
     pub hash: String,
     /// The snapshot after this migration; `None` for a hand-written migration the build is about
     /// to adopt (its snapshot is the previous one's schema).
@@ -338,7 +338,7 @@ impl Folder {
                 entry.hash = None; // version 1 records none; whatever is there is not trusted
             }
             migrations.push(Migration {
-                hash: migration_hash(&sql),
+                hash: hash_sql(&sql),
                 entry,
                 path: sql_path,
                 sql,
@@ -422,7 +422,7 @@ impl Folder {
             let tag = file_name.trim_end_matches(".sql").to_owned();
             let sql = read_to_string(path)?;
             watched.push(path.clone());
-            let hash = migration_hash(&sql);
+            let hash = hash_sql(&sql);
             migrations.push(Migration {
                 entry: JournalEntry { idx: *idx, tag, custom: true, hash: Some(hash.clone()) },
                 path: path.clone(),
@@ -638,7 +638,7 @@ mod tests {
                 idx,
                 tag: (*tag).to_owned(),
                 custom: false,
-                hash: Some(migration_hash(&sql)),
+                hash: Some(hash_sql(&sql)),
             });
             prev = Some(snap.id.clone());
             snaps.push(snap);
@@ -796,7 +796,7 @@ mod tests {
             idx: 1,
             tag: "0001_mine".into(),
             custom: false,
-            hash: Some(migration_hash("")),
+            hash: Some(hash_sql("")),
         });
         fs::write(tmp.path().join("meta/_journal.json"), parsed.to_json()).unwrap();
         let e = folder_error(tmp.path());
@@ -825,7 +825,7 @@ mod tests {
             idx: 1,
             tag: "0001_a".into(),
             custom: false,
-            hash: Some(migration_hash("")),
+            hash: Some(hash_sql("")),
         });
         fs::write(tmp.path().join("meta/_journal.json"), journal.to_json()).unwrap();
         let e = folder_error(tmp.path());
@@ -868,7 +868,7 @@ mod tests {
             [EditedFile {
                 tag: "0001_b".into(),
                 recorded,
-                actual: migration_hash(&format!("-- hi\n{}", f.migrations[1].sql)),
+                actual: hash_sql(&format!("-- hi\n{}", f.migrations[1].sql)),
             }]
         );
 

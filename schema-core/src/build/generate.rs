@@ -11,8 +11,8 @@ use crate::{introspect, parse};
 use super::embed::{self, Embedded, Guard};
 use super::folder::{Folder, JOURNAL_FILE, display_name};
 use super::format::{
-    Journal, JournalEntry, Snapshot, chain, migration_hash, migration_text, sanitize_name,
-    snapshot_file_name, tag,
+    Journal, JournalEntry, Snapshot, migration_text, sanitize_name, snapshot_file_name, tag,
+    unsplittable_statement,
 };
 use super::mode::{BuildEnv, Mode, WATCHED_ENV};
 use super::replay::LazyReplay;
@@ -219,7 +219,11 @@ impl Generator {
                     if n.is_empty() { "migration".to_owned() } else { n }
                 });
             let tag = tag(idx, &name);
-            let text = migration_text(&plan.header_comments(), &plan.render());
+            let statements = plan.render();
+            if let Some(statement) = unsplittable_statement(&statements) {
+                return Err(Error::UnsplittableStatement { tag, statement });
+            }
+            let text = migration_text(&plan.header_comments(), &statements);
             replay::prove(replay.get()?, &tag, &text, &new_schema)?;
             let snapshot = Snapshot::new(prev_id.as_deref(), &new_schema);
             let sql_path = dir.join(format!("{tag}.sql"));
@@ -232,7 +236,7 @@ impl Generator {
                 idx,
                 tag: tag.clone(),
                 custom: false,
-                hash: Some(migration_hash(&text)),
+                hash: Some(migrate_engine::hash_sql(&text)),
             });
             new_sql = Some((tag.clone(), sql_path, text));
             outcome.generated = Some(tag);
@@ -288,10 +292,13 @@ impl Generator {
             .collect();
         if let Some((tag, path, text)) = &new_sql {
             let idx = u32::try_from(sources.len()).unwrap_or(u32::MAX);
-            sources.push((idx, tag.clone(), path.clone(), migration_hash(text)));
+            sources.push((idx, tag.clone(), path.clone(), migrate_engine::hash_sql(text)));
         }
-        let hashes: Vec<String> = sources.iter().map(|s| s.3.clone()).collect();
-        let chains = chain(&hashes);
+        let mut chains: Vec<String> = Vec::with_capacity(sources.len());
+        for (_, _, _, hash) in &sources {
+            let next = migrate_engine::chain_hash(chains.last().map(String::as_str), hash);
+            chains.push(next);
+        }
         let embedded: Vec<Embedded<'_>> = sources
             .iter()
             .zip(&chains)

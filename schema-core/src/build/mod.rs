@@ -19,8 +19,10 @@
 //!    ([`edits`]): an edit fails the build naming each edited file, even one the replay cannot
 //!    see (a comment, an index a later rebuild drops), unless `MIGRATION_ALLOW_EDIT` names it;
 //! 3. when something must be proven (a schema change, an adoption, a version-1 journal, an
-//!    allowed edit), replays every migration into an in-memory SQLite, as the runtime applies
-//!    them (foreign keys off, one transaction, transaction control refused), and checks the
+//!    allowed edit), replays every migration into an in-memory SQLite through the engine the
+//!    runtime applies them with (`migrate_engine::apply_checked`: foreign keys off, one
+//!    transaction per migration, the same statement policy from SQLite's authorizer, the same
+//!    foreign-key, view and schema checks, the normalised text executed), and checks the
 //!    result against the latest snapshot; on a difference it names the first migration whose
 //!    result differs from its own snapshot ([`replay`]). A build that changes nothing and whose
 //!    hashes all match does not replay;
