@@ -7,7 +7,7 @@ use rusqlite::fallible_iterator::FallibleIterator as _;
 use rusqlite::hooks::{AuthContext, Authorization};
 use rusqlite::{Batch, Connection, Savepoint};
 
-use crate::checks::{self, Renames, Scope, Tables};
+use crate::checks::{self, Renames, Tables};
 use crate::error::{CheckPhase, Error, Phase};
 use crate::policy::{Touched, Watch};
 use crate::text::{chunks, first_line, normalise};
@@ -108,7 +108,14 @@ pub fn tags_of(steps: &[Step<'_>]) -> String {
 /// 5. releases its savepoint. The caller commits.
 ///
 /// On error the engine has rolled back to its savepoint and released it; the caller then rolls
-/// back its transaction.
+/// back its transaction. One exception: a statement that makes SQLite roll back the whole
+/// transaction itself (a trigger's `RAISE(ROLLBACK, ..)`, an I/O error) is that statement's
+/// [`Error::Statement`] with the transaction already gone; check
+/// [`Connection::is_autocommit`] before rolling back.
+///
+/// `VACUUM` has no authorizer action; inside the transaction it fails at once with SQLite's own
+/// "cannot VACUUM from within a transaction" ([`Error::Statement`]). An authorizer the caller
+/// had installed is replaced for the call and not reinstalled (rusqlite cannot read it back).
 ///
 /// It takes `&mut Connection` because rusqlite installs an authorizer only through
 /// `Connection::authorizer(&mut self)`: begin the transaction with `execute_batch("BEGIN
@@ -145,10 +152,14 @@ pub fn apply_checked(
     if conn.is_autocommit() {
         return Err(Error::NotInTransaction);
     }
-    let settings = |source| Error::Sqlite { phase: Phase::Settings, tag: None, source };
-    let fk: i64 = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).map_err(settings)?;
+    let fk: i64 = conn
+        .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+        .map_err(Phase::Settings.error())?;
     if fk != 0 {
         return Err(Error::ForeignKeysOn);
+    }
+    if steps.is_empty() {
+        return Ok(Outcome::default());
     }
     let mut session = Session::open(conn)?;
     let result = session.run(steps, recorder);
@@ -193,16 +204,12 @@ struct Session<'c> {
 
 impl<'c> Session<'c> {
     fn open(conn: &'c mut Connection) -> Result<Self, Error> {
-        let settings = |source| Error::Sqlite { phase: Phase::Settings, tag: None, source };
-        let saved = Settings::read(conn).map_err(settings)?;
-        Settings::OFF.write(conn).map_err(settings)?;
+        let saved = Settings::read(conn).map_err(Phase::Settings.error())?;
+        // From here on, dropping the session puts everything back.
         let session = Session { conn, watch: Watch::default(), saved, open: true };
+        Settings::OFF.write(session.conn).map_err(Phase::Settings.error())?;
         let callback = session.watch.callback();
-        session.conn.authorizer(Some(callback)).map_err(|source| Error::Sqlite {
-            phase: Phase::Authorizer,
-            tag: None,
-            source,
-        })?;
+        session.conn.authorizer(Some(callback)).map_err(Phase::Authorizer.error())?;
         Ok(session)
     }
 
@@ -210,8 +217,8 @@ impl<'c> Session<'c> {
         self.open = false;
         let removed = self.conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
         let restored = self.saved.write(self.conn);
-        removed.map_err(|source| Error::Sqlite { phase: Phase::Authorizer, tag: None, source })?;
-        restored.map_err(|source| Error::Sqlite { phase: Phase::Settings, tag: None, source })
+        removed.map_err(Phase::Authorizer.error())?;
+        restored.map_err(Phase::Settings.error())
     }
 
     fn close(mut self) -> Result<(), Error> {
@@ -220,55 +227,22 @@ impl<'c> Session<'c> {
 
     fn run(&mut self, steps: &[Step<'_>], recorder: &mut dyn Recorder) -> Result<Outcome, Error> {
         let tags = tags_of(steps);
-        let schema = |source| Error::Sqlite { phase: Phase::Schema, tag: None, source };
-        let savepoint = |source| Error::Sqlite { phase: Phase::Savepoint, tag: None, source };
-        let before = Tables::read(self.conn).map_err(schema)?;
-        // Views and triggers that were already broken are not this run's doing: SQLite's schema
-        // check runs after it only when the schema resolved before.
-        let probe_after = if checks::has_views_or_triggers(self.conn).map_err(schema)? {
-            let probe = self.conn.savepoint_with_name("godwit_probe").map_err(savepoint)?;
-            match checks::schema_probe(probe) {
-                Ok(()) => true,
-                Err(e) => {
-                    log::warn!(
-                        "the schema has a view or trigger that does not resolve before migrating: {e}"
-                    );
-                    false
-                }
-            }
-        } else {
-            false
-        };
-        // Dropped on any error: rolls back to the savepoint and releases it.
-        let mut run = self.conn.savepoint_with_name("godwit_run").map_err(savepoint)?;
-        let first = apply_steps(&run, &self.watch, steps, recorder)?;
-        let scope = checks::scope(&run, &before, &first.touched).map_err(schema)?;
-        log::debug!("foreign-key check over {scope:?}");
-        let applied = match checks::check_after(&run, &scope) {
-            Ok(found) if found.is_empty() => first.applied,
-            found => {
-                if let Ok(found) = &found {
-                    log::debug!(
-                        "{} foreign key violation(s) after the run: reading the baseline",
-                        found.len()
-                    );
-                }
-                recheck(&mut run, &self.watch, steps, recorder, &before, &scope, &first, &tags)?
-            }
-        };
-        if let Some((view, source)) = checks::broken_view(&run).map_err(|source| Error::Sqlite {
-            phase: Phase::Views,
-            tag: None,
-            source,
-        })? {
+        let before = Tables::read(self.conn).map_err(Phase::Schema.error())?;
+        let probe_after = schema_resolves(self.conn)?;
+        // Dropped on any error (or panic): rolls back to the savepoint and releases it.
+        let mut run =
+            self.conn.savepoint_with_name("godwit_run").map_err(Phase::Savepoint.error())?;
+        let pass = Pass { watch: &self.watch, steps, before: &before, tags: &tags };
+        let applied = pass.apply_and_check(&mut run, recorder)?;
+        if let Some((view, source)) = checks::broken_view(&run).map_err(Phase::Views.error())? {
             return Err(Error::BrokenView { tags, view, source });
         }
-        if probe_after && checks::has_views_or_triggers(&run).map_err(schema)? {
-            let probe = run.savepoint_with_name("godwit_probe").map_err(savepoint)?;
-            checks::schema_probe(probe)
-                .map_err(|source| Error::BrokenSchema { tags: tags.clone(), source })?;
+        if probe_after && checks::has_views_or_triggers(&run).map_err(Phase::Schema.error())? {
+            let probe =
+                run.savepoint_with_name("godwit_probe").map_err(Phase::Savepoint.error())?;
+            checks::schema_probe(probe).map_err(|source| Error::BrokenSchema { tags, source })?;
         }
-        run.commit().map_err(savepoint)?;
+        run.commit().map_err(Phase::Savepoint.error())?;
         Ok(Outcome { applied })
     }
 }
@@ -283,45 +257,72 @@ impl Drop for Session<'_> {
     }
 }
 
-/// The slow path after a check that found violations (or could not run): roll back, read the
-/// violations that were already there, apply again, check again.
-#[allow(clippy::too_many_arguments)]
-fn recheck(
-    run: &mut Savepoint<'_>,
-    watch: &Watch,
-    steps: &[Step<'_>],
-    recorder: &mut dyn Recorder,
-    before: &Tables,
-    scope: &Scope,
-    first: &Trace,
-    tags: &str,
-) -> Result<Vec<Applied>, Error> {
-    run.rollback().map_err(|source| Error::Sqlite {
-        phase: Phase::Savepoint,
-        tag: None,
-        source,
-    })?;
-    let baseline = checks::check_before(run, scope, &first.renames).map_err(|source| {
-        Error::ForeignKeyCheck { tags: tags.to_owned(), phase: CheckPhase::Before, source }
-    })?;
-    let second = apply_steps(run, watch, steps, recorder)?;
-    let schema = |source| Error::Sqlite { phase: Phase::Schema, tag: None, source };
-    let scope = checks::scope(run, before, &second.touched).map_err(schema)?;
-    let after = checks::check_after(run, &scope).map_err(|source| Error::ForeignKeyCheck {
-        tags: tags.to_owned(),
-        phase: CheckPhase::After,
-        source,
-    })?;
-    let mut new = checks::new_violations(&baseline, after, &second.renames);
-    if new.is_empty() {
-        return Ok(second.applied);
+/// Whether SQLite's schema check must run after the migrations: every view and trigger resolves
+/// now (trivially when there is none). Views and triggers that were already broken are not the
+/// run's doing.
+fn schema_resolves(conn: &mut Connection) -> Result<bool, Error> {
+    if !checks::has_views_or_triggers(conn).map_err(Phase::Schema.error())? {
+        return Ok(true);
     }
-    checks::describe(run, &mut new).map_err(|source| Error::Sqlite {
-        phase: Phase::ForeignKeys,
-        tag: None,
-        source,
-    })?;
-    Err(Error::ForeignKeyViolation { tags: tags.to_owned(), violations: new })
+    let probe = conn.savepoint_with_name("godwit_probe").map_err(Phase::Savepoint.error())?;
+    match checks::schema_probe(probe) {
+        Ok(()) => Ok(true),
+        Err(e) => {
+            log::warn!(
+                "the schema has a view or trigger that does not resolve before migrating: {e}"
+            );
+            Ok(false)
+        }
+    }
+}
+
+/// One run's fixed inputs.
+struct Pass<'p, 'a> {
+    watch: &'p Watch,
+    steps: &'p [Step<'a>],
+    /// The user tables before the run.
+    before: &'p Tables,
+    tags: &'p str,
+}
+
+impl Pass<'_, '_> {
+    /// Applies the steps and checks foreign keys; on violations (or a check that cannot run)
+    /// rolls back, reads the baseline, applies again and checks again.
+    fn apply_and_check(
+        &self,
+        run: &mut Savepoint<'_>,
+        recorder: &mut dyn Recorder,
+    ) -> Result<Vec<Applied>, Error> {
+        let first = apply_steps(run, self.watch, self.steps, recorder)?;
+        let scope =
+            checks::scope(run, self.before, &first.touched).map_err(Phase::Schema.error())?;
+        log::debug!("foreign-key check over {scope:?}");
+        match checks::check_after(run, &scope) {
+            Ok(found) if found.is_empty() => return Ok(first.applied),
+            Ok(found) => {
+                log::debug!("{} violation(s) after the run: reading the baseline", found.len())
+            }
+            Err(e) => log::debug!("the foreign-key check failed ({e}): reading the baseline"),
+        }
+        run.rollback().map_err(Phase::Savepoint.error())?;
+        let baseline = checks::check_before(run, &scope, &first.renames, self.before)
+            .map_err(|source| self.check_failed(CheckPhase::Before, source))?;
+        let second = apply_steps(run, self.watch, self.steps, recorder)?;
+        let scope =
+            checks::scope(run, self.before, &second.touched).map_err(Phase::Schema.error())?;
+        let after = checks::check_after(run, &scope)
+            .map_err(|source| self.check_failed(CheckPhase::After, source))?;
+        let mut new = checks::new_violations(&baseline, after, &second.renames);
+        if new.is_empty() {
+            return Ok(second.applied);
+        }
+        checks::describe(run, &mut new).map_err(Phase::ForeignKeys.error())?;
+        Err(Error::ForeignKeyViolation { tags: self.tags.to_owned(), violations: new })
+    }
+
+    fn check_failed(&self, phase: CheckPhase, source: rusqlite::Error) -> Error {
+        Error::ForeignKeyCheck { tags: self.tags.to_owned(), phase, source }
+    }
 }
 
 /// What one pass over the steps did.
@@ -345,11 +346,7 @@ fn apply_steps(
         let start = Instant::now();
         run_step(conn, watch, step, &mut renames)?;
         let duration = start.elapsed();
-        recorder.after_step(conn, i, duration).map_err(|source| Error::Sqlite {
-            phase: Phase::Record,
-            tag: Some(step.tag.to_owned()),
-            source,
-        })?;
+        recorder.after_step(conn, i, duration).map_err(Phase::Record.error_in(step.tag))?;
         log::debug!("ran migration {} in {} ms", step.tag, duration.as_millis());
         applied.push(Applied { tag: step.tag.to_owned(), duration });
     }
@@ -368,8 +365,7 @@ fn run_step(
         Some(what) => Error::Refused { tag: step.tag.to_owned(), statement, first_line, what },
         None => Error::Statement { tag: step.tag.to_owned(), statement, first_line, source },
     };
-    let schema =
-        |source| Error::Sqlite { phase: Phase::Schema, tag: Some(step.tag.to_owned()), source };
+    let schema = Phase::Schema.error_in(step.tag);
     let mut number = 0;
     for chunk in chunks(&text) {
         let mut batch = Batch::new(conn, chunk);
@@ -390,35 +386,23 @@ fn run_step(
             number += 1;
             let sql = stmt.expanded_sql().unwrap_or_default();
             offset += sql.len();
-            let altered = watch.take_altered();
-            let names_before = if altered.is_empty() {
-                None
-            } else {
-                Some(Tables::read(conn).map_err(schema)?.names())
-            };
+            // An ALTER TABLE may rename: the table names before and after it tell.
+            let names_before =
+                if watch.take_altered() { Some(Tables::read(conn).map_err(schema)?) } else { None };
             let result = {
                 let _judged = watch.enforce();
-                let mut rows = stmt.raw_query();
-                loop {
-                    match rows.next() {
-                        Ok(Some(_)) => {}
-                        Ok(None) => break Ok(()),
-                        Err(e) => break Err(e),
-                    }
-                }
+                drain(&mut stmt)
             };
             drop(stmt);
             if let Err(source) = result {
                 return Err(fail(number, first_line(&sql), source));
             }
-            if let Some(names_before) = names_before {
-                let names_after = Tables::read(conn).map_err(schema)?.names();
-                let gone: Vec<&String> = names_before.difference(&names_after).collect();
-                let came: Vec<&String> = names_after.difference(&names_before).collect();
-                if let ([old], [new]) = (gone.as_slice(), came.as_slice()) {
+            if let Some(before) = names_before {
+                let after = Tables::read(conn).map_err(schema)?;
+                if let Some((old, new)) = renamed(&before, &after) {
                     log::debug!("table {old} renamed to {new}");
-                    watch.renamed(new);
-                    renames.push((*old).clone(), (*new).clone());
+                    watch.renamed(&new);
+                    renames.push(old, new);
                 }
             }
             if conn.is_autocommit() {
@@ -432,4 +416,23 @@ fn run_step(
         }
     }
     Ok(())
+}
+
+/// Steps a statement to its end.
+fn drain(stmt: &mut rusqlite::Statement<'_>) -> rusqlite::Result<()> {
+    let mut rows = stmt.raw_query();
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
+/// The table a statement renamed, from the user tables before and after it: exactly one name
+/// gone and one new.
+fn renamed(before: &Tables, after: &Tables) -> Option<(String, String)> {
+    let (before, after) = (before.names(), after.names());
+    let mut gone = before.difference(&after);
+    let mut came = after.difference(&before);
+    match (gone.next(), gone.next(), came.next(), came.next()) {
+        (Some(old), None, Some(new), None) => Some((old.clone(), new.clone())),
+        _ => None,
+    }
 }

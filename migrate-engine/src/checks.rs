@@ -151,11 +151,11 @@ pub(crate) fn check_before(
     conn: &Connection,
     scope: &Scope,
     renames: &Renames,
+    before: &Tables,
 ) -> rusqlite::Result<Vec<FkViolation>> {
     match scope {
         Scope::All => fk_check(conn, None),
         Scope::Tables(tables) => {
-            let before = Tables::read(conn)?;
             // A table under its name before the run, and the table that had its name (it may
             // have been replaced by a rebuild): reading more before the run only makes fewer
             // violations look new when they were there.
@@ -218,6 +218,7 @@ pub(crate) fn describe(conn: &Connection, violations: &mut [FkViolation]) -> rus
     let mut columns = conn.prepare_cached(
         "SELECT \"from\" FROM pragma_foreign_key_list(?1) WHERE \"id\" = ?2 ORDER BY \"seq\"",
     )?;
+    let mut names = conn.prepare_cached("SELECT lower(name) FROM pragma_table_xinfo(?1)")?;
     for v in violations.iter_mut().take(DESCRIBED) {
         v.columns = columns
             .query_map(rusqlite::params![v.table, v.fk_id], |r| r.get(0))?
@@ -226,10 +227,21 @@ pub(crate) fn describe(conn: &Connection, violations: &mut [FkViolation]) -> rus
         if v.columns.is_empty() {
             continue;
         }
+        // The rowid under a name no column of the table shadows.
+        let shadowed: BTreeSet<String> =
+            names.query_map([&v.table], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        let Some(rowid_name) =
+            ["rowid", "_rowid_", "oid"].into_iter().find(|n| !shadowed.contains(*n))
+        else {
+            continue;
+        };
         let list: Vec<String> =
             v.columns.iter().map(|c| format!("quote({})", quote_ident(c))).collect();
-        let sql =
-            format!("SELECT {} FROM {} WHERE rowid = ?1", list.join(", "), quote_ident(&v.table));
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {rowid_name} = ?1",
+            list.join(", "),
+            quote_ident(&v.table)
+        );
         let n = v.columns.len();
         let values: Option<Vec<String>> = conn
             .query_row(&sql, [rowid], |r| (0..n).map(|i| r.get::<_, String>(i)).collect())
@@ -292,6 +304,7 @@ pub(crate) fn schema_probe(probe: rusqlite::Savepoint<'_>) -> rusqlite::Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::Touched;
 
     fn v(table: &str, rowid: i64, parent: &str, fk_id: i64) -> FkViolation {
         FkViolation {
@@ -315,6 +328,54 @@ mod tests {
         assert_eq!(out, vec![v("b", 3, "p", 0), v("a", 1, "p", 0)]);
         // Not keyed by the fk id, and case-insensitive.
         assert!(new_violations(&[v("A", 1, "P", 0)], vec![v("a", 1, "p", 3)], &none).is_empty());
+    }
+
+    fn conn(setup: &str) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        conn.execute_batch(setup).unwrap();
+        conn
+    }
+
+    const TABLES: &str = "CREATE TABLE p (id INTEGER PRIMARY KEY);\n\
+        CREATE TABLE c (id INTEGER PRIMARY KEY, pid REFERENCES p (id));\n\
+        CREATE TABLE g (id INTEGER PRIMARY KEY, cid REFERENCES C (id));\n\
+        CREATE TABLE u1 (x); CREATE TABLE u2 (x); CREATE TABLE u3 (x); CREATE TABLE u4 (x);";
+
+    fn touched(tables: &[&str]) -> Touched {
+        Touched { tables: tables.iter().map(|t| (*t).to_owned()).collect(), widened: None }
+    }
+
+    #[test]
+    fn the_scope_is_the_touched_tables_and_their_children() {
+        let conn = conn(TABLES);
+        let before = Tables::read(&conn).unwrap();
+        let scope = |t: &[&str]| scope(&conn, &before, &touched(t)).unwrap();
+        let tables = |t: &[&str]| Scope::Tables(t.iter().map(|t| (*t).to_owned()).collect());
+        assert_eq!(scope(&["p"]), tables(&["c", "p"]));
+        assert_eq!(scope(&["c"]), tables(&["c", "g"]));
+        assert_eq!(scope(&[]), tables(&[]));
+        // A dropped table is still a parent of its children; a temp-only name matches nothing.
+        assert_eq!(scope(&["nope"]), tables(&[]));
+        // At least half the tables touched: one pass over the database.
+        assert_eq!(scope(&["u1", "u2", "u3", "u4"]), Scope::All);
+        let widened = Touched { widened: Some("Unknown".into()), ..touched(&["p"]) };
+        assert_eq!(super::scope(&conn, &before, &widened).unwrap(), Scope::All);
+        // A table whose schema entry changed is touched without the authorizer saying so.
+        conn.execute_batch("ALTER TABLE u1 ADD COLUMN y").unwrap();
+        assert_eq!(scope(&[]), tables(&["u1"]));
+    }
+
+    #[test]
+    fn a_violation_is_described_by_column_and_value_even_with_a_rowid_column() {
+        let conn = conn(
+            "CREATE TABLE p (id INTEGER PRIMARY KEY);\n\
+             CREATE TABLE c (rowid TEXT, a INTEGER, b TEXT, FOREIGN KEY (a, b) REFERENCES p2 (x, y));\n\
+             INSERT INTO c VALUES ('shadow', 7, 'it''s');",
+        );
+        let mut found = fk_check(&conn, None).unwrap();
+        describe(&conn, &mut found).unwrap();
+        assert_eq!(found[0].to_string(), "c rowid 1 -> p2 (a = 7, b = 'it''s')");
     }
 
     #[test]

@@ -4,7 +4,9 @@ use std::fmt;
 
 /// Everything that can stop [`apply_checked`](crate::apply_checked). On every error the engine
 /// has rolled back to its own savepoint and released it: the caller's transaction holds exactly
-/// what it held before the call (the caller then rolls it back).
+/// what it held before the call (the caller then rolls it back). [`Error::NotInTransaction`] and
+/// [`Error::ForeignKeysOn`] are found before anything runs; a statement that made SQLite roll
+/// back the whole transaction is an [`Error::Statement`] with the transaction already gone.
 ///
 /// Messages are lowercase and never repeat the SQLite error: it is the [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +176,18 @@ pub enum Phase {
     Views,
 }
 
+impl Phase {
+    /// A map from SQLite's error to [`Error::Sqlite`] in this phase, outside any migration.
+    pub(crate) fn error(self) -> impl Fn(rusqlite::Error) -> Error + Copy {
+        move |source| Error::Sqlite { phase: self, tag: None, source }
+    }
+
+    /// A map from SQLite's error to [`Error::Sqlite`] in this phase, in migration `tag`.
+    pub(crate) fn error_in(self, tag: &str) -> impl Fn(rusqlite::Error) -> Error + Copy + '_ {
+        move |source| Error::Sqlite { phase: self, tag: Some(tag.to_owned()), source }
+    }
+}
+
 impl fmt::Display for Phase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -255,6 +269,12 @@ mod tests {
         assert_eq!(v.to_string(), "c rowid 3 -> p (pid = 7)");
         let bare = FkViolation { columns: vec![], values: vec![], rowid: None, ..v };
         assert_eq!(bare.to_string(), "c (without rowid) -> p");
+    }
+
+    #[test]
+    fn errors_cross_threads() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<Error>();
     }
 
     #[test]

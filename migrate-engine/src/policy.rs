@@ -9,7 +9,9 @@ use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperati
 
 /// Pragmas a migration may run: read-only introspection, and the few settings that are part of
 /// the database's content or safe inside the runner's transaction. Everything else is refused
-/// (fail closed), whatever its quoting or schema qualifier.
+/// (fail closed), whatever its quoting or schema qualifier: SQLite's authorizer reports the
+/// dequoted name. Table-valued pragma functions (`SELECT * FROM pragma_table_info('t')`) reach
+/// the authorizer as the same pragma action (`table_info`), so the same list decides them.
 pub const ALLOWED_PRAGMAS: &[&str] = &[
     "table_info",
     "table_xinfo",
@@ -151,8 +153,8 @@ struct State {
     touched: BTreeSet<String>,
     /// The first action that could not be classified.
     widened: Option<String>,
-    /// Tables an `ALTER TABLE` of the current statement names.
-    altered: Vec<String>,
+    /// Whether the current statement holds an `ALTER TABLE`.
+    altered: bool,
 }
 
 /// The tables a run touched, as the authorizer saw them.
@@ -193,8 +195,8 @@ impl Watch {
                     state.touched.insert(table);
                 }
                 Effect::Alter(table) => {
-                    state.touched.insert(table.clone());
-                    state.altered.push(table);
+                    state.touched.insert(table);
+                    state.altered = true;
                 }
                 Effect::Widen(what) => {
                     log::debug!("unclassified action {what}: checking the whole database");
@@ -219,12 +221,12 @@ impl Watch {
         self.lock().refusal.take()
     }
 
-    /// The tables `ALTER TABLE` named since the last call.
-    pub(crate) fn take_altered(&self) -> Vec<String> {
+    /// Whether an `ALTER TABLE` was prepared since the last call.
+    pub(crate) fn take_altered(&self) -> bool {
         std::mem::take(&mut self.lock().altered)
     }
 
-    /// Records that `new` (lower-cased) holds what `old` held.
+    /// Records that table `new` (lower-cased) now holds a renamed table: it is touched.
     pub(crate) fn renamed(&self, new: &str) {
         self.lock().touched.insert(new.to_owned());
     }
@@ -232,7 +234,7 @@ impl Watch {
     /// Everything touched since the last call, and a fresh start.
     pub(crate) fn take_touched(&self) -> Touched {
         let mut state = self.lock();
-        state.altered.clear();
+        state.altered = false;
         state.refusal = None;
         Touched { tables: std::mem::take(&mut state.touched), widened: state.widened.take() }
     }
@@ -285,5 +287,65 @@ mod tests {
         assert_eq!(insert("sqlite_sequence", Some("main")), Effect::Nothing);
         let unknown = ctx(AuthAction::Unknown { code: 99, arg1: None, arg2: None }, None);
         assert!(matches!(unknown, Effect::Widen(_)), "{unknown:?}");
+    }
+}
+
+#[cfg(test)]
+mod sqlite_tests {
+    use super::*;
+    use rusqlite::Connection;
+    use rusqlite::fallible_iterator::FallibleIterator as _;
+
+    /// The tables one statement touches, as SQLite's authorizer reports them while preparing it.
+    fn touched(setup: &str, sql: &str) -> (Vec<String>, Option<String>) {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(setup).unwrap();
+        let watch = Watch::default();
+        conn.authorizer(Some(watch.callback())).unwrap();
+        {
+            let mut batch = rusqlite::Batch::new(&conn, sql);
+            loop {
+                let next = {
+                    let _judged = watch.enforce();
+                    batch.next().unwrap()
+                };
+                let Some(mut stmt) = next else { break };
+                let _judged = watch.enforce();
+                let mut rows = stmt.raw_query();
+                while rows.next().unwrap().is_some() {}
+            }
+        }
+        let t = watch.take_touched();
+        (t.tables.into_iter().collect(), t.widened)
+    }
+
+    /// What the old lexer's `writes` guessed (`sql::write_targets_are_read_from_the_statement`),
+    /// now read from SQLite: exact for every form, including the ones it called unknown.
+    #[test]
+    fn write_targets_come_from_sqlite() {
+        let setup = "CREATE TABLE \"we\"\"ird\" (a); CREATE TABLE notes (a); CREATE TABLE x (a);\n\
+                     CREATE TABLE \"order\" (a); CREATE TABLE parent (id INTEGER PRIMARY KEY);\n\
+                     CREATE TEMP TABLE \"__godwit_guard\" (a);\n\
+                     CREATE TABLE t (a); CREATE TABLE audit (a);\n\
+                     CREATE TRIGGER tr AFTER UPDATE ON t BEGIN INSERT INTO audit VALUES (NEW.a); END;";
+        let one = |sql: &str| touched(setup, sql).0;
+        assert_eq!(one("INSERT INTO \"we\"\"ird\" (a) VALUES (1)"), ["we\"ird"]);
+        assert_eq!(one("insert or replace into notes select * from x"), ["notes"]);
+        assert_eq!(one("REPLACE INTO notes VALUES (1)"), ["notes"]);
+        assert_eq!(one("UPDATE OR ROLLBACK \"order\" SET a = 1"), ["order"]);
+        assert_eq!(one("-- comment\nUPDATE notes SET a = 1"), ["notes"]);
+        assert_eq!(one("DELETE FROM main.\"parent\" WHERE id = 1"), ["parent"]);
+        assert_eq!(one("DELETE FROM main . parent"), ["parent"]);
+        assert_eq!(one("DELETE FROM [main].[Parent]"), ["parent"]);
+        assert_eq!(one("INSERT INTO temp.\"__godwit_guard\" SELECT 1"), Vec::<String>::new());
+        assert_eq!(one("WITH w AS (SELECT 1) DELETE FROM notes"), ["notes"]);
+        assert_eq!(one("SELECT * FROM notes"), Vec::<String>::new());
+        // DDL, and the writes of the triggers a statement fires.
+        assert_eq!(one("CREATE TABLE n (a)"), ["n"]);
+        assert_eq!(one("ALTER TABLE notes ADD COLUMN b"), ["notes"]);
+        assert_eq!(one("CREATE INDEX i ON x (a)"), ["x"]);
+        assert_eq!(one("UPDATE t SET a = 2"), ["audit", "t"]);
+        assert_eq!(one("DROP TRIGGER tr"), ["t"]);
+        assert_eq!(touched(setup, "UPDATE t SET a = 2").1, None);
     }
 }

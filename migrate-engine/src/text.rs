@@ -250,6 +250,22 @@ mod tests {
         assert!(line.starts_with("INSERT INTO t VALUES ('é") && line.ends_with("..."));
     }
 
+    /// The ledger contract with fixed values (computed independently with Python's hashlib):
+    /// databases migrated before the engine existed keep matching.
+    #[test]
+    fn hash_and_chain_match_fixed_vectors() {
+        let h0 = hash_sql("\u{feff}a;\r\nb;\r\n");
+        assert_eq!(h0, "02695dfcbe44ea48199fa3a03a95551182267d1b8a30a147e43fb5076246f506");
+        let c0 = chain_hash(None, &h0);
+        assert_eq!(c0, "e58b2b580f4df78754e55cc6ad3d1eb88ded91d3b7475fd07c01ba9360e21d29");
+        let h1 = hash_sql("CREATE TABLE t (x);\n");
+        assert_eq!(h1, "145a1dead5679f8b8983a3e6524d031c8f3bc8cd5d10ae7e2ff2b159750d131b");
+        assert_eq!(
+            chain_hash(Some(&c0), &h1),
+            "04a9005fb02b898d473a9e99946d918ccdb976aec6ad9679d39cb840aedbeb47"
+        );
+    }
+
     #[test]
     fn chain_and_short() {
         let c0 = chain_hash(None, &hash_sql("a"));
