@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::lint::{FkActions, Lint, kind_word};
 use super::render::has_hidden_rowid;
 use super::sql::{mentions, normalise, normalise_renamed, quote_ident as q};
 use super::{
@@ -124,7 +125,10 @@ fn default_key(d: Option<&DefaultValue>) -> Option<String> {
     d.map(|d| normalise(super::sql::strip_outer_parens(&super::render::default_sql(d))))
 }
 
-fn fk_key(fk: &ForeignKey) -> (Vec<String>, String, Vec<String>, &'static str, &'static str) {
+/// A foreign key compared across versions: columns, parent, parent columns, ON UPDATE, ON DELETE.
+type FkKey = (Vec<String>, String, Vec<String>, &'static str, &'static str);
+
+fn fk_key(fk: &ForeignKey) -> FkKey {
     let act =
         |a: Option<crate::model::FkAction>| a.map_or("NO ACTION", crate::model::FkAction::as_sql);
     (
@@ -142,9 +146,6 @@ impl<'a> Cx<'a> {
     }
     fn warn(&mut self, code: &'static str, message: String) {
         self.findings.push(Finding::warning(code, message));
-    }
-    fn info(&mut self, code: &'static str, message: String) {
-        self.findings.push(Finding::info(code, message));
     }
     fn allowed(&self, what: &str) -> bool {
         self.allow.iter().any(|a| a == what)
@@ -676,312 +677,158 @@ impl<'a> Cx<'a> {
         name
     }
 
-    #[allow(clippy::too_many_lines)]
+    /// One kept table: classify its changes, report the lints, push the steps.
     fn kept_table(&mut self, i: usize) {
         let d = &self.diffs[i];
         let (o, n) = (d.old, d.new);
-        let t = n.name.clone();
-        // SQL runs before the table renames, under the table's current (old) name.
-        let cur = o.name.clone();
-        let renames = d.renames.clone();
-        let matched = d.matched.clone();
-        let added = d.added.clone();
-        let dropped = d.dropped.clone();
-        let mut rebuild = false;
-        let mut summary = RebuildSummary {
-            added: added.iter().map(|c| c.name.clone()).collect(),
-            dropped: dropped.iter().map(|c| c.name.clone()).collect(),
-            renamed: renames.clone(),
-            altered: false,
+        let mut k = self.classify(d);
+        let lints = std::mem::take(&mut k.lints);
+        self.report(&n.name, lints);
+        if !k.changed() {
+            return;
+        }
+        if k.rebuild {
+            self.push_rebuild(o, n, k);
+        } else {
+            self.push_in_place(o, k);
+        }
+    }
+
+    fn report(&mut self, table: &str, lints: Vec<Lint>) {
+        self.findings.extend(lints.iter().map(|l| l.finding(table)));
+    }
+
+    /// Classifies every change of a kept table: whether it rebuilds, the copy list and the
+    /// guards of a rebuild, the in-place steps, and the lints.
+    fn classify(&self, d: &TableDiff<'a>) -> Classified<'a> {
+        let mut k = Classified {
+            rebuild: false,
+            summary: RebuildSummary {
+                added: d.added.iter().map(|c| c.name.clone()).collect(),
+                dropped: d.dropped.iter().map(|c| c.name.clone()).collect(),
+                renamed: d.renames.clone(),
+                altered: false,
+            },
+            copy: Vec::new(),
+            guards: Vec::new(),
+            new_checks: Vec::new(),
+            inline_refs: BTreeMap::new(),
+            renames: d.renames.clone(),
+            matched: d.matched.clone(),
+            fks_old: BTreeSet::new(),
+            acknowledged: Vec::new(),
+            added: d.added.clone(),
+            dropped: d.dropped.clone(),
+            idx_drop: Vec::new(),
+            idx_create: Vec::new(),
+            pk_changed: false,
+            lints: d
+                .renames
+                .iter()
+                .map(|(from, to)| Lint::ColumnRenamed { from: from.clone(), to: to.clone() })
+                .collect(),
         };
-        let mut guards = Vec::new();
-        let mut new_checks: Vec<(Option<String>, String)> = Vec::new();
-        let mut copy: Vec<(String, String)> = Vec::new();
-
-        // Column renames.
-        for (from, to) in &renames {
-            self.warn(
-                "L3",
-                format!("table {t}: column {from} is renamed to {to} (renamed_from): binaries built for the old schema will break"),
-            );
+        for (oc, nc) in &d.matched {
+            classify_matched(d, oc, nc, &mut k);
         }
+        let fks_added = self.classify_table_level(d, &mut k);
+        classify_added(d, &fks_added, &mut k);
+        classify_fks_added(d, &fks_added, &mut k);
+        self.classify_dropped(d, &mut k);
+        classify_indexes(d, &mut k);
+        k
+    }
 
-        // Matched columns.
-        for (oc, nc) in &matched {
-            let mut expr = q(&oc.name);
-            let mut changed = false;
-            if oc.ty != nc.ty {
-                changed = true;
-                if nc.ty != SqlType::Any {
-                    self.warn(
-                        "L2",
-                        format!(
-                            "table {t}: column {} changes type from {} to {}: the migration fails if a stored value does \
-                             not convert exactly",
-                            nc.name,
-                            oc.ty.as_sql(),
-                            nc.ty.as_sql()
-                        ),
-                    );
-                }
-            }
-            // A new type, or a table becoming STRICT (whose columns then refuse other types):
-            // every value must convert exactly; STRICT tables get the converted value.
-            if (oc.ty != nc.ty || (n.strict && !o.strict)) && nc.ty != SqlType::Any {
-                guards.push(Guard::Convert {
-                    column: nc.name.clone(),
-                    source: oc.name.clone(),
-                    to: nc.ty,
-                });
-                if n.strict {
-                    expr = format!("CAST({expr} AS {})", nc.ty.as_sql());
-                }
-            }
-            if oc.nullable && !nc.nullable {
-                changed = true;
-                if let Some(b) = &nc.backfill {
-                    expr = format!("coalesce({expr}, ({b}))");
-                    self.warn(
-                        "L3",
-                        format!("table {t}: column {} becomes NOT NULL; existing NULLs get the backfill", nc.name),
-                    );
-                } else {
-                    self.error(
-                        "L2",
-                        format!(
-                            "table {t}: column {} becomes NOT NULL but existing rows may hold NULL: add \
-                             #[column(backfill = \"<sql expr>\")] to fill them (a default only applies to new rows)",
-                            nc.name
-                        ),
-                    );
-                }
-            }
-            if !oc.nullable && nc.nullable {
-                changed = true;
-                self.warn(
-                    "L4",
-                    format!("table {t}: column {} drops its NOT NULL constraint", nc.name),
-                );
-            }
-            if default_key(oc.default.as_ref()) != default_key(nc.default.as_ref()) {
-                changed = true;
-            }
-            if oc.unique != nc.unique {
-                changed = true;
-                if nc.unique {
-                    self.warn("L2", format!("table {t}: column {} becomes UNIQUE: the migration fails on duplicate values", nc.name));
-                } else {
-                    self.warn(
-                        "L4",
-                        format!("table {t}: column {} drops its UNIQUE constraint", nc.name),
-                    );
-                }
-            }
-            let ck_old = oc.check.as_deref().map(|e| normalise_renamed(e, &renames));
-            let ck_new = nc.check.as_deref().map(normalise);
-            if ck_old != ck_new {
-                changed = true;
-                if let Some(e) = &nc.check {
-                    self.warn("L2", format!("table {t}: column {} gets CHECK ({e}): the migration fails on rows that violate it", nc.name));
-                    new_checks.push((Some(nc.name.clone()), e.clone()));
-                }
-                if let Some(e) = &oc.check {
-                    self.warn("L4", format!("table {t}: column {} drops CHECK ({e})", nc.name));
-                }
-            }
-            if changed {
-                rebuild = true;
-                summary.altered = true;
-            }
-            if oc.nullable
-                && !nc.nullable
-                && nc.backfill.as_deref().is_some_and(|b| !is_non_null_literal(b))
-            {
-                guards.push(Guard::NotNull { column: nc.name.clone(), expr: expr.clone() });
-            }
-            if nc.unique && !oc.unique && oc.ty == nc.ty {
-                guards.push(Guard::Unique {
-                    columns: vec![nc.name.clone()],
-                    exprs: vec![expr.clone()],
-                    constraint: "UNIQUE",
-                });
-            }
-            copy.push((nc.name.clone(), expr));
-        }
-
-        // Table-level structure, in new names.
-        let pk_old: Vec<String> = o.primary_key.iter().map(|c| rename(c, &renames)).collect();
+    /// Primary key, table options, table CHECKs and foreign keys. Returns the foreign keys the
+    /// new table adds (in new names).
+    fn classify_table_level(
+        &self,
+        d: &TableDiff<'a>,
+        k: &mut Classified<'a>,
+    ) -> Vec<&'a ForeignKey> {
+        let (o, n) = (d.old, d.new);
+        let renames = &d.renames;
+        let pk_old: Vec<String> = o.primary_key.iter().map(|c| rename(c, renames)).collect();
         if pk_old != n.primary_key {
-            rebuild = true;
-            summary.altered = true;
+            k.rebuild = true;
+            k.summary.altered = true;
+            k.pk_changed = true;
             if !n.primary_key.is_empty() {
-                self.warn(
-                    "L2",
-                    format!("table {t}: the primary key changes to ({}): the migration fails on duplicate or NULL keys", n.primary_key.join(", ")),
-                );
+                k.lints.push(Lint::PrimaryKeyChanged { columns: n.primary_key.clone() });
             }
         }
         if o.autoincrement != n.autoincrement
             || o.strict != n.strict
             || o.without_rowid != n.without_rowid
         {
-            rebuild = true;
-            summary.altered = true;
+            k.rebuild = true;
+            k.summary.altered = true;
             if o.without_rowid != n.without_rowid {
-                self.warn(
-                    "L9",
-                    format!(
-                        "table {t}: WITHOUT ROWID is {}",
-                        if n.without_rowid { "added" } else { "removed" }
-                    ),
-                );
+                k.lints.push(Lint::WithoutRowidChanged { added: n.without_rowid });
             }
         }
         let checks_old: BTreeSet<(Option<String>, String)> = o
             .checks
             .iter()
-            .map(|c| (c.name.clone(), normalise_renamed(&c.expr, &renames)))
+            .map(|c| (c.name.clone(), normalise_renamed(&c.expr, renames)))
             .collect();
         let checks_new: BTreeSet<(Option<String>, String)> =
             n.checks.iter().map(|c| (c.name.clone(), normalise(&c.expr))).collect();
         if checks_old != checks_new {
-            rebuild = true;
-            summary.altered = true;
+            k.rebuild = true;
+            k.summary.altered = true;
             for c in &n.checks {
                 if !checks_old.contains(&(c.name.clone(), normalise(&c.expr))) {
-                    self.warn("L2", format!("table {t}: new CHECK ({}): the migration fails on rows that violate it", c.expr));
-                    new_checks.push((None, c.expr.clone()));
+                    k.lints.push(Lint::TableCheckAdded { expr: c.expr.clone() });
+                    k.new_checks.push((None, c.expr.clone()));
                 }
             }
             for c in &o.checks {
-                if !checks_new.contains(&(c.name.clone(), normalise_renamed(&c.expr, &renames))) {
-                    self.warn("L4", format!("table {t}: CHECK ({}) is dropped", c.expr));
+                if !checks_new.contains(&(c.name.clone(), normalise_renamed(&c.expr, renames))) {
+                    k.lints.push(Lint::TableCheckDropped { expr: c.expr.clone() });
                 }
             }
         }
         let fks_old: BTreeSet<_> =
-            o.foreign_keys.iter().map(|fk| fk_key(&self.map_fk(fk, &renames))).collect();
+            o.foreign_keys.iter().map(|fk| fk_key(&self.map_fk(fk, renames))).collect();
         let fks_new: BTreeSet<_> = n.foreign_keys.iter().map(fk_key).collect();
-        let fk_removed: Vec<_> = fks_old.difference(&fks_new).cloned().collect();
-        let fk_added: Vec<&ForeignKey> =
-            n.foreign_keys.iter().filter(|fk| !fks_old.contains(&fk_key(fk))).collect();
-        for k in &fk_removed {
-            let same_key = fks_new.iter().find(|n| n.0 == k.0 && n.1 == k.1 && n.2 == k.2);
-            let message = match same_key {
-                Some(n) => format!(
-                    "table {t}: foreign key ({}) to {} changes its actions from ON UPDATE {} ON DELETE {} to \
-                     ON UPDATE {} ON DELETE {}",
-                    k.0.join(", "),
-                    k.1,
-                    k.3,
-                    k.4,
-                    n.3,
-                    n.4
-                ),
-                None => {
-                    format!("table {t}: foreign key ({}) to {} is dropped", k.0.join(", "), k.1)
-                }
-            };
-            self.warn("L4", message);
-            rebuild = true;
-            summary.altered = true;
+        for old in fks_old.difference(&fks_new) {
+            let same_key = fks_new.iter().find(|n| n.0 == old.0 && n.1 == old.1 && n.2 == old.2);
+            k.lints.push(match same_key {
+                Some(new) => Lint::ForeignKeyActionsChanged {
+                    columns: old.0.clone(),
+                    parent: old.1.clone(),
+                    old: FkActions { on_update: old.3, on_delete: old.4 },
+                    new: FkActions { on_update: new.3, on_delete: new.4 },
+                },
+                None => Lint::ForeignKeyDropped { columns: old.0.clone(), parent: old.1.clone() },
+            });
+            k.rebuild = true;
+            k.summary.altered = true;
         }
-        // Added columns.
-        let mut inline_refs: BTreeMap<String, ForeignKey> = BTreeMap::new();
-        for nc in &added {
-            let fks: Vec<&&ForeignKey> =
-                fk_added.iter().filter(|fk| fk.columns.contains(&nc.name)).collect();
-            if !nc.nullable && is_null_default(nc.default.as_ref()) && nc.backfill.is_none() {
-                self.error(
-                    "L2",
-                    format!(
-                        "table {t}: new NOT NULL column {} has no value for existing rows: add #[column(backfill = \
-                         \"<sql expr>\")] or a default",
-                        nc.name
-                    ),
-                );
-            }
-            let in_place = nc.backfill.is_none()
-                && !nc.unique
-                && !n.primary_key.contains(&nc.name)
-                && nc.default.as_ref().is_none_or(DefaultValue::is_constant)
-                && (nc.nullable || !is_null_default(nc.default.as_ref()))
-                && (fks.is_empty()
-                    || (fks.len() == 1
-                        && fks[0].columns.len() == 1
-                        && is_null_default(nc.default.as_ref())));
-            if let Some(b) = &nc.backfill {
-                copy.push((nc.name.clone(), format!("({b})")));
-                if !nc.nullable && !is_non_null_literal(b) {
-                    guards.push(Guard::NotNull { column: nc.name.clone(), expr: format!("({b})") });
-                }
-                if nc.unique {
-                    guards.push(Guard::Unique {
-                        columns: vec![nc.name.clone()],
-                        exprs: vec![format!("({b})")],
-                        constraint: "UNIQUE",
-                    });
-                }
-            } else if matches!(nc.default, Some(DefaultValue::Sql(_))) {
-                self.warn(
-                    "L14",
-                    format!(
-                        "table {t}: new column {} has an expression default: every existing row gets the value it \
-                         has when the migration runs (use backfill to choose another)",
-                        nc.name
-                    ),
-                );
-            }
-            if nc.check.is_some() {
-                self.warn("L2", format!("table {t}: new column {} has a CHECK: the migration fails on rows that violate it", nc.name));
-            }
-            if !in_place {
-                rebuild = true;
-            } else if let Some(fk) = fks.first() {
-                inline_refs.insert(nc.name.clone(), (**fk).clone());
-            }
-        }
-        for fk in &fk_added {
-            if !(fk.columns.len() == 1 && inline_refs.get(&fk.columns[0]).is_some_and(|f| f == *fk))
-            {
-                rebuild = true;
-                summary.altered = true;
-                let cols = fk.columns.join(", ");
-                let action_only = fks_old
-                    .iter()
-                    .any(|k| k.0 == fk.columns && k.1 == fk.ref_table && k.2 == fk.ref_columns);
-                if !action_only
-                    && fk.columns.iter().any(|c| matched.iter().any(|(_, nc)| &nc.name == c))
-                {
-                    self.warn(
-                        "L2",
-                        format!("table {t}: new foreign key ({cols}) to {}: the migration fails on rows without a parent", fk.ref_table),
-                    );
-                }
-            }
-        }
+        k.fks_old = fks_old;
+        n.foreign_keys.iter().filter(|fk| !k.fks_old.contains(&fk_key(fk))).collect()
+    }
 
-        // Dropped columns.
-        for oc in &dropped {
+    /// Dropped columns: acknowledgement, whether they force a rebuild, dependents that use them.
+    fn classify_dropped(&self, d: &TableDiff<'a>, k: &mut Classified<'a>) {
+        let (o, t) = (d.old, &d.new.name);
+        for oc in &d.dropped {
             let key = format!("{}.{}", t, oc.name);
-            let ambiguous = added.iter().find(|a| a.ty == oc.ty && a.nullable == oc.nullable);
+            let ambiguous = d.added.iter().find(|a| a.ty == oc.ty && a.nullable == oc.nullable);
             let old_key = format!("{}.{}", o.name, oc.name);
             if self.allowed(&key) || self.allowed(&old_key) {
-                let k = if self.allowed(&key) { key.clone() } else { old_key };
-                self.acknowledged.push(k.clone());
-                self.warn("L1", format!("table {t}: column {} is dropped with its data (acknowledged by MIGRATION_ALLOW_DROP={k})", oc.name));
+                let key = if self.allowed(&key) { key } else { old_key };
+                k.acknowledged.push(key.clone());
+                k.lints.push(Lint::ColumnDropAcknowledged { column: oc.name.clone(), key });
             } else if let Some(a) = ambiguous {
-                self.error(
-                    "L13",
-                    format!(
-                        "table {t}: column {} is dropped and column {} is added with the same type: if it was renamed, add \
-                         #[column(renamed_from = \"{}\")] to {}; to really drop {} and its data, set \
-                         MIGRATION_ALLOW_DROP={key}",
-                        oc.name, a.name, oc.name, a.name, oc.name
-                    ),
-                );
+                k.lints.push(Lint::ColumnDropLooksLikeRename {
+                    column: oc.name.clone(),
+                    added: a.name.clone(),
+                    key,
+                });
             } else {
-                self.warn("L3", format!("table {t}: column {} is dropped with its data; binaries built for the old schema will break", oc.name));
+                k.lints.push(Lint::ColumnDropped { column: oc.name.clone() });
             }
             let in_pk = o.primary_key.contains(&oc.name);
             let in_fk = o.foreign_keys.iter().any(|fk| fk.columns.contains(&oc.name));
@@ -995,131 +842,85 @@ impl<'a> Cx<'a> {
                     .any(|fk| fk.ref_table == o.name && fk.ref_columns.contains(&oc.name))
             });
             // SQLite cannot drop a table's last column: a table whose old columns all go is rebuilt.
-            let last = matched.is_empty();
+            let last = d.matched.is_empty();
             if in_pk || oc.unique || in_fk || in_check || referenced || last {
-                rebuild = true;
+                k.rebuild = true;
             }
             for dep in self.deps {
                 let on_table = dep.tbl_name.eq_ignore_ascii_case(&o.name)
-                    || dep.tbl_name.eq_ignore_ascii_case(&t)
+                    || dep.tbl_name.eq_ignore_ascii_case(t)
                     || mentions(&dep.sql, &o.name)
-                    || mentions(&dep.sql, &t);
+                    || mentions(&dep.sql, t);
                 if on_table && mentions(&dep.sql, &oc.name) {
-                    self.findings.push(Finding::error(
-                        "L10",
-                        format!(
-                            "{} {} uses column {t}.{}, which this migration drops: drop or change {} in a custom \
-                             migration first",
-                            kind_word(dep.kind),
-                            dep.name,
-                            oc.name,
-                            dep.name
-                        ),
-                    ));
+                    k.lints.push(Lint::DependentUsesDroppedColumn {
+                        kind: dep.kind,
+                        name: dep.name.clone(),
+                        column: oc.name.clone(),
+                    });
                 }
             }
         }
+    }
 
-        // Indexes, in new names.
-        let idx_key = |i: &Index, map: &[(String, String)]| {
-            (
-                i.columns.iter().map(|c| rename(c, map).to_ascii_lowercase()).collect::<Vec<_>>(),
-                i.unique,
-                i.where_clause.as_deref().map(|w| normalise_renamed(w, map)),
-            )
-        };
-        let same_index = |oi: &Index| {
-            n.indexes
-                .iter()
-                .any(|ni| ni.name == oi.name && idx_key(ni, &[]) == idx_key(oi, &renames))
-        };
-        let idx_drop: Vec<&Index> = o.indexes.iter().filter(|oi| !same_index(oi)).collect();
-        let idx_create: Vec<&Index> = n
-            .indexes
-            .iter()
-            .filter(|ni| {
-                !o.indexes
-                    .iter()
-                    .any(|oi| oi.name == ni.name && idx_key(ni, &[]) == idx_key(oi, &renames))
-            })
-            .collect();
-        for i in &idx_drop {
-            if i.unique {
-                self.warn("L4", format!("table {t}: unique index {} is dropped", i.name));
-            }
+    /// The in-place steps: indexes dropped, columns renamed, dropped and added, indexes created.
+    fn push_in_place(&mut self, o: &Table, k: Classified<'a>) {
+        let cur = o.name.clone();
+        self.acknowledged.extend(k.acknowledged);
+        for i in k.idx_drop {
+            self.steps.push(Step::DropIndex { table: cur.clone(), name: i.name.clone() });
         }
-        for i in &idx_create {
-            if i.unique {
-                self.warn(
-                    "L2",
-                    format!(
-                        "table {t}: new unique index {}: the migration fails on duplicate values",
-                        i.name
-                    ),
-                );
-            }
+        for (from, to) in &k.renames {
+            self.steps.push(Step::RenameColumn {
+                table: cur.clone(),
+                from: from.clone(),
+                to: to.clone(),
+            });
         }
+        for oc in &k.dropped {
+            self.steps.push(Step::DropColumn { table: cur.clone(), column: oc.name.clone() });
+        }
+        for nc in &k.added {
+            let references = k.inline_refs.get(&nc.name).cloned().map(|mut fk| {
+                fk.ref_table = self.current_name(&fk.ref_table);
+                fk
+            });
+            self.steps.push(Step::AddColumn {
+                table: cur.clone(),
+                column: (*nc).clone(),
+                references,
+            });
+        }
+        for i in k.idx_create {
+            self.steps.push(Step::CreateIndex { table: cur.clone(), index: i.clone() });
+        }
+    }
 
-        let changed = rebuild
-            || !renames.is_empty()
-            || !added.is_empty()
-            || !dropped.is_empty()
-            || !idx_drop.is_empty()
-            || !idx_create.is_empty();
-        if !changed {
-            return;
-        }
-        if !rebuild {
-            for i in idx_drop {
-                self.steps.push(Step::DropIndex { table: cur.clone(), name: i.name.clone() });
-            }
-            for (from, to) in &renames {
-                self.steps.push(Step::RenameColumn {
-                    table: cur.clone(),
-                    from: from.clone(),
-                    to: to.clone(),
-                });
-            }
-            for oc in &dropped {
-                self.steps.push(Step::DropColumn { table: cur.clone(), column: oc.name.clone() });
-            }
-            for nc in &added {
-                let references = inline_refs.get(&nc.name).cloned().map(|mut fk| {
-                    fk.ref_table = self.current_name(&fk.ref_table);
-                    fk
-                });
-                self.steps.push(Step::AddColumn {
-                    table: cur.clone(),
-                    column: (*nc).clone(),
-                    references,
-                });
-            }
-            for i in idx_create {
-                self.steps.push(Step::CreateIndex { table: cur.clone(), index: i.clone() });
-            }
-            return;
-        }
-
-        // Rebuild.
+    /// The rebuild: guards, dependents, rowid and sequence handling, its lints, the step.
+    fn push_rebuild(&mut self, o: &Table, n: &Table, mut k: Classified<'a>) {
+        let t = n.name.clone();
+        // SQL runs before the table renames, under the table's current (old) name.
+        let cur = o.name.clone();
+        self.acknowledged.append(&mut k.acknowledged);
+        let mut lints = Vec::new();
         // Readable CHECK errors when the copy moves every value unchanged.
-        let plain_copy = renames.is_empty()
+        let plain_copy = k.renames.is_empty()
             && (o.strict || !n.strict)
-            && matched.iter().all(|(oc, nc)| oc.ty == nc.ty && (nc.nullable || !oc.nullable));
+            && k.matched.iter().all(|(oc, nc)| oc.ty == nc.ty && (nc.nullable || !oc.nullable));
         if plain_copy {
-            for (column, expr) in new_checks {
-                if !added.iter().any(|a| mentions(&expr, &a.name)) {
-                    guards.push(Guard::Check { column, expr });
+            for (column, expr) in std::mem::take(&mut k.new_checks) {
+                if !k.added.iter().any(|a| mentions(&expr, &a.name)) {
+                    k.guards.push(Guard::Check { column, expr });
                 }
             }
         }
-        if pk_old != n.primary_key && !n.primary_key.is_empty() {
+        if k.pk_changed && !n.primary_key.is_empty() {
             let exprs: Vec<Option<String>> = n
                 .primary_key
                 .iter()
-                .map(|c| copy.iter().find(|(n, _)| n == c).map(|(_, e)| e.clone()))
+                .map(|c| k.copy.iter().find(|(n, _)| n == c).map(|(_, e)| e.clone()))
                 .collect();
             if exprs.iter().all(Option::is_some) {
-                guards.push(Guard::Unique {
+                k.guards.push(Guard::Unique {
                     columns: n.primary_key.clone(),
                     exprs: exprs.into_iter().flatten().collect(),
                     constraint: "PRIMARY KEY",
@@ -1140,16 +941,13 @@ impl<'a> Cx<'a> {
                     .map(|r| (d.new.name.clone(), r))
             });
             if let Some((table, (from, to))) = stale_column {
-                let what = format!("column {table}.{from} to {to}");
-                self.error(
-                    "L10",
-                    format!(
-                        "{} {} must be recreated around the rebuild of table {t}, but this migration also renames \
-                         {what}: split the change into two migrations, the rename first",
-                        kind_word(dep.kind),
-                        dep.name
-                    ),
-                );
+                lints.push(Lint::StaleDependent {
+                    kind: dep.kind,
+                    name: dep.name.clone(),
+                    table,
+                    from: from.clone(),
+                    to: to.clone(),
+                });
             }
         }
         let copy_rowid = if !o.without_rowid && has_hidden_rowid(n) {
@@ -1159,69 +957,34 @@ impl<'a> Cx<'a> {
                     .chain(n.columns.iter())
                     .any(|c| c.name.eq_ignore_ascii_case(alias))
             });
-            match free {
-                Some(_) => self.info("L9", format!("table {t} has no INTEGER PRIMARY KEY: the rebuild keeps every rowid")),
-                None => self.warn("L9", format!("table {t}: columns named rowid, _rowid_ and oid hide the rowid, so the rebuild renumbers it")),
-            }
+            lints.push(if free.is_some() { Lint::RowidKept } else { Lint::RowidRenumbered });
             free
         } else {
             None
         };
-        if copy.is_empty() && copy_rowid.is_none() {
+        if k.copy.is_empty() && copy_rowid.is_none() {
             // Nothing to copy by name: still copy one row per old row, so no row is lost.
             if let Some(first) = n.columns.first() {
                 let expr = first
                     .default
                     .as_ref()
                     .map_or_else(|| "NULL".to_string(), super::render::default_sql);
-                copy.push((first.name.clone(), expr));
+                k.copy.push((first.name.clone(), expr));
             }
         }
         let keep_sequence = o.autoincrement && n.autoincrement;
         if keep_sequence {
-            self.info("L9", format!("table {t} uses AUTOINCREMENT: the rebuild keeps its counter"));
+            lints.push(Lint::SequenceKept);
         }
-        let mut note = format!("table {t} is rebuilt (create, copy, drop, rename)");
-        if !n.indexes.is_empty() {
-            let names: Vec<&str> = n.indexes.iter().map(|i| i.name.as_str()).collect();
-            note.push_str(&format!("; indexes recreated: {}", names.join(", ")));
-        }
-        if !dependents.is_empty() {
-            let names: Vec<&str> = dependents.iter().map(|d| d.name.as_str()).collect();
-            note.push_str(&format!("; views and triggers recreated: {}", names.join(", ")));
-        }
-        self.info("L6", note);
-        // L5: children whose ON DELETE action would fire if foreign keys were on during the DROP.
-        let hazards: Vec<String> =
-            self.new
-                .tables
-                .values()
-                .filter(|c| c.name != t)
-                .flat_map(|c| c.foreign_keys.iter().map(move |fk| (c, fk)))
-                .filter(|(_, fk)| fk.ref_table == t)
-                .filter_map(|(c, fk)| {
-                    let action = fk.on_delete?;
-                    matches!(action, FkAction::Cascade | FkAction::SetNull | FkAction::SetDefault)
-                        .then(|| {
-                            format!(
-                                "{}({}) ON DELETE {}",
-                                c.name,
-                                fk.columns.join(", "),
-                                action.as_sql()
-                            )
-                        })
-                })
-                .collect();
+        lints.push(Lint::Rebuilt {
+            indexes: n.indexes.iter().map(|i| i.name.clone()).collect(),
+            dependents: dependents.iter().map(|d| d.name.clone()).collect(),
+        });
+        let hazards = self.cascade_hazards(&t);
         if !hazards.is_empty() {
-            self.info(
-                "L5",
-                format!(
-                    "table {t} is rebuilt while {} reference it: safe only with foreign keys off during the \
-                     migration, as the runner does (hosts that ignore PRAGMA foreign_keys would lose those rows)",
-                    hazards.join(", ")
-                ),
-            );
+            lints.push(Lint::CascadeHazard { children: hazards });
         }
+        self.report(&t, lints);
         // Children keep their CREATE text: the runner switches foreign keys off outside the
         // transaction, so dropping the old table fires no action on them.
         let temp_name = self.temp_name(&cur);
@@ -1233,13 +996,246 @@ impl<'a> Cx<'a> {
         self.steps.push(Step::RebuildTable(Box::new(Rebuild {
             table,
             temp_name,
-            copy,
+            copy: k.copy,
             copy_rowid,
-            guards,
+            guards: k.guards,
             keep_sequence,
             dependents,
-            summary,
+            summary: k.summary,
         })));
+    }
+
+    /// L5: children whose ON DELETE action would fire if foreign keys were on during the DROP
+    /// of table `t`'s rebuild.
+    fn cascade_hazards(&self, t: &str) -> Vec<String> {
+        self.new
+            .tables
+            .values()
+            .filter(|c| c.name != t)
+            .flat_map(|c| c.foreign_keys.iter().map(move |fk| (c, fk)))
+            .filter(|(_, fk)| fk.ref_table == t)
+            .filter_map(|(c, fk)| {
+                let action = fk.on_delete?;
+                matches!(action, FkAction::Cascade | FkAction::SetNull | FkAction::SetDefault).then(
+                    || {
+                        format!(
+                            "{}({}) ON DELETE {}",
+                            c.name,
+                            fk.columns.join(", "),
+                            action.as_sql()
+                        )
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+/// The classification of one kept table's changes (see [`Cx::classify`]).
+struct Classified<'a> {
+    /// The table must be rebuilt.
+    rebuild: bool,
+    summary: RebuildSummary,
+    /// `(new column, expression over the old table)` for a rebuild.
+    copy: Vec<(String, String)>,
+    guards: Vec<Guard>,
+    /// New CHECKs `(column of a column CHECK, expression)`, guarded when the copy is plain.
+    new_checks: Vec<(Option<String>, String)>,
+    /// Inline `REFERENCES` of columns added in place.
+    inline_refs: BTreeMap<String, ForeignKey>,
+    /// The old foreign keys, in new names.
+    fks_old: BTreeSet<FkKey>,
+    renames: Vec<(String, String)>,
+    matched: Vec<(&'a Column, &'a Column)>,
+    added: Vec<&'a Column>,
+    dropped: Vec<&'a Column>,
+    idx_drop: Vec<&'a Index>,
+    idx_create: Vec<&'a Index>,
+    pk_changed: bool,
+    /// Acknowledged column drops (`table.column`).
+    acknowledged: Vec<String>,
+    lints: Vec<Lint>,
+}
+
+impl Classified<'_> {
+    fn changed(&self) -> bool {
+        self.rebuild
+            || !self.renames.is_empty()
+            || !self.added.is_empty()
+            || !self.dropped.is_empty()
+            || !self.idx_drop.is_empty()
+            || !self.idx_create.is_empty()
+    }
+}
+
+/// One matched column: its copy expression, guards, whether it forces a rebuild, lints.
+fn classify_matched(d: &TableDiff<'_>, oc: &Column, nc: &Column, k: &mut Classified<'_>) {
+    let (o, n) = (d.old, d.new);
+    let mut expr = q(&oc.name);
+    let mut changed = false;
+    if oc.ty != nc.ty {
+        changed = true;
+        if nc.ty != SqlType::Any {
+            k.lints.push(Lint::TypeChanged { column: nc.name.clone(), from: oc.ty, to: nc.ty });
+        }
+    }
+    // A new type, or a table becoming STRICT (whose columns then refuse other types):
+    // every value must convert exactly; STRICT tables get the converted value.
+    if (oc.ty != nc.ty || (n.strict && !o.strict)) && nc.ty != SqlType::Any {
+        k.guards.push(Guard::Convert {
+            column: nc.name.clone(),
+            source: oc.name.clone(),
+            to: nc.ty,
+        });
+        if n.strict {
+            expr = format!("CAST({expr} AS {})", nc.ty.as_sql());
+        }
+    }
+    if oc.nullable && !nc.nullable {
+        changed = true;
+        if let Some(b) = &nc.backfill {
+            expr = format!("coalesce({expr}, ({b}))");
+            k.lints.push(Lint::NotNullBackfilled { column: nc.name.clone() });
+        } else {
+            k.lints.push(Lint::NotNullNeedsBackfill { column: nc.name.clone() });
+        }
+    }
+    if !oc.nullable && nc.nullable {
+        changed = true;
+        k.lints.push(Lint::NotNullDropped { column: nc.name.clone() });
+    }
+    if default_key(oc.default.as_ref()) != default_key(nc.default.as_ref()) {
+        changed = true;
+    }
+    if oc.unique != nc.unique {
+        changed = true;
+        k.lints.push(if nc.unique {
+            Lint::BecomesUnique { column: nc.name.clone() }
+        } else {
+            Lint::UniqueDropped { column: nc.name.clone() }
+        });
+    }
+    let ck_old = oc.check.as_deref().map(|e| normalise_renamed(e, &d.renames));
+    let ck_new = nc.check.as_deref().map(normalise);
+    if ck_old != ck_new {
+        changed = true;
+        if let Some(e) = &nc.check {
+            k.lints.push(Lint::ColumnCheckAdded { column: nc.name.clone(), expr: e.clone() });
+            k.new_checks.push((Some(nc.name.clone()), e.clone()));
+        }
+        if let Some(e) = &oc.check {
+            k.lints.push(Lint::ColumnCheckDropped { column: nc.name.clone(), expr: e.clone() });
+        }
+    }
+    if changed {
+        k.rebuild = true;
+        k.summary.altered = true;
+    }
+    if oc.nullable
+        && !nc.nullable
+        && nc.backfill.as_deref().is_some_and(|b| !is_non_null_literal(b))
+    {
+        k.guards.push(Guard::NotNull { column: nc.name.clone(), expr: expr.clone() });
+    }
+    if nc.unique && !oc.unique && oc.ty == nc.ty {
+        k.guards.push(Guard::Unique {
+            columns: vec![nc.name.clone()],
+            exprs: vec![expr.clone()],
+            constraint: "UNIQUE",
+        });
+    }
+    k.copy.push((nc.name.clone(), expr));
+}
+
+/// Added columns: in place when provably safe (R21), else copied in a rebuild.
+fn classify_added(d: &TableDiff<'_>, fks_added: &[&ForeignKey], k: &mut Classified<'_>) {
+    let n = d.new;
+    for nc in &d.added {
+        let fks: Vec<&&ForeignKey> =
+            fks_added.iter().filter(|fk| fk.columns.contains(&nc.name)).collect();
+        if !nc.nullable && is_null_default(nc.default.as_ref()) && nc.backfill.is_none() {
+            k.lints.push(Lint::AddedWithoutValue { column: nc.name.clone() });
+        }
+        let in_place = nc.backfill.is_none()
+            && !nc.unique
+            && !n.primary_key.contains(&nc.name)
+            && nc.default.as_ref().is_none_or(DefaultValue::is_constant)
+            && (nc.nullable || !is_null_default(nc.default.as_ref()))
+            && (fks.is_empty()
+                || (fks.len() == 1
+                    && fks[0].columns.len() == 1
+                    && is_null_default(nc.default.as_ref())));
+        if let Some(b) = &nc.backfill {
+            k.copy.push((nc.name.clone(), format!("({b})")));
+            if !nc.nullable && !is_non_null_literal(b) {
+                k.guards.push(Guard::NotNull { column: nc.name.clone(), expr: format!("({b})") });
+            }
+            if nc.unique {
+                k.guards.push(Guard::Unique {
+                    columns: vec![nc.name.clone()],
+                    exprs: vec![format!("({b})")],
+                    constraint: "UNIQUE",
+                });
+            }
+        } else if matches!(nc.default, Some(DefaultValue::Sql(_))) {
+            k.lints.push(Lint::AddedWithExpressionDefault { column: nc.name.clone() });
+        }
+        if nc.check.is_some() {
+            k.lints.push(Lint::AddedWithCheck { column: nc.name.clone() });
+        }
+        if !in_place {
+            k.rebuild = true;
+        } else if let Some(fk) = fks.first() {
+            k.inline_refs.insert(nc.name.clone(), (**fk).clone());
+        }
+    }
+}
+
+/// New foreign keys that are not a new column's inline `REFERENCES` rebuild the table.
+fn classify_fks_added(d: &TableDiff<'_>, fks_added: &[&ForeignKey], k: &mut Classified<'_>) {
+    for fk in fks_added {
+        if fk.columns.len() == 1 && k.inline_refs.get(&fk.columns[0]).is_some_and(|f| f == *fk) {
+            continue;
+        }
+        k.rebuild = true;
+        k.summary.altered = true;
+        let action_only = k
+            .fks_old
+            .iter()
+            .any(|o| o.0 == fk.columns && o.1 == fk.ref_table && o.2 == fk.ref_columns);
+        if !action_only && fk.columns.iter().any(|c| d.matched.iter().any(|(_, nc)| &nc.name == c))
+        {
+            k.lints.push(Lint::ForeignKeyAdded {
+                columns: fk.columns.clone(),
+                parent: fk.ref_table.clone(),
+            });
+        }
+    }
+}
+
+/// Indexes, compared in new names: which to drop and which to create.
+fn classify_indexes<'a>(d: &TableDiff<'a>, k: &mut Classified<'a>) {
+    let (o, n) = (d.old, d.new);
+    let idx_key = |i: &Index, map: &[(String, String)]| {
+        (
+            i.columns.iter().map(|c| rename(c, map).to_ascii_lowercase()).collect::<Vec<_>>(),
+            i.unique,
+            i.where_clause.as_deref().map(|w| normalise_renamed(w, map)),
+        )
+    };
+    let same =
+        |ni: &Index, oi: &Index| ni.name == oi.name && idx_key(ni, &[]) == idx_key(oi, &d.renames);
+    k.idx_drop = o.indexes.iter().filter(|oi| !n.indexes.iter().any(|ni| same(ni, oi))).collect();
+    k.idx_create = n.indexes.iter().filter(|ni| !o.indexes.iter().any(|oi| same(ni, oi))).collect();
+    for i in &k.idx_drop {
+        if i.unique {
+            k.lints.push(Lint::UniqueIndexDropped { name: i.name.clone() });
+        }
+    }
+    for i in &k.idx_create {
+        if i.unique {
+            k.lints.push(Lint::UniqueIndexAdded { name: i.name.clone() });
+        }
     }
 }
 
@@ -1252,13 +1248,6 @@ fn is_non_null_literal(expr: &str) -> bool {
         [t] => matches!(t.kind, TokenKind::String | TokenKind::Number | TokenKind::Blob),
         [sign, n] => (sign.is_punct("-") || sign.is_punct("+")) && n.kind == TokenKind::Number,
         _ => false,
-    }
-}
-
-fn kind_word(k: ObjectKind) -> &'static str {
-    match k {
-        ObjectKind::View => "view",
-        ObjectKind::Trigger => "trigger",
     }
 }
 

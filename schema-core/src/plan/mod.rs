@@ -58,6 +58,7 @@
 //!   `DROP TABLE "temp"."__godwit_guard"`. A violation aborts the migration before any change.
 
 mod diff;
+mod lint;
 mod render;
 pub mod sql;
 
