@@ -23,11 +23,14 @@ struct Case {
     /// Views and triggers of the fresh v2 when they differ from `deps` (renames).
     deps_v2: Option<&'static [&'static str]>,
     allow: &'static [&'static str],
+    /// The test checks every row's values itself (renames onto names the old schema also had,
+    /// which the generic same-name check cannot follow).
+    own_row_check: bool,
 }
 
 impl Case {
     fn new(v1: Schema, v2: Schema) -> Self {
-        Self { v1, v2, rows: &[], deps: &[], deps_v2: None, allow: &[] }
+        Self { v1, v2, rows: &[], deps: &[], deps_v2: None, allow: &[], own_row_check: false }
     }
     fn rows(mut self, rows: &'static [&'static str]) -> Self {
         self.rows = rows;
@@ -43,6 +46,11 @@ impl Case {
     }
     fn allow(mut self, allow: &'static [&'static str]) -> Self {
         self.allow = allow;
+        self
+    }
+
+    fn own_row_check(mut self) -> Self {
+        self.own_row_check = true;
         self
     }
 
@@ -89,7 +97,9 @@ impl Case {
         assert!(fk_violations(&conn).unwrap().is_empty());
         let expected = fresh(&self.v2, self.deps_v2.unwrap_or(self.deps));
         assert_same_shape(&conn, &expected);
-        assert_rows_preserved(&conn, &self.v1, &self.v2, &before);
+        if !self.own_row_check {
+            assert_rows_preserved(&conn, &self.v1, &self.v2, &before);
+        }
         (conn, p)
     }
 
@@ -120,6 +130,24 @@ impl Case {
 fn all_sql(conn: &Connection) -> Vec<(String, Option<String>)> {
     let mut stmt = conn.prepare("SELECT name, sql FROM sqlite_schema ORDER BY name").unwrap();
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+/// Every row `sql` returns, as values.
+fn rows_of(conn: &Connection, sql: &str) -> Vec<Vec<Value>> {
+    let mut stmt = conn.prepare(sql).unwrap();
+    let n = stmt.column_count();
+    stmt.query_map([], |r| (0..n).map(|k| r.get::<_, Value>(k)).collect::<Result<Vec<_>, _>>())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn int(v: i64) -> Value {
+    Value::Integer(v)
+}
+
+fn txt(v: &str) -> Value {
+    Value::Text(v.into())
 }
 
 fn has(findings: &[Finding], code: &str, needle: &str) -> bool {
@@ -1398,4 +1426,259 @@ fn becoming_strict_converts_exactly_or_fails_readably() {
         .rows(&["INSERT INTO t VALUES (1, 'abc', NULL)"])
         .run_failing("becoming_strict");
     assert!(err.contains("cannot convert table \"t\" column \"v\" to INTEGER: value 'abc' does not convert exactly"), "{err}");
+}
+
+// ---------------------------------------------------------------- renames as a permutation (issue 12)
+
+fn abc(cols: Vec<schema_core::model::Column>) -> Schema {
+    let mut all = vec![col("id", Integer)];
+    all.extend(cols);
+    schema(vec![table("t", all).pk(&["id"])])
+}
+
+const ABC_ROWS: &[&str] = &["INSERT INTO t VALUES (1, 'a1', 'b1'), (2, 'a2', NULL)"];
+
+#[test]
+fn rename_onto_the_name_of_a_dropped_column_keeps_the_renamed_values() {
+    // Issue 12 problem 1: `b renamed_from "a"` while the old table also had `b`.
+    let v1 = abc(vec![col("a", Text).null(), col("b", Text).null()]);
+    let v2 = abc(vec![col("b", Text).null().from("a")]);
+    let (conn, p) =
+        Case::new(v1, v2).rows(ABC_ROWS).allow(&["t.b"]).own_row_check().run("rename_onto_dropped");
+    assert_eq!(
+        p.render(),
+        ["ALTER TABLE \"t\" DROP COLUMN \"b\";", "ALTER TABLE \"t\" RENAME COLUMN \"a\" TO \"b\";"]
+    );
+    assert_eq!(
+        rows_of(&conn, "SELECT id, b FROM t ORDER BY id"),
+        [vec![int(1), txt("a1")], vec![int(2), txt("a2")]]
+    );
+}
+
+#[test]
+fn shifted_column_renames_run_in_an_order_that_never_collides() {
+    // Issue 12 problem 1: `b` from `a`, `c` from `b` (was refused with L13).
+    let v1 = abc(vec![col("a", Text).null(), col("b", Text).null()]);
+    let v2 = abc(vec![col("b", Text).null().from("a"), col("c", Text).null().from("b")]);
+    let (conn, p) = Case::new(v1, v2).rows(ABC_ROWS).own_row_check().run("shift_columns");
+    assert_eq!(
+        p.render(),
+        [
+            "ALTER TABLE \"t\" RENAME COLUMN \"b\" TO \"c\";",
+            "ALTER TABLE \"t\" RENAME COLUMN \"a\" TO \"b\";"
+        ]
+    );
+    assert_eq!(
+        rows_of(&conn, "SELECT id, b, c FROM t ORDER BY id"),
+        [vec![int(1), txt("a1"), txt("b1")], vec![int(2), txt("a2"), Value::Null]]
+    );
+}
+
+#[test]
+fn swapped_columns_go_through_a_temporary_name() {
+    // Issue 12 problem 2: a declared swap wrote no migration at all.
+    let v1 = abc(vec![col("a", Text).null(), col("b", Text).null()]);
+    let v2 = abc(vec![col("a", Text).null().from("b"), col("b", Text).null().from("a")]);
+    let (conn, p) = Case::new(v1, v2)
+        .rows(ABC_ROWS)
+        .deps(&["CREATE VIEW va AS SELECT a FROM t"])
+        .deps_v2(&["CREATE VIEW va AS SELECT b FROM t"])
+        .own_row_check()
+        .run("swap_columns");
+    assert_eq!(p.render().len(), 3, "{:#?}", p.render());
+    assert_eq!(
+        rows_of(&conn, "SELECT id, a, b FROM t ORDER BY id"),
+        [vec![int(1), txt("b1"), txt("a1")], vec![int(2), Value::Null, txt("a2")]]
+    );
+    // The view followed its column (SQLite rewrote it): it still shows the old a values.
+    assert_eq!(rows_of(&conn, "SELECT * FROM va ORDER BY 1"), [vec![txt("a1")], vec![txt("a2")]]);
+}
+
+#[test]
+fn swapped_columns_in_a_rebuild_map_old_to_new_in_the_copy() {
+    let v1 = abc(vec![col("a", Text).null(), col("b", Text).null()]);
+    let v2 =
+        abc(vec![col("a", Text).null().from("b"), col("b", Text).backfill("'none'").from("a")]);
+    let (conn, p) = Case::new(v1, v2).rows(ABC_ROWS).own_row_check().run("swap_columns_rebuild");
+    assert!(
+        p.render().iter().any(|s| s.contains("SELECT \"id\", \"b\", coalesce(\"a\", ('none'))")),
+        "{:#?}",
+        p.render()
+    );
+    assert_eq!(
+        rows_of(&conn, "SELECT id, a, b FROM t ORDER BY id"),
+        [vec![int(1), txt("b1"), txt("a1")], vec![int(2), Value::Null, txt("a2")]]
+    );
+}
+
+#[test]
+fn case_only_column_rename_inside_a_shift() {
+    let v1 = abc(vec![col("a", Text).null(), col("b", Text).null()]);
+    let v2 = abc(vec![col("A", Text).null().from("a"), col("c", Text).null().from("b")]);
+    let (conn, _) = Case::new(v1, v2).rows(ABC_ROWS).own_row_check().run("case_only_in_shift");
+    assert_eq!(
+        rows_of(&conn, "SELECT id, \"A\", c FROM t ORDER BY id"),
+        [vec![int(1), txt("a1"), txt("b1")], vec![int(2), txt("a2"), Value::Null]]
+    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM pragma_table_info('t') WHERE name = 'A'"), 1);
+}
+
+fn two_tables(first: (&str, Option<&str>), second: (&str, Option<&str>)) -> Schema {
+    let t = |(name, from): (&str, Option<&str>), col_name: &str| {
+        let t = table(name, vec![col("id", Integer), col(col_name, Text)]).pk(&["id"]);
+        match from {
+            Some(f) => t.from(f),
+            None => t,
+        }
+    };
+    schema(vec![t(first, "x"), t(second, "y")])
+}
+
+#[test]
+fn swapped_tables_keep_every_value() {
+    // Issue 12 problems 2 and 9: a declared swap of two tables was ignored, or rebuilt both
+    // with every value NULL.
+    let v1 = two_tables(("t1", None), ("t2", None));
+    // The table holding column x is now called t2, the one holding y t1.
+    let v2 = two_tables(("t2", Some("t1")), ("t1", Some("t2")));
+    let (conn, p) = Case::new(v1, v2)
+        .rows(&["INSERT INTO t1 VALUES (1, 'x1')", "INSERT INTO t2 VALUES (1, 'y1'), (2, 'y2')"])
+        .own_row_check()
+        .run("swap_tables");
+    assert_eq!(p.render().len(), 3, "{:#?}", p.render());
+    assert_eq!(rows_of(&conn, "SELECT id, x FROM t2"), [vec![int(1), txt("x1")]]);
+    assert_eq!(
+        rows_of(&conn, "SELECT id, y FROM t1 ORDER BY id"),
+        [vec![int(1), txt("y1")], vec![int(2), txt("y2")]]
+    );
+}
+
+#[test]
+fn shifted_tables_and_a_rename_onto_a_dropped_table() {
+    // b is dropped (acknowledged), a takes its name, c is renamed to d.
+    let v1 = schema(vec![
+        table("a", vec![col("id", Integer), col("x", Text)]).pk(&["id"]),
+        table("b", vec![col("id", Integer), col("gone", Integer)]).pk(&["id"]),
+        table("c", vec![col("id", Integer), col("z", Text)]).pk(&["id"]),
+    ]);
+    let v2 = schema(vec![
+        table("b", vec![col("id", Integer), col("x", Text)]).pk(&["id"]).from("a"),
+        table("d", vec![col("id", Integer), col("z", Text)]).pk(&["id"]).from("c"),
+    ]);
+    let (conn, p) = Case::new(v1, v2)
+        .rows(&[
+            "INSERT INTO a VALUES (1, 'x1')",
+            "INSERT INTO b VALUES (1, 7)",
+            "INSERT INTO c VALUES (3, 'z3')",
+        ])
+        .allow(&["b"])
+        .own_row_check()
+        .run("shift_tables");
+    assert_eq!(p.render()[0], "DROP TABLE \"b\";");
+    assert_eq!(rows_of(&conn, "SELECT id, x FROM b"), [vec![int(1), txt("x1")]]);
+    assert_eq!(rows_of(&conn, "SELECT id, z FROM d"), [vec![int(3), txt("z3")]]);
+}
+
+fn parent_child(pk: &str, renamed: bool, name_not_null: bool) -> Schema {
+    let pk_col = if renamed { col(pk, Integer).from("id") } else { col(pk, Integer) };
+    let name =
+        if name_not_null { col("name", Text).backfill("''") } else { col("name", Text).null() };
+    schema(vec![
+        table("p", vec![pk_col, name]).pk(&[pk]),
+        table("c", vec![col("id", Integer), col("p_id", Integer)]).pk(&["id"]).fk(
+            &["p_id"],
+            "p",
+            &[pk],
+            Some(FkAction::Cascade),
+        ),
+    ])
+}
+
+#[test]
+fn renaming_a_referenced_primary_key_while_its_table_is_rebuilt() {
+    // Issue 12 problem 5: the rebuild copied `id AS pk` while the child still pointed at p(id).
+    let (conn, p) = Case::new(parent_child("id", false, false), parent_child("pk", true, true))
+        .rows(&[
+            "INSERT INTO p VALUES (1, 'one'), (2, NULL)",
+            "INSERT INTO c VALUES (10, 1), (20, 2), (30, 2)",
+        ])
+        .own_row_check()
+        .run("rename_referenced_pk_rebuild");
+    let r = p.render();
+    let rename = r.iter().position(|s| s == "ALTER TABLE \"p\" RENAME COLUMN \"id\" TO \"pk\";");
+    let rebuild = r.iter().position(|s| s.starts_with("CREATE TABLE \"__new_p\""));
+    assert!(rename.is_some() && rename < rebuild, "{r:#?}");
+    assert!(schema_sql(&conn, "c").contains("REFERENCES \"p\" (\"pk\")"));
+    assert_eq!(
+        rows_of(&conn, "SELECT pk, name FROM p ORDER BY pk"),
+        [vec![int(1), txt("one")], vec![int(2), txt("")]]
+    );
+    assert_eq!(
+        rows_of(&conn, "SELECT id, p_id FROM c ORDER BY id"),
+        [vec![int(10), int(1)], vec![int(20), int(2)], vec![int(30), int(2)]]
+    );
+    conn.execute_batch("DELETE FROM p WHERE pk = 2").unwrap();
+    assert_eq!(count(&conn, "SELECT count(*) FROM c"), 1, "the cascade follows the renamed key");
+}
+
+fn composite(a: &str, renamed: bool, strict: bool) -> Schema {
+    let a_col = if renamed { col(a, Integer).from("a") } else { col(a, Integer) };
+    let p = table("p", vec![a_col, col("b", Integer), col("v", Text).null()]).pk(&[a, "b"]);
+    schema(vec![
+        if strict { p.strict() } else { p },
+        table("c", vec![col("id", Integer), col("x", Integer), col("y", Integer)]).pk(&["id"]).fk(
+            &["x", "y"],
+            "p",
+            &[a, "b"],
+            None,
+        ),
+    ])
+}
+
+#[test]
+fn renaming_a_referenced_composite_key_while_its_table_is_rebuilt() {
+    let (conn, _) = Case::new(composite("a", false, false), composite("a2", true, true))
+        .rows(&[
+            "INSERT INTO p VALUES (1, 2, 'v'), (3, 4, NULL)",
+            "INSERT INTO c VALUES (1, 1, 2), (2, 3, 4)",
+        ])
+        .own_row_check()
+        .run("rename_referenced_composite_rebuild");
+    assert!(schema_sql(&conn, "c").contains("REFERENCES \"p\" (\"a2\", \"b\")"));
+    assert_eq!(
+        rows_of(&conn, "SELECT a2, b, v FROM p ORDER BY a2"),
+        [vec![int(1), int(2), txt("v")], vec![int(3), int(4), Value::Null]]
+    );
+    assert_eq!(
+        rows_of(&conn, "SELECT id, x, y FROM c ORDER BY id"),
+        [vec![int(1), int(1), int(2)], vec![int(2), int(3), int(4)]]
+    );
+}
+
+#[test]
+fn a_stale_check_or_where_after_a_column_rename_names_the_attribute() {
+    // Issue 12 problem 5: reported as an internal bug before.
+    let v1 = schema(vec![
+        table("t", vec![col("id", Integer), col("amount", Integer).check("amount > 0")])
+            .pk(&["id"])
+            .partial_index("t_amount", &["amount"], "amount > 10"),
+    ]);
+    let v2 = schema(vec![
+        table(
+            "t",
+            vec![col("id", Integer), col("qty", Integer).from("amount").check("amount > 0")],
+        )
+        .pk(&["id"])
+        .partial_index("t_amount", &["qty"], "\"amount\" > 10"),
+    ]);
+    let f = Case::new(v1, v2).plan_errors();
+    assert!(
+        has(
+            &f,
+            "L12",
+            "#[column(check = ..)] of column qty uses column amount, which this migration renames to qty"
+        ),
+        "{f:#?}"
+    );
+    assert!(has(&f, "L12", "the `where` of #[index] t_amount uses column amount"), "{f:#?}");
 }

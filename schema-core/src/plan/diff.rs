@@ -157,6 +157,7 @@ impl<'a> Cx<'a> {
         let (dropped, created) = self.match_tables();
         self.lint_foreign_keys(&dropped);
         self.lint_table_drops(&dropped, &created);
+        self.lint_stale_expressions();
 
         // 1. Acknowledged drops, children first.
         let dropped_tables: Vec<&Table> =
@@ -181,10 +182,8 @@ impl<'a> Cx<'a> {
                 "L3",
                 format!("table {from} is renamed to {to} (renamed_from): binaries built for the old schema will break"),
             );
-            let via =
-                from.eq_ignore_ascii_case(&to).then(|| self.free_name(&format!("__rename_{to}")));
-            self.steps.push(Step::RenameTable { from, to, via });
         }
+        self.push_table_renames(&dropped);
         // 4. New tables, parents first.
         let created_tables: Vec<&Table> =
             created.iter().filter_map(|c| self.new.table(c)).collect();
@@ -199,13 +198,16 @@ impl<'a> Cx<'a> {
         let mut claimed: BTreeSet<&str> = BTreeSet::new();
         let mut pairs: Vec<(&'a Table, &'a Table)> = Vec::new();
         for t in self.new.tables.values() {
+            // A declared rename applies whenever the old schema has the old name, even when it
+            // also has the new one (that table is then renamed away or dropped): renames are
+            // solved as a permutation (see `order_renames`).
             if let Some(from) = &t.renamed_from
-                && let Some(o) = self.old.table(from)
-                && self.old.table(&t.name).is_none()
-                && !claimed.contains(from.as_str())
+                && let Some(o) = find_ci(self.old.tables.values(), from, |t| &t.name)
+                && o.name != t.name
+                && !claimed.contains(o.name.as_str())
             {
                 claimed.insert(o.name.as_str());
-                self.table_renames.push((from.clone(), t.name.clone()));
+                self.table_renames.push((o.name.clone(), t.name.clone()));
                 pairs.push((o, t));
             }
         }
@@ -336,6 +338,58 @@ impl<'a> Cx<'a> {
                                 t.name,
                                 tk.text,
                                 tk.text.replace('\'', "''")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        self.findings.extend(out);
+    }
+
+    /// L12: a CHECK, index `where` or default of a kept table that still names a column this
+    /// migration renames or drops (the new table could not be created with it).
+    fn lint_stale_expressions(&mut self) {
+        let mut out = Vec::new();
+        for d in &self.diffs {
+            let n = d.new;
+            let mut exprs: Vec<(String, &str)> = Vec::new();
+            for c in &n.columns {
+                if let Some(e) = &c.check {
+                    exprs.push((format!("#[column(check = ..)] of column {}", c.name), e));
+                }
+                if let Some(DefaultValue::Sql(e)) = &c.default {
+                    exprs.push((format!("#[column(default_sql = ..)] of column {}", c.name), e));
+                }
+            }
+            for ch in &n.checks {
+                exprs.push(("#[check(..)]".to_string(), &ch.expr));
+            }
+            for i in &n.indexes {
+                if let Some(w) = &i.where_clause {
+                    exprs.push((format!("the `where` of #[index] {}", i.name), w));
+                }
+            }
+            for (what, e) in exprs {
+                for name in stale_names(e, n) {
+                    if let Some((from, to)) =
+                        d.renames.iter().find(|(f, _)| f.eq_ignore_ascii_case(&name))
+                    {
+                        out.push(Finding::error(
+                            "L12",
+                            format!(
+                                "table {}: {what} uses column {from}, which this migration renames to {to} \
+                                 (renamed_from): write {to} in that expression",
+                                n.name
+                            ),
+                        ));
+                    } else if d.dropped.iter().any(|c| c.name.eq_ignore_ascii_case(&name)) {
+                        out.push(Finding::error(
+                            "L12",
+                            format!(
+                                "table {}: {what} uses column {name}, which this migration drops: change that \
+                                 expression or keep the column",
+                                n.name
                             ),
                         ));
                     }
@@ -657,6 +711,11 @@ impl<'a> Cx<'a> {
     /// `base`, or `base_2`, `base_3`, ...: the first name no table, index, view or trigger of
     /// either schema has, ASCII case-insensitively.
     fn free_name(&self, base: &str) -> String {
+        self.free_name_besides(base, &BTreeSet::new())
+    }
+
+    /// Like [`Self::free_name`], also avoiding `more` (lowercase names in use mid-migration).
+    fn free_name_besides(&self, base: &str, more: &BTreeSet<String>) -> String {
         let taken: BTreeSet<String> = self
             .old
             .tables
@@ -670,11 +729,111 @@ impl<'a> Cx<'a> {
             .collect();
         let mut name = base.to_string();
         let mut k = 2;
-        while taken.contains(&name.to_ascii_lowercase()) {
+        while taken.contains(&name.to_ascii_lowercase())
+            || more.contains(&name.to_ascii_lowercase())
+        {
             name = format!("{base}_{k}");
             k += 1;
         }
         name
+    }
+
+    /// Step 3: the table renames as one permutation: a rename onto a freed name after the one
+    /// that frees it, a swap through a temporary name, a case-only rename through
+    /// `__rename_<name>` (SQLite refuses `user` to `User` directly).
+    fn push_table_renames(&mut self, dropped: &[String]) {
+        let names: Vec<String> =
+            self.old.tables.keys().filter(|n| !dropped.contains(n)).cloned().collect();
+        let renames = self.table_renames.clone();
+        let ordered = order_renames(&names, &renames, |from, current| {
+            self.free_name_besides(&format!("__rename_{from}"), current)
+        });
+        match ordered {
+            Ok(moves) => {
+                for (from, to) in moves {
+                    let via = from
+                        .eq_ignore_ascii_case(&to)
+                        .then(|| self.free_name(&format!("__rename_{to}")));
+                    self.steps.push(Step::RenameTable { from, to, via });
+                }
+            }
+            Err(Blocked { from, target }) => self.error(
+                "L13",
+                format!(
+                    "table {from} cannot be renamed to {target} (renamed_from): table {target} stays in the \
+                     schema under that name; rename or drop it in the same migration, or choose another name"
+                ),
+            ),
+        }
+    }
+
+    /// Column renames of a rebuilt table that run in place before the rebuild: those of columns
+    /// another table's foreign key references (SQLite's RENAME COLUMN rewrites the children's
+    /// `REFERENCES`, which a rebuild's copy cannot), and the renames whose old names those
+    /// renames need.
+    fn inplace_renames(&self, d: &TableDiff<'_>) -> Vec<(String, String)> {
+        let o = d.old;
+        let referenced = |c: &str| {
+            self.old.tables.values().filter(|t| t.name != o.name).any(|t| {
+                t.foreign_keys.iter().any(|fk| {
+                    fk.ref_table == o.name
+                        && (fk.ref_columns.iter().any(|r| r.eq_ignore_ascii_case(c))
+                            || (fk.ref_columns.is_empty()
+                                && o.primary_key.iter().any(|p| p.eq_ignore_ascii_case(c))))
+                })
+            })
+        };
+        let mut set: BTreeSet<&(String, String)> =
+            d.renames.iter().filter(|(f, _)| referenced(f)).collect();
+        loop {
+            let more: Vec<&(String, String)> = d
+                .renames
+                .iter()
+                .filter(|r| {
+                    !set.contains(r) && set.iter().any(|(_, t)| t.eq_ignore_ascii_case(&r.0))
+                })
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            set.extend(more);
+        }
+        d.renames.iter().filter(|r| set.contains(r)).cloned().collect()
+    }
+
+    /// `RenameColumn` steps for `renames` on table `cur` (old columns `names`), ordered as a
+    /// permutation; a blocked rename is an error naming the conflict.
+    fn push_column_renames(
+        &mut self,
+        t: &str,
+        cur: &str,
+        names: &[String],
+        renames: &[(String, String)],
+    ) {
+        let temp = |from: &str, current: &BTreeSet<String>| {
+            let base = format!("__godwit_{from}");
+            let mut name = base.clone();
+            let mut k = 2;
+            while current.contains(&name.to_ascii_lowercase()) {
+                name = format!("{base}_{k}");
+                k += 1;
+            }
+            name
+        };
+        match order_renames(names, renames, temp) {
+            Ok(moves) => {
+                for (from, to) in moves {
+                    self.steps.push(Step::RenameColumn { table: cur.to_string(), from, to });
+                }
+            }
+            Err(Blocked { from, target }) => self.error(
+                "L13",
+                format!(
+                    "table {t}: column {from} cannot be renamed to {target} (renamed_from): column {target} \
+                     stays in the table under that name; rename or drop it in the same migration"
+                ),
+            ),
+        }
     }
 
     /// One kept table: classify its changes, report the lints, push the steps.
@@ -690,7 +849,7 @@ impl<'a> Cx<'a> {
         if k.rebuild {
             self.push_rebuild(o, n, k);
         } else {
-            self.push_in_place(o, k);
+            self.push_in_place(o, &n.name, k);
         }
     }
 
@@ -714,6 +873,7 @@ impl<'a> Cx<'a> {
             new_checks: Vec::new(),
             inline_refs: BTreeMap::new(),
             renames: d.renames.clone(),
+            inplace: self.inplace_renames(d),
             matched: d.matched.clone(),
             fks_old: BTreeSet::new(),
             acknowledged: Vec::new(),
@@ -863,22 +1023,24 @@ impl<'a> Cx<'a> {
     }
 
     /// The in-place steps: indexes dropped, columns renamed, dropped and added, indexes created.
-    fn push_in_place(&mut self, o: &Table, k: Classified<'a>) {
+    fn push_in_place(&mut self, o: &Table, t: &str, k: Classified<'a>) {
         let cur = o.name.clone();
+        let t = t.to_string();
         self.acknowledged.extend(k.acknowledged);
         for i in k.idx_drop {
             self.steps.push(Step::DropIndex { table: cur.clone(), name: i.name.clone() });
         }
-        for (from, to) in &k.renames {
-            self.steps.push(Step::RenameColumn {
-                table: cur.clone(),
-                from: from.clone(),
-                to: to.clone(),
-            });
-        }
+        // Drops first: they free names that renames may take.
         for oc in &k.dropped {
             self.steps.push(Step::DropColumn { table: cur.clone(), column: oc.name.clone() });
         }
+        let names: Vec<String> = o
+            .columns
+            .iter()
+            .filter(|c| !k.dropped.iter().any(|d| d.name == c.name))
+            .map(|c| c.name.clone())
+            .collect();
+        self.push_column_renames(&t, &cur, &names, &k.renames);
         for nc in &k.added {
             let references = k.inline_refs.get(&nc.name).cloned().map(|mut fk| {
                 fk.ref_table = self.current_name(&fk.ref_table);
@@ -902,6 +1064,9 @@ impl<'a> Cx<'a> {
         let cur = o.name.clone();
         self.acknowledged.append(&mut k.acknowledged);
         let mut lints = Vec::new();
+        if !k.inplace.is_empty() {
+            self.push_inplace_before_rebuild(o, &t, &mut k);
+        }
         // Readable CHECK errors when the copy moves every value unchanged.
         let plain_copy = k.renames.is_empty()
             && (o.strict || !n.strict)
@@ -1005,6 +1170,71 @@ impl<'a> Cx<'a> {
         })));
     }
 
+    /// The in-place renames of a rebuilt table, before its rebuild: a dropped column holding a
+    /// name they need moves to a temporary name first (the rebuild then leaves it behind).
+    fn push_inplace_before_rebuild(&mut self, o: &Table, t: &str, k: &mut Classified<'a>) {
+        let mut moves: Vec<(String, String)> = Vec::new();
+        for oc in &k.dropped {
+            if !k.inplace.iter().any(|(_, to)| to.eq_ignore_ascii_case(&oc.name)) {
+                continue;
+            }
+            let referenced = self.old.tables.values().any(|ot| {
+                ot.name != o.name
+                    && ot.foreign_keys.iter().any(|fk| {
+                        fk.ref_table == o.name
+                            && fk.ref_columns.iter().any(|r| r.eq_ignore_ascii_case(&oc.name))
+                    })
+            });
+            if referenced {
+                self.error(
+                    "L13",
+                    format!(
+                        "table {t}: column {} is dropped while another column is renamed onto its name and a \
+                         foreign key of another table references {t}({}): split the change into two \
+                         migrations (first drop or move that reference)",
+                        oc.name, oc.name
+                    ),
+                );
+                return;
+            }
+            let taken: BTreeSet<String> = o
+                .columns
+                .iter()
+                .map(|c| c.name.to_ascii_lowercase())
+                .chain(k.inplace.iter().map(|(_, to)| to.to_ascii_lowercase()))
+                .collect();
+            let base = format!("__godwit_{}", oc.name);
+            let mut tmp = base.clone();
+            let mut n = 2;
+            while taken.contains(&tmp.to_ascii_lowercase()) {
+                tmp = format!("{base}_{n}");
+                n += 1;
+            }
+            moves.push((oc.name.clone(), tmp));
+        }
+        let cur = o.name.clone();
+        for (from, to) in &moves {
+            self.steps.push(Step::RenameColumn {
+                table: cur.clone(),
+                from: from.clone(),
+                to: to.clone(),
+            });
+        }
+        let names: Vec<String> = o
+            .columns
+            .iter()
+            .map(|c| {
+                moves
+                    .iter()
+                    .find(|(f, _)| f == &c.name)
+                    .map_or_else(|| c.name.clone(), |(_, to)| to.clone())
+            })
+            .collect();
+        let inplace = k.inplace.clone();
+        self.push_column_renames(t, &cur, &names, &inplace);
+        k.summary.renamed.retain(|r| !inplace.contains(r));
+    }
+
     /// L5: children whose ON DELETE action would fire if foreign keys were on during the DROP
     /// of table `t`'s rebuild.
     fn cascade_hazards(&self, t: &str) -> Vec<String> {
@@ -1046,6 +1276,9 @@ struct Classified<'a> {
     /// The old foreign keys, in new names.
     fks_old: BTreeSet<FkKey>,
     renames: Vec<(String, String)>,
+    /// Renames of a rebuilt table that run in place before the rebuild (see
+    /// [`Cx::inplace_renames`]); the rebuild then reads those columns by their new names.
+    inplace: Vec<(String, String)>,
     matched: Vec<(&'a Column, &'a Column)>,
     added: Vec<&'a Column>,
     dropped: Vec<&'a Column>,
@@ -1071,7 +1304,8 @@ impl Classified<'_> {
 /// One matched column: its copy expression, guards, whether it forces a rebuild, lints.
 fn classify_matched(d: &TableDiff<'_>, oc: &Column, nc: &Column, k: &mut Classified<'_>) {
     let (o, n) = (d.old, d.new);
-    let mut expr = q(&oc.name);
+    let source = if k.inplace.iter().any(|(f, _)| f == &oc.name) { &nc.name } else { &oc.name };
+    let mut expr = q(source);
     let mut changed = false;
     if oc.ty != nc.ty {
         changed = true;
@@ -1084,7 +1318,7 @@ fn classify_matched(d: &TableDiff<'_>, oc: &Column, nc: &Column, k: &mut Classif
     if (oc.ty != nc.ty || (n.strict && !o.strict)) && nc.ty != SqlType::Any {
         k.guards.push(Guard::Convert {
             column: nc.name.clone(),
-            source: oc.name.clone(),
+            source: source.clone(),
             to: nc.ty,
         });
         if n.strict {
@@ -1262,10 +1496,12 @@ fn match_columns<'a>(o: &'a Table, n: &'a Table) -> TableDiff<'a> {
     let mut claimed: BTreeSet<&str> = BTreeSet::new();
     let mut by_new: BTreeMap<&str, &'a Column> = BTreeMap::new();
     for nc in &n.columns {
+        // Applies whenever the old table has the old name, even when it also has the new one
+        // (that column is then renamed away or dropped).
         if let Some(from) = &nc.renamed_from
-            && let Some(oc) = o.column(from)
-            && o.column(&nc.name).is_none()
-            && !claimed.contains(from.as_str())
+            && let Some(oc) = find_ci(o.columns.iter(), from, |c| &c.name)
+            && oc.name != nc.name
+            && !claimed.contains(oc.name.as_str())
         {
             claimed.insert(oc.name.as_str());
             renames.push((oc.name.clone(), nc.name.clone()));
@@ -1289,4 +1525,130 @@ fn match_columns<'a>(o: &'a Table, n: &'a Table) -> TableDiff<'a> {
     }
     let dropped = o.columns.iter().filter(|c| !claimed.contains(c.name.as_str())).collect();
     TableDiff { old: o, new: n, matched, added, dropped, renames }
+}
+
+/// The item named `name`: exactly, else the only one equal ASCII case-insensitively (SQLite
+/// names are case-insensitive).
+fn find_ci<'t, T>(
+    items: impl Iterator<Item = &'t T> + Clone,
+    name: &str,
+    key: impl Fn(&T) -> &String,
+) -> Option<&'t T> {
+    if let Some(exact) = items.clone().find(|i| key(i) == name) {
+        return Some(exact);
+    }
+    let mut ci = items.filter(|i| key(i).eq_ignore_ascii_case(name));
+    let first = ci.next()?;
+    ci.next().is_none().then_some(first)
+}
+
+/// Why a set of renames cannot be ordered: `target` is held by a name that nothing renames or
+/// drops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Blocked {
+    from: String,
+    target: String,
+}
+
+/// Orders a permutation of renames (`(from, to)`, a name may be both a source and a target) so
+/// that no rename targets a name in use, ASCII case-insensitively: a rename onto a freed name
+/// runs after the rename that frees it (shifts), and a cycle (a swap) is broken by renaming one
+/// member to a temporary name from `temp` first. `names` are the names in use before the first
+/// rename. A case-only rename (`a` to `A`) is never blocked by its own old name.
+fn order_renames(
+    names: &[String],
+    renames: &[(String, String)],
+    mut temp: impl FnMut(&str, &BTreeSet<String>) -> String,
+) -> Result<Vec<(String, String)>, Blocked> {
+    let lower = |s: &str| s.to_ascii_lowercase();
+    let mut current: BTreeSet<String> = names.iter().map(|n| lower(n)).collect();
+    let mut pending: Vec<(String, String)> =
+        renames.iter().filter(|(f, t)| f != t).cloned().collect();
+    let mut out = Vec::new();
+    while !pending.is_empty() {
+        let runnable =
+            pending.iter().position(|(f, t)| !current.contains(&lower(t)) || lower(t) == lower(f));
+        if let Some(k) = runnable {
+            let (f, t) = pending.remove(k);
+            current.remove(&lower(&f));
+            current.insert(lower(&t));
+            out.push((f, t));
+            continue;
+        }
+        // Every target is taken. A target no pending rename frees can never be reached.
+        if let Some((f, t)) =
+            pending.iter().find(|(_, t)| !pending.iter().any(|(f, _)| lower(f) == lower(t)))
+        {
+            return Err(Blocked { from: f.clone(), target: t.clone() });
+        }
+        // A cycle: move its first member out of the way.
+        let (f, _) = pending[0].clone();
+        let tmp = temp(&f, &current);
+        current.remove(&lower(&f));
+        current.insert(lower(&tmp));
+        out.push((f, tmp.clone()));
+        pending[0].0 = tmp;
+    }
+    Ok(out)
+}
+
+/// Words SQLite reads as keywords in an expression, never as a column name.
+const EXPR_KEYWORDS: &[&str] = &[
+    "and",
+    "as",
+    "between",
+    "case",
+    "cast",
+    "collate",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "distinct",
+    "else",
+    "end",
+    "escape",
+    "exists",
+    "false",
+    "glob",
+    "in",
+    "is",
+    "isnull",
+    "like",
+    "match",
+    "not",
+    "notnull",
+    "null",
+    "or",
+    "regexp",
+    "select",
+    "then",
+    "true",
+    "when",
+    "from",
+    "where",
+];
+
+/// The identifiers of `expr` (bare or quoted, not a function name, not a keyword) that name no
+/// column of `table`, nor the table itself.
+fn stale_names(expr: &str, table: &Table) -> Vec<String> {
+    use super::sql::{TokenKind, tokenize};
+    let tokens = tokenize(expr);
+    let mut out = Vec::new();
+    for (k, tk) in tokens.iter().enumerate() {
+        let Some(id) = tk.ident() else { continue };
+        if tokens.get(k + 1).is_some_and(|n| n.is_punct("(") || n.is_punct(".")) {
+            continue;
+        }
+        if tk.kind == TokenKind::Word && EXPR_KEYWORDS.iter().any(|kw| kw.eq_ignore_ascii_case(id))
+        {
+            continue;
+        }
+        if table.columns.iter().any(|c| c.name.eq_ignore_ascii_case(id))
+            || table.name.eq_ignore_ascii_case(id)
+        {
+            continue;
+        }
+        out.push(id.to_string());
+    }
+    out
 }

@@ -42,6 +42,12 @@
 //! - `ALTER TABLE "t" RENAME COLUMN "a" TO "b";` and `ALTER TABLE "a" RENAME TO "b";` only from
 //!   `renamed_from` (a case-only table rename goes through `__rename_<name>`); table renames
 //!   run after every change to kept tables, so SQLite rewrites all references at once.
+//!   Renames are solved as one permutation, for columns and for tables: a declared rename
+//!   applies whenever the old schema has the old name, even when it also has the new one;
+//!   drops run first (freeing names), a rename onto a name another rename frees runs after it
+//!   (shifts), a cycle (a swap) goes through a temporary name (`__godwit_<column>`,
+//!   `__rename_<table>`). A rebuilt table renames in place first the columns other tables'
+//!   foreign keys reference (SQLite rewrites the children's `REFERENCES`), then copies.
 //! - `DROP TABLE "t";` children first, only with `MIGRATION_ALLOW_DROP`.
 //! - The rebuild, in this order: guards (below); `DROP VIEW`/`DROP TRIGGER` of the dependents;
 //!   `CREATE TABLE "temp"."__godwit_seq" AS SELECT "seq" FROM "sqlite_sequence" ..` (AUTOINCREMENT);
