@@ -33,7 +33,10 @@ fn names_describe_the_change() {
         plan_of(&v1, &schema(vec![users(&["bio", "age"])]), &[]).unwrap().name(),
         "add_users_bio_age"
     );
-    assert_eq!(plan_of(&schema(vec![users(&["bio"])]), &v1, &[]).unwrap().name(), "drop_users_bio");
+    assert_eq!(
+        plan_of(&schema(vec![users(&["bio"])]), &v1, &["users.bio"]).unwrap().name(),
+        "drop_users_bio"
+    );
     let renamed = schema(vec![
         table("users", vec![col("id", Integer), col("full_name", Text).from("name")]).pk(&["id"]),
     ]);

@@ -306,18 +306,25 @@ fn t08_drop_column_in_place() {
     let v1 =
         schema(vec![table("t", vec![col("a", Integer), col("b", Text), col("c", Text).null()])]);
     let v2 = schema(vec![table("t", vec![col("a", Integer), col("b", Text)])]);
-    let (_, p) =
-        Case::new(v1, v2).rows(&["INSERT INTO t VALUES (1, 'x', 'y'), (2, 'z', NULL)"]).run("t08");
+    let (_, p) = Case::new(v1, v2)
+        .rows(&["INSERT INTO t VALUES (1, 'x', 'y'), (2, 'z', NULL)"])
+        .allow(&["t.c"])
+        .run("t08");
     assert_eq!(p.render(), ["ALTER TABLE \"t\" DROP COLUMN \"c\";"]);
     assert_eq!(p.name(), "drop_t_c");
-    assert!(has(&p.findings, "L3", "c"));
+    assert!(has(
+        &p.findings,
+        "L1",
+        "column c is dropped with its data (acknowledged by MIGRATION_ALLOW_DROP=t.c)"
+    ));
 }
 
 #[test]
 fn t09_drop_indexed_column_drops_the_index_first() {
     let v1 = schema(vec![table("t", vec![col("a", Integer), col("b", Text)]).index("ib", &["b"])]);
     let v2 = schema(vec![table("t", vec![col("a", Integer)])]);
-    let (_, p) = Case::new(v1, v2).rows(&["INSERT INTO t VALUES (1, 'x')"]).run("t09");
+    let (_, p) =
+        Case::new(v1, v2).rows(&["INSERT INTO t VALUES (1, 'x')"]).allow(&["t.b"]).run("t09");
     assert_eq!(p.render(), ["DROP INDEX \"ib\";", "ALTER TABLE \"t\" DROP COLUMN \"b\";"]);
 }
 
@@ -1681,4 +1688,93 @@ fn a_stale_check_or_where_after_a_column_rename_names_the_attribute() {
         "{f:#?}"
     );
     assert!(has(&f, "L12", "the `where` of #[index] t_amount uses column amount"), "{f:#?}");
+}
+
+// ---------------------------------------------------------------- every column drop needs the word (issue 12)
+
+fn users_tz(with_tz: bool) -> Schema {
+    let mut cols = vec![col("id", Integer), col("name", Text)];
+    if with_tz {
+        cols.push(col("timezone", Text).null());
+    }
+    schema(vec![table("users", cols).pk(&["id"])])
+}
+
+#[test]
+fn removing_a_field_needs_migration_allow_drop_and_says_the_data_is_lost() {
+    // Issue 12 problem 6: a removed field dropped its column with only a warning, so commenting
+    // it out for one build and restoring it lost every value.
+    let rows: &[&str] = &["INSERT INTO users VALUES (1, 'ann', 'Europe/Paris'), (2, 'bob', NULL)"];
+    let f = Case::new(users_tz(true), users_tz(false)).rows(rows).plan_errors();
+    assert!(
+        has(&f, "L1", "column timezone is dropped, which deletes its data in every database")
+            && has(&f, "L1", "set MIGRATION_ALLOW_DROP=users.timezone to confirm"),
+        "{f:#?}"
+    );
+    let (conn, p) = Case::new(users_tz(true), users_tz(false))
+        .rows(rows)
+        .allow(&["users.timezone"])
+        .run("drop_column_acknowledged");
+    assert_eq!(p.header_comments(), ["-- godwit: allow-drop users.timezone"]);
+    assert!(file_text(&p).starts_with("-- godwit: allow-drop users.timezone\nALTER TABLE"));
+    assert_eq!(
+        rows_of(&conn, "SELECT id, name FROM users ORDER BY id"),
+        [vec![int(1), txt("ann")], vec![int(2), txt("bob")]]
+    );
+    // Another case acknowledges it too (SQLite names are case-insensitive).
+    let case = Case::new(users_tz(true), users_tz(false)).allow(&["USERS.TimeZone"]);
+    assert!(case.plan(&fresh(&users_tz(true), &[])).is_ok());
+}
+
+fn spaced(with_col: bool) -> Schema {
+    let mut cols = vec![col("id", Integer), col("keep", Text)];
+    if with_col {
+        cols.push(col("a,b", Text).null());
+    }
+    let mut tables = vec![table("my table", cols).pk(&["id"])];
+    if with_col {
+        tables.push(table("x,\"y\"", vec![col("id", Integer)]).pk(&["id"]));
+    }
+    schema(tables)
+}
+
+#[test]
+fn migration_allow_drop_quotes_names_with_spaces_commas_and_quotes() {
+    // Issue 12 problem 9: MIGRATION_ALLOW_DROP could not name a table with a space or a comma.
+    let f = Case::new(spaced(true), spaced(false)).plan_errors();
+    assert!(
+        has(
+            &f,
+            "L1",
+            "MIGRATION_ALLOW_DROP=\"my table\".\"a,b\" to confirm (names holding a space"
+        ),
+        "{f:#?}"
+    );
+    assert!(has(&f, "L1", "MIGRATION_ALLOW_DROP=\"x,\"\"y\"\"\" to confirm"), "{f:#?}");
+    let (conn, p) = Case::new(spaced(true), spaced(false))
+        .rows(&["INSERT INTO \"my table\" VALUES (1, 'k', 'gone')"])
+        .allow(&["\"my table\".\"a,b\", \"x,\"\"y\"\"\""])
+        .run("drop_quoted_names");
+    assert_eq!(
+        p.header_comments(),
+        ["-- godwit: allow-drop \"x,\"\"y\"\"\"", "-- godwit: allow-drop \"my table\".\"a,b\""]
+    );
+    assert_eq!(rows_of(&conn, "SELECT id, keep FROM \"my table\""), [vec![int(1), txt("k")]]);
+    // A malformed value is an error naming it.
+    let f = Case::new(spaced(true), spaced(false)).allow(&["\"my table.a"]).plan_errors();
+    assert!(has(&f, "L1", "entry `\"my table.a` has an unterminated double quote"), "{f:#?}");
+}
+
+#[test]
+fn names_with_control_characters_or_multibyte_prefixes_are_handled() {
+    // Issue 12 problem 9: `name[..7]` panicked on a multi-byte character across byte 7.
+    let v2 = schema(vec![
+        table("sqlité_x", vec![col("id", Integer)]).pk(&["id"]).index("sqliteé", &["id"]),
+    ]);
+    let (conn, _) = Case::new(Schema::default(), v2).run("multibyte_names");
+    assert_eq!(count(&conn, "SELECT count(*) FROM \"sqlité_x\""), 0);
+    let v2 = schema(vec![table("bad\nname", vec![col("id", Integer), col("c\td", Text)])]);
+    let f = Case::new(Schema::default(), v2).plan_errors();
+    assert!(has(&f, "L12", "table \"bad\\nname\" contains a control character"), "{f:#?}");
+    assert!(has(&f, "L12", "column \"c\\td\" contains a control character"), "{f:#?}");
 }

@@ -7,7 +7,8 @@ use super::lint::{FkActions, Lint, kind_word};
 use super::render::has_hidden_rowid;
 use super::sql::{mentions, normalise, normalise_renamed, quote_ident as q};
 use super::{
-    DbObject, Finding, Guard, ObjectKind, Plan, PlanInput, Rebuild, RebuildSummary, Severity, Step,
+    DbObject, DropTarget, Finding, Guard, ObjectKind, Plan, PlanInput, Rebuild, RebuildSummary,
+    Severity, Step,
 };
 use crate::model::{Column, DefaultValue, FkAction, ForeignKey, Index, Schema, SqlType, Table};
 
@@ -28,13 +29,19 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, Vec<Finding>> {
         old: input.old,
         new: input.new,
         deps: input.dependents,
-        allow: input.allow_drop.iter().map(|s| s.trim().to_string()).collect(),
+        allow: Vec::new(),
         findings: Vec::new(),
         steps: Vec::new(),
         acknowledged: Vec::new(),
         table_renames: Vec::new(),
         diffs: Vec::new(),
     };
+    for entry in input.allow_drop {
+        match DropTarget::parse_list(entry) {
+            Ok(targets) => cx.allow.extend(targets),
+            Err(message) => cx.error("L1", message),
+        }
+    }
     cx.run();
     if cx.findings.iter().any(|f| f.severity == Severity::Error) {
         Err(cx.findings)
@@ -104,7 +111,7 @@ struct Cx<'a> {
     old: &'a Schema,
     new: &'a Schema,
     deps: &'a [DbObject],
-    allow: Vec<String>,
+    allow: Vec<DropTarget>,
     findings: Vec<Finding>,
     steps: Vec<Step>,
     acknowledged: Vec<String>,
@@ -147,8 +154,9 @@ impl<'a> Cx<'a> {
     fn warn(&mut self, code: &'static str, message: String) {
         self.findings.push(Finding::warning(code, message));
     }
-    fn allowed(&self, what: &str) -> bool {
-        self.allow.iter().any(|a| a == what)
+    /// The acknowledgement of dropping `column` of `table` (the whole table for `None`).
+    fn allowed(&self, table: &str, column: Option<&str>) -> bool {
+        self.allow.iter().any(|a| a.matches(table, column))
     }
 
     fn run(&mut self) {
@@ -242,9 +250,10 @@ impl<'a> Cx<'a> {
         };
         for d in dropped {
             let old = self.old.table(d).expect("dropped table is old");
-            if self.allowed(d) {
-                self.acknowledged.push(d.clone());
-                self.warn("L1", format!("table {d} is dropped with all its rows (acknowledged by MIGRATION_ALLOW_DROP={d})"));
+            let key = DropTarget::table(d).to_string();
+            if self.allowed(d, None) {
+                self.warn("L1", format!("table {d} is dropped with all its rows (acknowledged by MIGRATION_ALLOW_DROP={key})"));
+                self.acknowledged.push(key);
             } else if let Some(c) =
                 created.iter().find(|c| self.new.table(c).is_some_and(|n| shape(n) == shape(old)))
             {
@@ -253,15 +262,17 @@ impl<'a> Cx<'a> {
                     format!(
                         "table {d} is dropped and table {c} is added with the same columns: if {d} was renamed, add \
                          #[table(renamed_from = \"{d}\")] to {c}; to really drop {d} and its rows, set \
-                         MIGRATION_ALLOW_DROP={d}"
+                         MIGRATION_ALLOW_DROP={key}{}",
+                        quoting_note(&key)
                     ),
                 );
             } else {
                 self.error(
                     "L1",
                     format!(
-                        "table {d} is dropped, which deletes all its rows: set MIGRATION_ALLOW_DROP={d} to confirm, or \
-                         add #[table(renamed_from = \"{d}\")] to the table it became"
+                        "table {d} is dropped, which deletes all its rows: set MIGRATION_ALLOW_DROP={key} to confirm{}, or \
+                         add #[table(renamed_from = \"{d}\")] to the table it became",
+                        quoting_note(&key)
                     ),
                 );
             }
@@ -410,7 +421,15 @@ impl<'a> Cx<'a> {
                     "L12",
                     format!("{kind} {name:?} contains a NUL character"),
                 ));
-            } else if name.len() >= 7 && name[..7].eq_ignore_ascii_case("sqlite_") {
+            } else if name.chars().any(char::is_control) {
+                out.push(Finding::error(
+                    "L12",
+                    format!(
+                        "{kind} {name:?} contains a control character (a line break or tab): rename it; such a \
+                         name cannot be written in a migration file's header or MIGRATION_ALLOW_DROP"
+                    ),
+                ));
+            } else if name.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("sqlite_")) {
                 out.push(Finding::error(
                     "L12",
                     format!("{kind} {name}: names starting with sqlite_ are reserved by SQLite"),
@@ -509,6 +528,14 @@ impl<'a> Cx<'a> {
                     out.push(Finding::error(
                         "L12",
                         format!("table {}: a column has an empty or NUL name", t.name),
+                    ));
+                } else if c.name.chars().any(char::is_control) {
+                    out.push(Finding::error(
+                        "L12",
+                        format!(
+                            "table {}: column {:?} contains a control character (a line break or tab): rename it",
+                            t.name, c.name
+                        ),
                     ));
                 }
                 if let Some(prev) = cols.insert(c.name.to_ascii_lowercase(), &c.name) {
@@ -974,11 +1001,12 @@ impl<'a> Cx<'a> {
     fn classify_dropped(&self, d: &TableDiff<'a>, k: &mut Classified<'a>) {
         let (o, t) = (d.old, &d.new.name);
         for oc in &d.dropped {
-            let key = format!("{}.{}", t, oc.name);
+            let key = DropTarget::column(t, &oc.name).to_string();
             let ambiguous = d.added.iter().find(|a| a.ty == oc.ty && a.nullable == oc.nullable);
-            let old_key = format!("{}.{}", o.name, oc.name);
-            if self.allowed(&key) || self.allowed(&old_key) {
-                let key = if self.allowed(&key) { key } else { old_key };
+            let by_new = self.allowed(t, Some(&oc.name));
+            if by_new || self.allowed(&o.name, Some(&oc.name)) {
+                let table = if by_new { t } else { &o.name };
+                let key = DropTarget::column(table, &oc.name).to_string();
                 k.acknowledged.push(key.clone());
                 k.lints.push(Lint::ColumnDropAcknowledged { column: oc.name.clone(), key });
             } else if let Some(a) = ambiguous {
@@ -988,7 +1016,7 @@ impl<'a> Cx<'a> {
                     key,
                 });
             } else {
-                k.lints.push(Lint::ColumnDropped { column: oc.name.clone() });
+                k.lints.push(Lint::ColumnDropped { column: oc.name.clone(), key });
             }
             let in_pk = o.primary_key.contains(&oc.name);
             let in_fk = o.foreign_keys.iter().any(|fk| fk.columns.contains(&oc.name));
@@ -1651,4 +1679,14 @@ fn stale_names(expr: &str, table: &Table) -> Vec<String> {
         out.push(id.to_string());
     }
     out
+}
+
+/// How to spell a quoted `MIGRATION_ALLOW_DROP` entry, for messages naming one.
+pub(super) fn quoting_note(key: &str) -> &'static str {
+    if key.contains('"') {
+        " (names holding a space, dot, comma or quote go in double quotes, inner quotes doubled, \
+         entries separated by commas; in a shell wrap the whole value in single quotes)"
+    } else {
+        ""
+    }
 }

@@ -70,8 +70,8 @@ pub(super) enum Lint {
     ColumnDropAcknowledged { column: String, key: String },
     /// L13 error: a dropped column next to an added one of the same type.
     ColumnDropLooksLikeRename { column: String, added: String, key: String },
-    /// L3: a column drop.
-    ColumnDropped { column: String },
+    /// L1 error: a column drop without `MIGRATION_ALLOW_DROP` (`key` is its spelling there).
+    ColumnDropped { column: String, key: String },
     /// L10 error: a view or trigger uses a dropped column.
     DependentUsesDroppedColumn { kind: ObjectKind, name: String, column: String },
     /// L4: a unique index goes.
@@ -222,13 +222,18 @@ impl Lint {
                 format!(
                     "table {t}: column {column} is dropped and column {added} is added with the same type: if it was renamed, add \
                      #[column(renamed_from = \"{column}\")] to {added}; to really drop {column} and its data, set \
-                     MIGRATION_ALLOW_DROP={key}"
+                     MIGRATION_ALLOW_DROP={key}{}",
+                    super::diff::quoting_note(key)
                 ),
             ),
-            Self::ColumnDropped { column } => Finding::warning(
-                "L3",
+            Self::ColumnDropped { column, key } => Finding::error(
+                "L1",
                 format!(
-                    "table {t}: column {column} is dropped with its data; binaries built for the old schema will break"
+                    "table {t}: column {column} is dropped, which deletes its data in every database this migration \
+                     runs on (adding the field back later does not bring the values back): set \
+                     MIGRATION_ALLOW_DROP={key} to confirm{}, or add #[column(renamed_from = \"{column}\")] to the \
+                     field it became",
+                    super::diff::quoting_note(key)
                 ),
             ),
             Self::DependentUsesDroppedColumn { kind, name, column } => Finding::error(

@@ -39,6 +39,9 @@
 //!   foreign-key column only with a NULL default).
 //! - `ALTER TABLE "t" DROP COLUMN "c";` only when the column is in no key, UNIQUE, CHECK of
 //!   another column or the table, foreign key (either side); its indexes are dropped first.
+//!   Every column drop, in place or in a rebuild, needs `MIGRATION_ALLOW_DROP=t.c` (whether the
+//!   column holds data cannot be known at build time), recorded in the file header; see
+//!   [`DropTarget`] for quoting names with spaces, dots, commas or quotes.
 //! - `ALTER TABLE "t" RENAME COLUMN "a" TO "b";` and `ALTER TABLE "a" RENAME TO "b";` only from
 //!   `renamed_from` (a case-only table rename goes through `__rename_<name>`); table renames
 //!   run after every change to kept tables, so SQLite rewrites all references at once.
@@ -121,7 +124,8 @@ pub struct PlanInput<'a> {
     pub new: &'a Schema,
     /// Views and triggers in the replayed database, in `sqlite_schema` order.
     pub dependents: &'a [DbObject],
-    /// `MIGRATION_ALLOW_DROP` entries: `"table"` or `"table.column"`.
+    /// `MIGRATION_ALLOW_DROP` entries, each `table` or `table.column` as [`DropTarget::parse_list`]
+    /// reads them (names with a space, dot, comma or quote in double quotes).
     pub allow_drop: &'a [String],
 }
 
@@ -314,7 +318,8 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Warnings and notes (errors make [`plan`] return `Err`).
     pub findings: Vec<Finding>,
-    /// Acknowledged destructive drops (`table` or `table.column`), for the file header.
+    /// Acknowledged destructive drops (`table` or `table.column`, quoted as in
+    /// `MIGRATION_ALLOW_DROP`), for the file header.
     pub acknowledged: Vec<String>,
 }
 
@@ -336,8 +341,9 @@ impl Plan {
         self.steps.iter().flat_map(render::step).collect()
     }
 
-    /// Comment lines for the top of the migration file, one per acknowledged drop:
-    /// `-- godwit: allow-drop users`.
+    /// Comment lines for the top of the migration file, one per acknowledged drop, in the
+    /// `MIGRATION_ALLOW_DROP` spelling: `-- godwit: allow-drop users`, `-- godwit: allow-drop
+    /// users.timezone`, `-- godwit: allow-drop "my table"."a,b"`.
     #[must_use]
     pub fn header_comments(&self) -> Vec<String> {
         self.acknowledged.iter().map(|a| format!("-- godwit: allow-drop {a}")).collect()
@@ -349,6 +355,188 @@ impl Plan {
     #[must_use]
     pub fn name(&self) -> String {
         render::name(&self.steps)
+    }
+}
+
+/// What one `MIGRATION_ALLOW_DROP` entry acknowledges: a table, or one column of a table.
+///
+/// Entries are separated by commas; a name holding a space, a dot, a comma or a double quote is
+/// written in double quotes with inner quotes doubled, like an SQL identifier:
+/// `MIGRATION_ALLOW_DROP='"my table"."a,b",users.bio,sessions'`.
+///
+/// ```
+/// use schema_core::plan::DropTarget;
+/// let t = DropTarget::column("my table", "a,b");
+/// assert_eq!(t.to_string(), "\"my table\".\"a,b\"");
+/// assert_eq!(DropTarget::parse_list("\"my table\".\"a,b\", users.bio ,sessions"),
+///            Ok(vec![t, DropTarget::column("users", "bio"), DropTarget::table("sessions")]));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DropTarget {
+    /// The table (its old or new name).
+    pub table: String,
+    /// The column, for a column drop.
+    pub column: Option<String>,
+}
+
+impl DropTarget {
+    /// A table drop.
+    #[must_use]
+    pub fn table(table: &str) -> Self {
+        Self { table: table.to_string(), column: None }
+    }
+
+    /// A column drop.
+    #[must_use]
+    pub fn column(table: &str, column: &str) -> Self {
+        Self { table: table.to_string(), column: Some(column.to_string()) }
+    }
+
+    /// Whether this entry acknowledges dropping `column` of `table` (or the whole table when
+    /// `column` is `None`); names compare ASCII case-insensitively, as SQLite's do.
+    #[must_use]
+    pub fn matches(&self, table: &str, column: Option<&str>) -> bool {
+        self.table.eq_ignore_ascii_case(table)
+            && match (&self.column, column) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                _ => false,
+            }
+    }
+
+    /// Parses a whole `MIGRATION_ALLOW_DROP` value: comma-separated entries, each `table` or
+    /// `table.column`, names optionally in double quotes; blank entries are skipped.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the entry that is not `table` or `table.column` (an unterminated
+    /// quote, a stray character after a quoted name, an empty name).
+    pub fn parse_list(value: &str) -> Result<Vec<Self>, String> {
+        let mut out = Vec::new();
+        let mut parts: Vec<String> = Vec::new();
+        let mut cur = String::new();
+        let mut chars = value.chars().peekable();
+        let mut entry = String::new();
+        let finish = |parts: &mut Vec<String>,
+                      cur: &mut String,
+                      entry: &str,
+                      out: &mut Vec<Self>| {
+            let last = std::mem::take(cur);
+            let blank = parts.is_empty() && last.trim().is_empty();
+            parts.push(last);
+            let names: Vec<String> = std::mem::take(parts);
+            if blank {
+                return Ok(());
+            }
+            let bad = || {
+                format!(
+                    "MIGRATION_ALLOW_DROP entry `{}` is not `table` or `table.column` (quote names holding a \
+                     space, dot, comma or quote: \"my table\".\"a,b\")",
+                    entry.trim()
+                )
+            };
+            let names: Vec<String> =
+                names.iter().map(|n| unquote(n.trim())).collect::<Option<_>>().ok_or_else(bad)?;
+            if names.iter().any(String::is_empty) {
+                return Err(bad());
+            }
+            match names.as_slice() {
+                [t] => out.push(Self::table(t)),
+                [t, c] => out.push(Self::column(t, c)),
+                _ => return Err(bad()),
+            }
+            Ok(())
+        };
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => {
+                    cur.push('"');
+                    entry.push('"');
+                    loop {
+                        match chars.next() {
+                            Some('"') if chars.peek() == Some(&'"') => {
+                                chars.next();
+                                cur.push_str("\"\"");
+                                entry.push_str("\"\"");
+                            }
+                            Some('"') => {
+                                cur.push('"');
+                                entry.push('"');
+                                break;
+                            }
+                            Some(other) => {
+                                cur.push(other);
+                                entry.push(other);
+                            }
+                            None => {
+                                return Err(format!(
+                                    "MIGRATION_ALLOW_DROP entry `{}` has an unterminated double quote",
+                                    entry.trim()
+                                ));
+                            }
+                        }
+                    }
+                }
+                '.' => {
+                    parts.push(std::mem::take(&mut cur));
+                    entry.push('.');
+                }
+                ',' => {
+                    finish(&mut parts, &mut cur, &entry, &mut out)?;
+                    entry.clear();
+                }
+                other => {
+                    cur.push(other);
+                    entry.push(other);
+                }
+            }
+        }
+        finish(&mut parts, &mut cur, &entry, &mut out)?;
+        Ok(out)
+    }
+}
+
+/// A name as written in `MIGRATION_ALLOW_DROP`: bare, or in double quotes with `""` inside.
+fn unquote(s: &str) -> Option<String> {
+    if let Some(inner) = s.strip_prefix('"') {
+        let inner = inner.strip_suffix('"')?;
+        let mut out = String::new();
+        let mut chars = inner.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '"' && chars.next() != Some('"') {
+                return None;
+            }
+            out.push(c);
+        }
+        Some(out)
+    } else if s.contains('"') {
+        None
+    } else {
+        Some(s.to_string())
+    }
+}
+
+/// A name for `MIGRATION_ALLOW_DROP`: bare when it is a plain word, else double-quoted.
+fn quote_drop_name(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || c == '_'
+                || c == '$'
+                || (!c.is_ascii() && !c.is_whitespace())
+        });
+    if plain { name.to_string() } else { sql::quote_ident(name) }
+}
+
+impl fmt::Display for DropTarget {
+    /// The entry as a user writes it in `MIGRATION_ALLOW_DROP` (and as the file header records
+    /// it): `users`, `users.bio`, `"my table"."a,b"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&quote_drop_name(&self.table))?;
+        if let Some(c) = &self.column {
+            write!(f, ".{}", quote_drop_name(c))?;
+        }
+        Ok(())
     }
 }
 
