@@ -1778,3 +1778,61 @@ fn names_with_control_characters_or_multibyte_prefixes_are_handled() {
     assert!(has(&f, "L12", "table \"bad\\nname\" contains a control character"), "{f:#?}");
     assert!(has(&f, "L12", "column \"c\\td\" contains a control character"), "{f:#?}");
 }
+
+// ---------------------------------------------------------------- dependents (issue 12 problem 9)
+
+fn keyword_tables(x_not_null: bool) -> Schema {
+    let x = if x_not_null { col("x", Text).backfill("'-'") } else { col("x", Text).null() };
+    schema(vec![
+        table("begin", vec![col("id", Integer), x]).pk(&["id"]),
+        table("other", vec![col("id", Integer), col("n", Integer).default("0")]).pk(&["id"]),
+    ])
+}
+
+#[test]
+fn a_table_named_with_a_keyword_pulls_only_its_own_dependents_into_a_rebuild() {
+    // Issue 12 problem 9: every trigger body says BEGIN, so a table named `begin` pulled every
+    // trigger into its rebuild (the build asks SQLite which objects use which table).
+    let (conn, p) = Case::new(keyword_tables(false), keyword_tables(true))
+        .rows(&["INSERT INTO \"begin\" VALUES (1, NULL), (2, 'b')", "INSERT INTO other VALUES (1, 0)"])
+        .deps(&[
+            "CREATE TRIGGER other_touch AFTER UPDATE ON other BEGIN UPDATE other SET n = n + 1 WHERE id = NEW.id AND NEW.n = OLD.n; END",
+            "CREATE TRIGGER begin_log AFTER INSERT ON \"begin\" BEGIN UPDATE other SET n = n + 1; END",
+        ])
+        .own_row_check()
+        .run("keyword_table_rebuild");
+    let sql = p.render().join("\n");
+    assert!(!sql.contains("\"other_touch\""), "{sql}");
+    assert!(sql.contains("DROP TRIGGER \"begin_log\""), "{sql}");
+    assert_eq!(
+        rows_of(&conn, "SELECT id, x FROM \"begin\" ORDER BY id"),
+        [vec![int(1), txt("-")], vec![int(2), txt("b")]]
+    );
+    conn.execute_batch("INSERT INTO \"begin\" VALUES (3, 'c')").unwrap();
+    assert_eq!(count(&conn, "SELECT n FROM other WHERE id = 1"), 1, "the recreated trigger runs");
+}
+
+fn logged(with_log: bool) -> Schema {
+    let mut tables = vec![table("a", vec![col("id", Integer), col("v", Text).null()]).pk(&["id"])];
+    if with_log {
+        tables.push(table("log", vec![col("id", Integer), col("a_id", Integer)]).pk(&["id"]));
+        schema(tables)
+    } else {
+        tables[0] = table("a", vec![col("id", Integer), col("v", Text).backfill("''")]).pk(&["id"]);
+        schema(tables)
+    }
+}
+
+#[test]
+fn dropping_a_table_whose_trigger_uses_a_table_rebuilt_in_the_same_migration() {
+    // The trigger goes with its table: the rebuild of `a` must not drop it a second time.
+    let (conn, p) = Case::new(logged(true), logged(false))
+        .rows(&["INSERT INTO a VALUES (1, NULL)", "INSERT INTO log VALUES (1, 1)"])
+        .deps(&["CREATE TRIGGER log_a AFTER INSERT ON log BEGIN UPDATE a SET v = 'logged' WHERE id = NEW.a_id; END"])
+        .deps_v2(&[])
+        .allow(&["log"])
+        .own_row_check()
+        .run("drop_table_with_trigger");
+    assert!(!p.render().iter().any(|s| s.contains("DROP TRIGGER")), "{:#?}", p.render());
+    assert_eq!(rows_of(&conn, "SELECT id, v FROM a"), [vec![int(1), txt("")]]);
+}

@@ -420,3 +420,57 @@ fn a_schema_without_tables_writes_no_migration() {
     let embedded = dir.read("out/godwit/Db.rs");
     assert!(embedded.contains("name: Db,\n    migrations: [\n    ]"), "{embedded}");
 }
+
+/// A schema with table `table` (renamed from `from`) holding `id`, `email` and `bio` (renamed
+/// from `bio_from`).
+fn renamed(table: &str, from: Option<&str>, bio: &str, bio_from: Option<&str>) -> String {
+    let table_attr = match from {
+        Some(f) => format!("#[table(name = \"{table}\", renamed_from = \"{f}\")]"),
+        None => format!("#[table(name = \"{table}\")]"),
+    };
+    let bio_attr =
+        bio_from.map_or_else(String::new, |f| format!("    #[column(renamed_from = \"{f}\")]\n"));
+    format!(
+        "use migrate_runtime::Table;\n\n#[derive(Table)]\n{table_attr}\npub struct User {{\n    \
+         #[column(primary_key)]\n    pub id: i64,\n    pub email: String,\n{bio_attr}    pub {bio}: Option<String>,\n}}\n\n\
+         migrate_runtime::include_db!();\n"
+    )
+}
+
+#[test]
+fn renaming_a_column_or_table_that_a_view_or_trigger_uses_follows_sqlites_rewrite() {
+    // Issue 12 problem 9: SQLite's RENAME rewrote the view and trigger text and the build's
+    // proof, expecting the old text, called it a bug in schema-core.
+    let dir = Dir::new(&renamed("users", None, "bio", None));
+    dir.run().unwrap();
+    dir.write(
+        "migrations/0001_bio_view.sql",
+        "CREATE VIEW \"bios\" AS SELECT \"bio\" FROM \"users\";\n--> statement-breakpoint\n\
+         CREATE TRIGGER \"bio_touch\" AFTER UPDATE OF \"bio\" ON \"users\" BEGIN SELECT NEW.\"bio\"; END;\n",
+    );
+    dir.run().unwrap();
+    dir.write("src/schema.rs", &renamed("users", None, "about", Some("bio")));
+    let out = dir.run().unwrap();
+    assert_eq!(out.generated.as_deref(), Some("0002_rename_users_bio_to_about"));
+    dir.write("src/schema.rs", &renamed("people", Some("users"), "about", Some("bio")));
+    let out = dir.run().unwrap();
+    assert_eq!(out.generated.as_deref(), Some("0003_rename_users_to_people"));
+    // The replay of the whole chain agrees with the snapshots: a no-change run passes.
+    let out = dir.run().unwrap();
+    assert_eq!(out.generated, None);
+}
+
+#[test]
+fn dropping_a_table_that_has_a_trigger() {
+    // Issue 12 problem 9: the trigger goes with its table; the proof expected it to stay.
+    let dir = Dir::new(&users(""));
+    dir.run().unwrap();
+    dir.write(
+        "migrations/0001_trigger.sql",
+        "CREATE TRIGGER \"users_touch\" AFTER INSERT ON \"users\" BEGIN SELECT 1; END;\n",
+    );
+    dir.run().unwrap();
+    dir.write("src/schema.rs", "use migrate_runtime::Table;\n\n#[derive(Table)]\npub struct Other {\n    #[column(primary_key)]\n    pub id: i64,\n}\n\nmigrate_runtime::include_db!();\n");
+    let out = dir.run_with(|e| e.allow_drop = Some("users".into())).unwrap();
+    assert_eq!(out.generated.as_deref(), Some("0002_drop_users_and_create_other"));
+}

@@ -200,7 +200,7 @@ impl Generator {
                 });
             let tag = tag(idx, &name);
             let text = migration_text(&plan.header_comments(), &plan.render());
-            replay::prove(&replayed, &tag, &text, &new_schema)?;
+            replay::prove(&replayed, &tag, &text, &new_schema, plan)?;
             let snapshot = Snapshot::new(prev_id.as_deref(), &new_schema);
             let sql_path = dir.join(format!("{tag}.sql"));
             files.insert(0, PendingFile { path: sql_path.clone(), content: text.clone() });

@@ -35,6 +35,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, Vec<Finding>> {
         acknowledged: Vec::new(),
         table_renames: Vec::new(),
         diffs: Vec::new(),
+        dropped: Vec::new(),
     };
     for entry in input.allow_drop {
         match DropTarget::parse_list(entry) {
@@ -118,6 +119,8 @@ struct Cx<'a> {
     /// Declared table renames that apply: `(old name, new name)`.
     table_renames: Vec<(String, String)>,
     diffs: Vec<TableDiff<'a>>,
+    /// Old tables this migration drops.
+    dropped: Vec<String>,
 }
 
 fn is_null_default(d: Option<&DefaultValue>) -> bool {
@@ -154,6 +157,26 @@ impl<'a> Cx<'a> {
     fn warn(&mut self, code: &'static str, message: String) {
         self.findings.push(Finding::warning(code, message));
     }
+    /// Whether view or trigger `o` uses the table or view `name`: as SQLite resolved it when
+    /// the build could ask ([`DbObject::references`], tables of the old schema), else (and for
+    /// views, which SQLite cannot rename) by scanning its text for the name.
+    fn uses(&self, o: &DbObject, name: &str) -> bool {
+        match &o.references {
+            Some(tables) if self.old.tables.keys().any(|t| t.eq_ignore_ascii_case(name)) => {
+                tables.iter().any(|t| t.eq_ignore_ascii_case(name))
+            }
+            Some(_)
+                if !self
+                    .deps
+                    .iter()
+                    .any(|d| d.kind == ObjectKind::View && d.name.eq_ignore_ascii_case(name)) =>
+            {
+                false
+            }
+            _ => mentions(&o.sql, name),
+        }
+    }
+
     /// The acknowledgement of dropping `column` of `table` (the whole table for `None`).
     fn allowed(&self, table: &str, column: Option<&str>) -> bool {
         self.allow.iter().any(|a| a.matches(table, column))
@@ -163,6 +186,7 @@ impl<'a> Cx<'a> {
         self.lint_names();
         self.lint_double_quoted();
         let (dropped, created) = self.match_tables();
+        self.dropped.clone_from(&dropped);
         self.lint_foreign_keys(&dropped);
         self.lint_table_drops(&dropped, &created);
         self.lint_stale_expressions();
@@ -280,7 +304,7 @@ impl<'a> Cx<'a> {
             for o in self.deps {
                 if o.tbl_name.eq_ignore_ascii_case(d) && o.kind == ObjectKind::Trigger {
                     self.warn("L1", format!("trigger {} on table {d} is dropped with it", o.name));
-                } else if mentions(&o.sql, d) {
+                } else if self.uses(o, d) {
                     self.error(
                         "L10",
                         format!(
@@ -704,10 +728,19 @@ impl<'a> Cx<'a> {
     }
 
     /// Dependents to drop and recreate around a rebuild of `table` (transitively through views).
-    fn dependents_of(&self, table: &str, old_name: &str) -> Vec<DbObject> {
-        let mut names: BTreeSet<String> =
-            [table.to_ascii_lowercase(), old_name.to_ascii_lowercase()].into();
-        let mut picked = vec![false; self.deps.len()];
+    /// The objects were created against the old schema, so only the old name matters; triggers
+    /// of tables this migration drops are gone already.
+    fn dependents_of(&self, old_name: &str) -> Vec<DbObject> {
+        let mut names: BTreeSet<String> = [old_name.to_ascii_lowercase()].into();
+        let mut picked: Vec<bool> = self
+            .deps
+            .iter()
+            .map(|o| {
+                o.kind == ObjectKind::Trigger
+                    && self.dropped.iter().any(|d| d.eq_ignore_ascii_case(&o.tbl_name))
+            })
+            .collect();
+        let gone = picked.clone();
         loop {
             let mut changed = false;
             for (k, o) in self.deps.iter().enumerate() {
@@ -715,7 +748,7 @@ impl<'a> Cx<'a> {
                     continue;
                 }
                 let hit = names.contains(&o.tbl_name.to_ascii_lowercase())
-                    || names.iter().any(|n| mentions(&o.sql, n));
+                    || names.iter().any(|n| self.uses(o, n));
                 if hit {
                     picked[k] = true;
                     changed = true;
@@ -728,7 +761,12 @@ impl<'a> Cx<'a> {
                 break;
             }
         }
-        self.deps.iter().zip(picked).filter(|(_, p)| *p).map(|(o, _)| o.clone()).collect()
+        self.deps
+            .iter()
+            .zip(picked.iter().zip(gone))
+            .filter(|(_, (p, g))| **p && !g)
+            .map(|(o, _)| o.clone())
+            .collect()
     }
 
     fn temp_name(&self, table: &str) -> String {
@@ -1037,8 +1075,8 @@ impl<'a> Cx<'a> {
             for dep in self.deps {
                 let on_table = dep.tbl_name.eq_ignore_ascii_case(&o.name)
                     || dep.tbl_name.eq_ignore_ascii_case(t)
-                    || mentions(&dep.sql, &o.name)
-                    || mentions(&dep.sql, t);
+                    || self.uses(dep, &o.name)
+                    || self.uses(dep, t);
                 if on_table && mentions(&dep.sql, &oc.name) {
                     k.lints.push(Lint::DependentUsesDroppedColumn {
                         kind: dep.kind,
@@ -1120,14 +1158,14 @@ impl<'a> Cx<'a> {
                 });
             }
         }
-        let dependents = self.dependents_of(&t, &o.name);
+        let dependents = self.dependents_of(&o.name);
         for dep in &dependents {
             // An in-place column rename in this migration rewrites the view or trigger inside
             // SQLite (and a rebuild's own renames never do), so its saved text may be stale:
             // recreating it would bring back the old column name. Table renames run last and
             // rewrite recreated objects themselves.
             let stale_column = self.diffs.iter().find_map(|d| {
-                let on_table = mentions(&dep.sql, &d.old.name) || mentions(&dep.sql, &d.new.name);
+                let on_table = self.uses(dep, &d.old.name) || self.uses(dep, &d.new.name);
                 d.renames
                     .iter()
                     .find(|(from, _)| on_table && mentions(&dep.sql, from))

@@ -113,6 +113,11 @@ pub struct DbObject {
     pub tbl_name: String,
     /// The exact `CREATE ...` text; recreated byte for byte.
     pub sql: String,
+    /// The tables of the database this object uses, as SQLite resolves its text (found by
+    /// renaming each table inside a savepoint and seeing which texts SQLite rewrites), or
+    /// `None` when that could not be asked; the planner then scans the text for the names,
+    /// which may also match a keyword (`BEGIN`) or an alias.
+    pub references: Option<Vec<String>>,
 }
 
 /// What the planner diffs.
@@ -347,6 +352,78 @@ impl Plan {
     #[must_use]
     pub fn header_comments(&self) -> Vec<String> {
         self.acknowledged.iter().map(|a| format!("-- godwit: allow-drop {a}")).collect()
+    }
+
+    /// Every identifier rename the plan performs, in execution order: `(from, to)` for each
+    /// `ALTER TABLE .. RENAME TO ..` and `.. RENAME COLUMN ..`, temporary names included.
+    ///
+    /// ```
+    /// # use schema_core::plan::{Plan, Step};
+    /// let p = Plan { steps: vec![Step::RenameTable { from: "a".into(), to: "b".into(), via: None }], ..Plan::default() };
+    /// assert_eq!(p.renames(), [("a".to_string(), "b".to_string())]);
+    /// ```
+    #[must_use]
+    pub fn renames(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for s in &self.steps {
+            match s {
+                Step::RenameTable { from, to, via: Some(tmp) } => {
+                    out.push((from.clone(), tmp.clone()));
+                    out.push((tmp.clone(), to.clone()));
+                }
+                Step::RenameTable { from, to, via: None } | Step::RenameColumn { from, to, .. } => {
+                    out.push((from.clone(), to.clone()));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The tables the plan drops (`DROP TABLE`), whose triggers go with them.
+    #[must_use]
+    pub fn dropped_tables(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::DropTable { table } => Some(table.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether SQLite's `RENAME` statements of this plan can have turned the view or trigger
+    /// text `before` into `after`: the same tokens, except identifiers that the plan's renames
+    /// (applied in order) map from the old spelling to the new one. The build's proof uses it
+    /// to accept the text SQLite rewrote.
+    ///
+    /// ```
+    /// # use schema_core::plan::{Plan, Step};
+    /// let p = Plan { steps: vec![Step::RenameColumn { table: "t".into(), from: "a".into(), to: "b".into() }], ..Plan::default() };
+    /// assert!(p.rewrites_to("CREATE VIEW v AS SELECT a FROM t", "CREATE VIEW v AS SELECT \"b\" FROM t"));
+    /// assert!(!p.rewrites_to("CREATE VIEW v AS SELECT a FROM t", "CREATE VIEW v AS SELECT c FROM t"));
+    /// ```
+    #[must_use]
+    pub fn rewrites_to(&self, before: &str, after: &str) -> bool {
+        let renames = self.renames();
+        let apply = |name: &str| {
+            let mut cur = name.to_string();
+            for (from, to) in &renames {
+                if cur.eq_ignore_ascii_case(from) {
+                    cur.clone_from(to);
+                }
+            }
+            cur
+        };
+        let (a, b) = (sql::tokenize(before), sql::tokenize(after));
+        a.len() == b.len()
+            && a.iter().zip(&b).all(|(x, y)| {
+                x.normalised() == y.normalised()
+                    || match (x.ident(), y.ident()) {
+                        (Some(x), Some(y)) => apply(x).eq_ignore_ascii_case(y),
+                        _ => false,
+                    }
+            })
     }
 
     /// A descriptive name derived from the steps (`create_users`, `add_users_bio`,
