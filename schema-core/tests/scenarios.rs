@@ -606,7 +606,7 @@ fn t21_default_change_keeps_cascade_children() {
     )
     .rows(rows)
     .run("t21");
-    assert_eq!(p.name(), "rebuild_chats");
+    assert_eq!(p.name(), "chats_change_mode_default");
     assert_eq!(count(&conn, "SELECT count(*) FROM messages"), 100);
     assert_eq!(count(&conn, "SELECT count(*) FROM chats WHERE mode = 'preview'"), 2);
     conn.execute_batch("INSERT INTO chats (id) VALUES (3)").unwrap();
@@ -1129,7 +1129,7 @@ fn renamed_column_with_type_change_and_rowid_table_copy() {
     let (conn, p) = Case::new(v1, v2)
         .rows(&["INSERT INTO t VALUES ('1', 2), (NULL, NULL)"])
         .run("rename_and_retype");
-    assert_eq!(p.name(), "rebuild_t");
+    assert_eq!(p.name(), "t_rename_a_to_aa_and_aa_to_integer_and_b_to_real");
     assert_eq!(count(&conn, "SELECT aa FROM t WHERE rowid = 1"), 1);
     let v: Value = conn.query_row("SELECT b FROM t WHERE rowid = 1", [], |r| r.get(0)).unwrap();
     assert_eq!(v, Value::Real(2.0));
@@ -1207,7 +1207,7 @@ fn table_rename_then_rebuild_and_a_new_table_under_the_old_name() {
         .run("rename_rebuild_recreate");
     assert_eq!(count(&conn, "SELECT seq FROM sqlite_sequence WHERE name = 'b'"), 3);
     assert_eq!(count(&conn, "SELECT count(*) FROM a"), 0);
-    assert_eq!(p.name(), "rebuild_a_and_rename_a_to_b_and_create_a");
+    assert_eq!(p.name(), "a_make_x_not_null_and_rename_a_to_b_and_create_a");
 }
 
 #[test]

@@ -932,6 +932,7 @@ impl<'a> Cx<'a> {
                 dropped: d.dropped.iter().map(|c| c.name.clone()).collect(),
                 renamed: d.renames.clone(),
                 altered: false,
+                changes: Vec::new(),
             },
             copy: Vec::new(),
             guards: Vec::new(),
@@ -975,22 +976,23 @@ impl<'a> Cx<'a> {
         let renames = &d.renames;
         let pk_old: Vec<String> = o.primary_key.iter().map(|c| rename(c, renames)).collect();
         if pk_old != n.primary_key {
-            k.rebuild = true;
-            k.summary.altered = true;
+            k.alter("change_primary_key".into());
             k.pk_changed = true;
             if !n.primary_key.is_empty() {
                 k.lints.push(Lint::PrimaryKeyChanged { columns: n.primary_key.clone() });
             }
         }
-        if o.autoincrement != n.autoincrement
-            || o.strict != n.strict
-            || o.without_rowid != n.without_rowid
-        {
-            k.rebuild = true;
-            k.summary.altered = true;
-            if o.without_rowid != n.without_rowid {
-                k.lints.push(Lint::WithoutRowidChanged { added: n.without_rowid });
-            }
+        if o.autoincrement != n.autoincrement {
+            k.alter(
+                if n.autoincrement { "add_autoincrement" } else { "drop_autoincrement" }.into(),
+            );
+        }
+        if o.strict != n.strict {
+            k.alter(if n.strict { "make_strict" } else { "make_not_strict" }.into());
+        }
+        if o.without_rowid != n.without_rowid {
+            k.alter(if n.without_rowid { "make_without_rowid" } else { "make_with_rowid" }.into());
+            k.lints.push(Lint::WithoutRowidChanged { added: n.without_rowid });
         }
         let checks_old: BTreeSet<(Option<String>, String)> = o
             .checks
@@ -1000,8 +1002,7 @@ impl<'a> Cx<'a> {
         let checks_new: BTreeSet<(Option<String>, String)> =
             n.checks.iter().map(|c| (c.name.clone(), normalise(&c.expr))).collect();
         if checks_old != checks_new {
-            k.rebuild = true;
-            k.summary.altered = true;
+            k.alter("change_checks".into());
             for c in &n.checks {
                 if !checks_old.contains(&(c.name.clone(), normalise(&c.expr))) {
                     k.lints.push(Lint::TableCheckAdded { expr: c.expr.clone() });
@@ -1028,8 +1029,8 @@ impl<'a> Cx<'a> {
                 },
                 None => Lint::ForeignKeyDropped { columns: old.0.clone(), parent: old.1.clone() },
             });
-            k.rebuild = true;
-            k.summary.altered = true;
+            let verb = if same_key.is_some() { "change" } else { "drop" };
+            k.alter(format!("{verb}_{}_foreign_key", old.0.join("_")));
         }
         k.fks_old = fks_old;
         n.foreign_keys.iter().filter(|fk| !k.fks_old.contains(&fk_key(fk))).collect()
@@ -1357,6 +1358,16 @@ struct Classified<'a> {
 }
 
 impl Classified<'_> {
+    /// Records a change that needs a rebuild, with its phrase for the migration name
+    /// (`make_title_not_null`).
+    fn alter(&mut self, phrase: String) {
+        self.rebuild = true;
+        self.summary.altered = true;
+        if !self.summary.changes.contains(&phrase) {
+            self.summary.changes.push(phrase);
+        }
+    }
+
     fn changed(&self) -> bool {
         self.rebuild
             || !self.renames.is_empty()
@@ -1373,8 +1384,11 @@ fn classify_matched(d: &TableDiff<'_>, oc: &Column, nc: &Column, k: &mut Classif
     let source = if k.inplace.iter().any(|(f, _)| f == &oc.name) { &nc.name } else { &oc.name };
     let mut expr = q(source);
     let mut changed = false;
+    let c = &nc.name;
+    let mut phrases: Vec<String> = Vec::new();
     if oc.ty != nc.ty {
         changed = true;
+        phrases.push(format!("{c}_to_{}", nc.ty.as_sql().to_ascii_lowercase()));
         if nc.ty != SqlType::Any {
             k.lints.push(Lint::TypeChanged { column: nc.name.clone(), from: oc.ty, to: nc.ty });
         }
@@ -1393,6 +1407,7 @@ fn classify_matched(d: &TableDiff<'_>, oc: &Column, nc: &Column, k: &mut Classif
     }
     if oc.nullable && !nc.nullable {
         changed = true;
+        phrases.push(format!("make_{c}_not_null"));
         if let Some(b) = &nc.backfill {
             expr = format!("coalesce({expr}, ({b}))");
             k.lints.push(Lint::NotNullBackfilled { column: nc.name.clone() });
@@ -1402,13 +1417,16 @@ fn classify_matched(d: &TableDiff<'_>, oc: &Column, nc: &Column, k: &mut Classif
     }
     if !oc.nullable && nc.nullable {
         changed = true;
+        phrases.push(format!("make_{c}_nullable"));
         k.lints.push(Lint::NotNullDropped { column: nc.name.clone() });
     }
     if default_key(oc.default.as_ref()) != default_key(nc.default.as_ref()) {
         changed = true;
+        phrases.push(format!("change_{c}_default"));
     }
     if oc.unique != nc.unique {
         changed = true;
+        phrases.push(format!("make_{c}_{}", if nc.unique { "unique" } else { "not_unique" }));
         k.lints.push(if nc.unique {
             Lint::BecomesUnique { column: nc.name.clone() }
         } else {
@@ -1419,6 +1437,7 @@ fn classify_matched(d: &TableDiff<'_>, oc: &Column, nc: &Column, k: &mut Classif
     let ck_new = nc.check.as_deref().map(normalise);
     if ck_old != ck_new {
         changed = true;
+        phrases.push(format!("change_{c}_check"));
         if let Some(e) = &nc.check {
             k.lints.push(Lint::ColumnCheckAdded { column: nc.name.clone(), expr: e.clone() });
             k.new_checks.push((Some(nc.name.clone()), e.clone()));
@@ -1428,8 +1447,9 @@ fn classify_matched(d: &TableDiff<'_>, oc: &Column, nc: &Column, k: &mut Classif
         }
     }
     if changed {
-        k.rebuild = true;
-        k.summary.altered = true;
+        for p in phrases {
+            k.alter(p);
+        }
     }
     if oc.nullable
         && !nc.nullable
@@ -1497,12 +1517,15 @@ fn classify_fks_added(d: &TableDiff<'_>, fks_added: &[&ForeignKey], k: &mut Clas
         if fk.columns.len() == 1 && k.inline_refs.get(&fk.columns[0]).is_some_and(|f| f == *fk) {
             continue;
         }
-        k.rebuild = true;
-        k.summary.altered = true;
         let action_only = k
             .fks_old
             .iter()
             .any(|o| o.0 == fk.columns && o.1 == fk.ref_table && o.2 == fk.ref_columns);
+        if !action_only {
+            k.alter(format!("add_{}_foreign_key", fk.columns.join("_")));
+        }
+        k.rebuild = true;
+        k.summary.altered = true;
         if !action_only && fk.columns.iter().any(|c| d.matched.iter().any(|(_, nc)| &nc.name == c))
         {
             k.lints.push(Lint::ForeignKeyAdded {

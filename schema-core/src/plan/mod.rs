@@ -68,6 +68,7 @@
 
 mod diff;
 mod lint;
+mod naming;
 mod render;
 pub mod sql;
 
@@ -314,6 +315,9 @@ pub struct RebuildSummary {
     pub renamed: Vec<(String, String)>,
     /// Anything else changed (types, constraints, options).
     pub altered: bool,
+    /// What else changed, as phrases for the migration name, in the order found:
+    /// `make_title_not_null`, `price_to_integer`, `change_primary_key`, `make_strict`, ...
+    pub changes: Vec<String>,
 }
 
 /// An ordered migration plan.
@@ -431,7 +435,7 @@ impl Plan {
     /// collapsed, at most 60 characters.
     #[must_use]
     pub fn name(&self) -> String {
-        render::name(&self.steps)
+        naming::name(&self.steps)
     }
 }
 
@@ -634,12 +638,15 @@ pub fn create_statements(schema: &Schema) -> Vec<String> {
 }
 
 /// Sanitises a migration name: lowercase ASCII `[a-z0-9_]`, other characters become `_`, runs
-/// of `_` collapse, no leading or trailing `_`, at most 60 characters (cut at a `_` when
-/// possible).
+/// of `_` collapse, no leading or trailing `_`, at most 60 characters, never cut inside a word:
+/// at the last `_and_` that keeps at least 20 characters, else at the last `_` (a single word
+/// longer than 60 characters is cut at 60).
 ///
 /// ```
 /// # use schema_core::plan::sanitise_name;
 /// assert_eq!(sanitise_name("Add Users: Bio!"), "add_users_bio");
+/// let long = "tasks_make_title_not_null_and_make_description_not_null_and_add_due";
+/// assert_eq!(sanitise_name(long), "tasks_make_title_not_null_and_make_description_not_null");
 /// ```
 #[must_use]
 pub fn sanitise_name(raw: &str) -> String {
@@ -653,9 +660,13 @@ pub fn sanitise_name(raw: &str) -> String {
         }
     }
     let mut out = out.trim_matches('_').to_string();
-    if out.len() > 60 {
-        let cut = out[..60].rfind('_').filter(|&p| p >= 30).unwrap_or(60);
-        out.truncate(cut);
+    const MAX: usize = 60;
+    if out.len() > MAX {
+        // `out` is ASCII: every index is a char boundary.
+        let boundary = |p: usize| out.as_bytes().get(p) == Some(&b'_');
+        let by_part = (20..=MAX).rev().find(|&p| out[p..].starts_with("_and_"));
+        let by_word = (1..=MAX).rev().find(|&p| boundary(p));
+        out.truncate(by_part.or(by_word).unwrap_or(MAX));
         out = out.trim_end_matches('_').to_string();
     }
     out
