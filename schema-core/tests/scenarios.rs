@@ -1836,3 +1836,26 @@ fn dropping_a_table_whose_trigger_uses_a_table_rebuilt_in_the_same_migration() {
     assert!(!p.render().iter().any(|s| s.contains("DROP TRIGGER")), "{:#?}", p.render());
     assert_eq!(rows_of(&conn, "SELECT id, v FROM a"), [vec![int(1), txt("")]]);
 }
+
+#[test]
+fn a_backfill_naming_a_key_renamed_before_the_copy_asks_for_the_new_name() {
+    let v1 = parent_child("id", false, false);
+    let mut v2 = parent_child("pk", true, true);
+    let p = v2.tables.get_mut("p").unwrap();
+    p.columns[1].backfill = Some("'n' || id".into());
+    let f = Case::new(v1.clone(), v2.clone()).plan_errors();
+    assert!(
+        has(
+            &f,
+            "L12",
+            "the backfill of column name uses column id, which this migration renames to pk"
+        ),
+        "{f:#?}"
+    );
+    v2.tables.get_mut("p").unwrap().columns[1].backfill = Some("'n' || pk".into());
+    let (conn, _) = Case::new(v1, v2)
+        .rows(&["INSERT INTO p VALUES (1, NULL)", "INSERT INTO c VALUES (10, 1)"])
+        .own_row_check()
+        .run("rename_referenced_pk_backfill");
+    assert_eq!(rows_of(&conn, "SELECT pk, name FROM p"), [vec![int(1), txt("n1")]]);
+}

@@ -954,6 +954,16 @@ impl<'a> Cx<'a> {
                 .map(|(from, to)| Lint::ColumnRenamed { from: from.clone(), to: to.clone() })
                 .collect(),
         };
+        for nc in &d.new.columns {
+            let Some(b) = &nc.backfill else { continue };
+            if let Some((from, to)) = k.inplace.iter().find(|(f, _)| mentions(b, f)) {
+                k.lints.push(Lint::BackfillUsesKeyRenamedFirst {
+                    column: nc.name.clone(),
+                    from: from.clone(),
+                    to: to.clone(),
+                });
+            }
+        }
         for (oc, nc) in &d.matched {
             classify_matched(d, oc, nc, &mut k);
         }

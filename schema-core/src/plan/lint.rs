@@ -80,6 +80,9 @@ pub(super) enum Lint {
     UniqueIndexAdded { name: String },
     /// L10 error: a dependent recreated around the rebuild names a column renamed in place.
     StaleDependent { kind: ObjectKind, name: String, table: String, from: String, to: String },
+    /// L12 error: a backfill names a column that is renamed in place before the copy (another
+    /// table's foreign key references it), so the copy reads it by its new name.
+    BackfillUsesKeyRenamedFirst { column: String, from: String, to: String },
     /// L9 note: the rebuild copies the hidden rowid.
     RowidKept,
     /// L9: columns named rowid, _rowid_ and oid hide the rowid, so the rebuild renumbers it.
@@ -259,6 +262,14 @@ impl Lint {
                     "{} {name} must be recreated around the rebuild of table {t}, but this migration also renames \
                      column {table}.{from} to {to}: split the change into two migrations, the rename first",
                     kind_word(*kind)
+                ),
+            ),
+            Self::BackfillUsesKeyRenamedFirst { column, from, to } => Finding::error(
+                "L12",
+                format!(
+                    "table {t}: the backfill of column {column} uses column {from}, which this migration renames to \
+                     {to} before the copy (a foreign key of another table references it, so SQLite must rewrite \
+                     that reference): write {to} in #[column(backfill = ..)]"
                 ),
             ),
             Self::RowidKept => Finding::info(
