@@ -485,7 +485,10 @@ pub fn dependents(conn: &Connection) -> rusqlite::Result<Vec<DbObject>> {
 fn references_by_rename(
     conn: &Connection,
 ) -> rusqlite::Result<Option<BTreeMap<String, Vec<String>>>> {
-    if !conn.is_autocommit() {
+    // Inside a caller's transaction the savepoints would be part of it; with the legacy rename
+    // SQLite does not rewrite views and triggers, so the answer would be wrong.
+    let legacy: i64 = conn.query_row("PRAGMA legacy_alter_table", [], |r| r.get(0))?;
+    if !conn.is_autocommit() || legacy != 0 {
         return Ok(None);
     }
     let tables: Vec<String> = {

@@ -474,3 +474,32 @@ fn dropping_a_table_that_has_a_trigger() {
     let out = dir.run_with(|e| e.allow_drop = Some("users".into())).unwrap();
     assert_eq!(out.generated.as_deref(), Some("0002_drop_users_and_create_other"));
 }
+
+#[test]
+fn a_rebuild_that_renames_a_column_a_view_uses_recreates_the_view_with_the_new_name() {
+    let dir = Dir::new(&renamed("users", None, "bio", None));
+    dir.run().unwrap();
+    dir.write(
+        "migrations/0001_bio_view.sql",
+        "CREATE VIEW \"bios\" AS SELECT \"bio\" FROM \"users\" WHERE bio IS NOT NULL;\n",
+    );
+    dir.run().unwrap();
+    dir.write(
+        "src/schema.rs",
+        "use migrate_runtime::Table;\n\n#[derive(Table)]\n#[table(name = \"users\")]\npub struct User {\n    \
+         #[column(primary_key)]\n    pub id: i64,\n    pub email: String,\n    \
+         #[column(renamed_from = \"bio\", backfill = \"''\")]\n    pub about: String,\n}\n\n\
+         migrate_runtime::include_db!();\n",
+    );
+    let out = dir.run().unwrap();
+    let tag = out.generated.unwrap();
+    assert_eq!(tag, "0002_users_rename_bio_to_about_and_make_about_not_null");
+    let sql = dir.read(&format!("migrations/{tag}.sql"));
+    assert!(
+        sql.contains(
+            "CREATE VIEW \"bios\" AS SELECT \"about\" FROM \"users\" WHERE \"about\" IS NOT NULL;"
+        ),
+        "{sql}"
+    );
+    assert_eq!(dir.run().unwrap().generated, None);
+}

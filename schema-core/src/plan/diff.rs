@@ -815,10 +815,16 @@ impl<'a> Cx<'a> {
         });
         match ordered {
             Ok(moves) => {
+                // Temporary names in use by the permutation, which a case-only rename's own
+                // temporary name must avoid.
+                let mut used: BTreeSet<String> =
+                    moves.iter().map(|(_, to)| to.to_ascii_lowercase()).collect();
                 for (from, to) in moves {
-                    let via = from
-                        .eq_ignore_ascii_case(&to)
-                        .then(|| self.free_name(&format!("__rename_{to}")));
+                    let via = from.eq_ignore_ascii_case(&to).then(|| {
+                        let tmp = self.free_name_besides(&format!("__rename_{to}"), &used);
+                        used.insert(tmp.to_ascii_lowercase());
+                        tmp
+                    });
                     self.steps.push(Step::RenameTable { from, to, via });
                 }
             }
@@ -1169,20 +1175,31 @@ impl<'a> Cx<'a> {
                 });
             }
         }
-        let dependents = self.dependents_of(&o.name);
-        for dep in &dependents {
-            // An in-place column rename in this migration rewrites the view or trigger inside
-            // SQLite (and a rebuild's own renames never do), so its saved text may be stale:
-            // recreating it would bring back the old column name. Table renames run last and
-            // rewrite recreated objects themselves.
+        let mut dependents = self.dependents_of(&o.name);
+        for dep in &mut dependents {
+            // A column renamed in this migration (in place, which SQLite rewrites in the saved
+            // text, or by the rebuild's copy, which nothing rewrites) makes the saved text stale:
+            // recreating it would bring back the old column name. When the object uses only this
+            // table and every mention of the old name is a plain column reference, it is
+            // recreated with the new name instead. Table renames run last and rewrite recreated
+            // objects themselves.
             let stale_column = self.diffs.iter().find_map(|d| {
-                let on_table = self.uses(dep, &d.old.name) || self.uses(dep, &d.new.name);
+                let on_table = self.uses(dep, &d.old.name);
                 d.renames
                     .iter()
                     .find(|(from, _)| on_table && mentions(&dep.sql, from))
                     .map(|r| (d.new.name.clone(), r))
             });
-            if let Some((table, (from, to))) = stale_column {
+            let only_this_table = dep
+                .references
+                .as_ref()
+                .is_some_and(|tables| tables.iter().all(|t| t.eq_ignore_ascii_case(&o.name)));
+            let rewritten = (stale_column.is_some() && only_this_table)
+                .then(|| rewrite_columns(&dep.sql, &o.name, &k.renames))
+                .flatten();
+            if let Some(text) = rewritten {
+                dep.sql = text;
+            } else if let Some((table, (from, to))) = stale_column {
                 lints.push(Lint::StaleDependent {
                     kind: dep.kind,
                     name: dep.name.clone(),
@@ -1760,4 +1777,194 @@ pub(super) fn quoting_note(key: &str) -> &'static str {
     } else {
         ""
     }
+}
+
+/// One token of SQL text with its byte range, for rewriting identifiers in place.
+struct SpanToken {
+    start: usize,
+    end: usize,
+    kind: SpanKind,
+}
+
+enum SpanKind {
+    /// An identifier or keyword (`quoted` for `"x"`, `` `x` ``, `[x]`), unquoted.
+    Ident { name: String, quoted: bool },
+    /// One punctuation character.
+    Punct(char),
+    /// A literal, number, variable or comment-free other text.
+    Other,
+}
+
+/// Splits SQL into [`SpanToken`]s, skipping whitespace and comments.
+fn span_tokens(sql: &str) -> Vec<SpanToken> {
+    let chars: Vec<(usize, char)> = sql.char_indices().collect();
+    let at = |i: usize| chars.get(i).map(|(_, c)| *c);
+    let pos = |i: usize| chars.get(i).map_or(sql.len(), |(p, _)| *p);
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$' || !c.is_ascii();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(c) = at(i) {
+        let start = i;
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        if c == '-' && at(i + 1) == Some('-') {
+            while at(i).is_some_and(|c| c != '\n') {
+                i += 1;
+            }
+            continue;
+        }
+        if c == '/' && at(i + 1) == Some('*') {
+            i += 2;
+            while at(i).is_some() && !(at(i) == Some('*') && at(i + 1) == Some('/')) {
+                i += 1;
+            }
+            i = (i + 2).min(chars.len());
+            continue;
+        }
+        let quote_end = |open: char, close: char, mut i: usize| {
+            i += 1;
+            while let Some(c) = at(i) {
+                i += 1;
+                if c == close {
+                    if close == open && at(i) == Some(close) {
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+            }
+            i
+        };
+        let kind = if c == '\'' || ((c == 'x' || c == 'X') && at(i + 1) == Some('\'')) {
+            i = quote_end('\'', '\'', if c == '\'' { i } else { i + 1 });
+            SpanKind::Other
+        } else if c == '"' || c == '`' || c == '[' {
+            let close = if c == '[' { ']' } else { c };
+            i = quote_end(c, close, i);
+            let inner = &sql[pos(start) + 1..pos(i).saturating_sub(1).max(pos(start) + 1)];
+            let name = if c == '[' {
+                inner.to_string()
+            } else {
+                inner.replace(&format!("{c}{c}"), &c.to_string())
+            };
+            SpanKind::Ident { name, quoted: true }
+        } else if c.is_ascii_digit() || matches!(c, '?' | ':' | '@' | '$') {
+            i += 1;
+            while at(i).is_some_and(|c| word(c) || c == '.') {
+                i += 1;
+            }
+            SpanKind::Other
+        } else if word(c) {
+            while at(i).is_some_and(word) {
+                i += 1;
+            }
+            SpanKind::Ident { name: sql[pos(start)..pos(i)].to_string(), quoted: false }
+        } else {
+            i += 1;
+            SpanKind::Punct(c)
+        };
+        out.push(SpanToken { start: pos(start), end: pos(i), kind });
+    }
+    out
+}
+
+/// Words that are SQL keywords in a view or trigger body: a bare one equal to a renamed column
+/// is not rewritten (the object is refused instead).
+const BODY_KEYWORDS: &[&str] = &[
+    "abort",
+    "after",
+    "all",
+    "as",
+    "before",
+    "begin",
+    "by",
+    "create",
+    "cross",
+    "delete",
+    "each",
+    "end",
+    "fail",
+    "for",
+    "group",
+    "having",
+    "if",
+    "ignore",
+    "inner",
+    "insert",
+    "instead",
+    "into",
+    "join",
+    "left",
+    "limit",
+    "new",
+    "of",
+    "offset",
+    "old",
+    "on",
+    "order",
+    "outer",
+    "raise",
+    "replace",
+    "rollback",
+    "row",
+    "set",
+    "temp",
+    "temporary",
+    "trigger",
+    "union",
+    "update",
+    "using",
+    "values",
+    "view",
+    "with",
+];
+
+/// The text of a view or trigger that uses only `table`, with every plain reference to a
+/// column renamed by `renames` (`from`, bare or quoted, alone or qualified by the table, `NEW`
+/// or `OLD`) replaced by its new name, quoted, and every other byte kept. `None` when an old
+/// name also appears as something else there (a function, an alias, a keyword, qualified by
+/// another name), so a text rewrite could change what the object means.
+fn rewrite_columns(sql: &str, table: &str, renames: &[(String, String)]) -> Option<String> {
+    let tokens = span_tokens(sql);
+    let ident = |k: usize| match tokens.get(k).map(|t| &t.kind) {
+        Some(SpanKind::Ident { name, quoted }) => Some((name.as_str(), *quoted)),
+        _ => None,
+    };
+    let punct = |k: usize, p: char| matches!(tokens.get(k).map(|t| &t.kind), Some(SpanKind::Punct(c)) if *c == p);
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    for (k, tk) in tokens.iter().enumerate() {
+        let Some((name, quoted)) = ident(k) else { continue };
+        let Some((_, to)) = renames.iter().find(|(from, _)| from.eq_ignore_ascii_case(name)) else {
+            continue;
+        };
+        let keyword = !quoted
+            && (BODY_KEYWORDS.iter().chain(EXPR_KEYWORDS).any(|kw| kw.eq_ignore_ascii_case(name)));
+        let function = punct(k + 1, '(');
+        let alias = k > 0 && ident(k - 1).is_some_and(|(w, q)| !q && w.eq_ignore_ascii_case("as"));
+        let qualifier_ok = !(k > 0 && punct(k - 1, '.'))
+            || (k > 1
+                && ident(k - 2).is_some_and(|(q, _)| {
+                    q.eq_ignore_ascii_case(table)
+                        || q.eq_ignore_ascii_case("new")
+                        || q.eq_ignore_ascii_case("old")
+                }));
+        let qualifies = punct(k + 1, '.');
+        if keyword
+            || function
+            || alias
+            || !qualifier_ok
+            || qualifies
+            || name.eq_ignore_ascii_case(table)
+        {
+            return None;
+        }
+        edits.push((tk.start, tk.end, q(to)));
+    }
+    let mut out = sql.to_string();
+    for (start, end, text) in edits.into_iter().rev() {
+        out.replace_range(start..end, &text);
+    }
+    Some(out)
 }

@@ -58,7 +58,10 @@
 //!   ]"a", coalesce("b", (<backfill>)), [CAST("c" AS T) in STRICT tables], (<backfill>) FROM
 //!   "t"`; `DROP TABLE "t"`; `ALTER TABLE "__new_t" RENAME TO "t"`; `UPDATE`/`INSERT INTO
 //!   "sqlite_sequence"` to the old high-water mark and `DROP TABLE "temp"."__godwit_seq"`; the
-//!   indexes; the dependents again, with their exact original text, in original order.
+//!   indexes; the dependents again, with their exact original text, in original order. A
+//!   dependent that names a column renamed in this migration is recreated with the new name
+//!   (only the references to that column change) when it uses only the rebuilt table and every
+//!   mention is a plain column reference; otherwise the plan is refused (L10) asking to split.
 //! - Guards: `CREATE TABLE "temp"."__godwit_guard" ("msg" TEXT)` with a `BEFORE INSERT` temp
 //!   trigger that runs `RAISE(ABORT, NEW."msg")`, then one `INSERT INTO "temp"."__godwit_guard"
 //!   SELECT '<message naming table, column>' || quote(<value>) .. FROM "t" WHERE <violation>
@@ -359,7 +362,8 @@ impl Plan {
     }
 
     /// Every identifier rename the plan performs, in execution order: `(from, to)` for each
-    /// `ALTER TABLE .. RENAME TO ..` and `.. RENAME COLUMN ..`, temporary names included.
+    /// `ALTER TABLE .. RENAME TO ..` and `.. RENAME COLUMN ..`, temporary names included, and
+    /// the column renames a rebuild's copy makes.
     ///
     /// ```
     /// # use schema_core::plan::{Plan, Step};
@@ -378,6 +382,7 @@ impl Plan {
                 Step::RenameTable { from, to, via: None } | Step::RenameColumn { from, to, .. } => {
                     out.push((from.clone(), to.clone()));
                 }
+                Step::RebuildTable(r) => out.extend(r.summary.renamed.iter().cloned()),
                 _ => {}
             }
         }
