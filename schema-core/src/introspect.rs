@@ -446,7 +446,8 @@ fn fk_text(f: &FkShape) -> String {
     )
 }
 
-/// The views and triggers of the `main` database, in `sqlite_schema` order.
+/// The views and triggers of the `main` database, in `sqlite_schema` order, each with the
+/// tables it uses as SQLite itself resolves them ([`DbObject::references`]).
 ///
 /// # Errors
 ///
@@ -464,9 +465,69 @@ pub fn dependents(conn: &Connection) -> rusqlite::Result<Vec<DbObject>> {
             name: r.get(1)?,
             tbl_name: r.get(2)?,
             sql: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            references: None,
         })
     })?;
-    rows.collect()
+    let mut objects: Vec<DbObject> = rows.collect::<rusqlite::Result<_>>()?;
+    if !objects.is_empty()
+        && let Some(refs) = references_by_rename(conn)?
+    {
+        for o in &mut objects {
+            o.references = Some(refs.get(&o.name).cloned().unwrap_or_default());
+        }
+    }
+    Ok(objects)
+}
+
+/// For every view and trigger, the tables it uses: each table is renamed inside a savepoint
+/// (rolled back) and the objects whose text SQLite rewrites use it. `None` when SQLite refuses a
+/// rename (a schema it cannot parse) or a transaction is open.
+fn references_by_rename(
+    conn: &Connection,
+) -> rusqlite::Result<Option<BTreeMap<String, Vec<String>>>> {
+    // Inside a caller's transaction the savepoints would be part of it; with the legacy rename
+    // SQLite does not rewrite views and triggers, so the answer would be wrong.
+    let legacy: i64 = conn.query_row("PRAGMA legacy_alter_table", [], |r| r.get(0))?;
+    if !conn.is_autocommit() || legacy != 0 {
+        return Ok(None);
+    }
+    let tables: Vec<String> = {
+        let mut stmt = conn.prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+             ORDER BY name",
+        )?;
+        stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+    };
+    let texts = |conn: &Connection| -> rusqlite::Result<BTreeMap<String, Option<String>>> {
+        let mut stmt =
+            conn.prepare("SELECT name, sql FROM sqlite_schema WHERE type IN ('view', 'trigger')")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect()
+    };
+    let before = texts(conn)?;
+    let mut probe = "__godwit_probe".to_string();
+    while tables.iter().any(|t| t.eq_ignore_ascii_case(&probe)) {
+        probe.push('_');
+    }
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for table in &tables {
+        conn.execute_batch("SAVEPOINT \"__godwit_references\"")?;
+        let renamed = conn.execute_batch(&format!(
+            "ALTER TABLE {} RENAME TO {}",
+            crate::plan::sql::quote_ident(table),
+            crate::plan::sql::quote_ident(&probe)
+        ));
+        let after = if renamed.is_ok() { texts(conn) } else { Ok(BTreeMap::new()) };
+        conn.execute_batch("ROLLBACK TO \"__godwit_references\"; RELEASE \"__godwit_references\"")?;
+        if renamed.is_err() {
+            return Ok(None);
+        }
+        for (name, text) in after? {
+            if before.get(&name) != Some(&text) {
+                out.entry(name).or_default().push(table.clone());
+            }
+        }
+    }
+    Ok(Some(out))
 }
 
 /// The DDL of a fresh database for `schema` (what a plan from the empty schema renders).

@@ -33,14 +33,17 @@ fn names_describe_the_change() {
         plan_of(&v1, &schema(vec![users(&["bio", "age"])]), &[]).unwrap().name(),
         "add_users_bio_age"
     );
-    assert_eq!(plan_of(&schema(vec![users(&["bio"])]), &v1, &[]).unwrap().name(), "drop_users_bio");
+    assert_eq!(
+        plan_of(&schema(vec![users(&["bio"])]), &v1, &["users.bio"]).unwrap().name(),
+        "drop_users_bio"
+    );
     let renamed = schema(vec![
         table("users", vec![col("id", Integer), col("full_name", Text).from("name")]).pk(&["id"]),
     ]);
     assert_eq!(plan_of(&v1, &renamed, &[]).unwrap().name(), "rename_users_name_to_full_name");
     let retyped =
         schema(vec![table("users", vec![col("id", Integer), col("name", Integer)]).pk(&["id"])]);
-    assert_eq!(plan_of(&v1, &retyped, &[]).unwrap().name(), "rebuild_users");
+    assert_eq!(plan_of(&v1, &retyped, &[]).unwrap().name(), "users_name_to_integer");
     let both = schema(vec![users(&["bio"]), table("teams", vec![col("id", Integer)]).pk(&["id"])]);
     assert_eq!(plan_of(&v1, &both, &[]).unwrap().name(), "add_users_bio_and_create_teams");
     assert_eq!(plan_of(&v1, &empty, &["users"]).unwrap().name(), "drop_users");
@@ -195,7 +198,7 @@ fn changed_foreign_key_actions_are_named() {
         p.findings
     );
     assert!(!p.findings.iter().any(|f| f.code == "L2"), "no orphan warning for an action change");
-    assert_eq!(p.name(), "rebuild_c");
+    assert_eq!(p.name(), "c_change_p_foreign_key");
 }
 
 #[test]
@@ -212,4 +215,41 @@ fn structural_mistakes_are_refused() {
     assert!(has("L12", "AUTOINCREMENT needs a single INTEGER primary key"), "{f:#?}");
     assert!(has("L12", "WITHOUT ROWID needs a primary key"), "{f:#?}");
     assert!(has("L15", "foreign key column y does not exist"), "{f:#?}");
+}
+
+#[test]
+fn derived_names_say_what_changed_within_60_characters_in_whole_words() {
+    // Issue 12 problem 8: `rebuild_tasks` alone, and names cut mid-phrase.
+    let tasks = |title_null: bool, desc_null: bool, extra: bool| {
+        let title =
+            if title_null { col("title", Text).null() } else { col("title", Text).backfill("''") };
+        let desc = if desc_null {
+            col("description", Text).null()
+        } else {
+            col("description", Text).backfill("''")
+        };
+        let mut cols = vec![col("id", Integer), title, desc];
+        if extra {
+            cols.push(col("due_date_of_the_task", Integer).null().unique());
+        }
+        schema(vec![table("tasks", cols).pk(&["id"])])
+    };
+    let v1 = tasks(true, true, false);
+    assert_eq!(
+        plan_of(&v1, &tasks(false, true, false), &[]).unwrap().name(),
+        "tasks_make_title_not_null"
+    );
+    let long = plan_of(&v1, &tasks(false, false, true), &[]).unwrap().name();
+    assert_eq!(long, "tasks_add_due_date_of_the_task_and_make_title_not_null");
+    assert!(long.len() <= 60);
+    // A swap is named by its declared renames, not by the temporary name.
+    let ab = |swapped: bool| {
+        let (a, b) = if swapped {
+            (col("a", Text).from("b"), col("b", Text).from("a"))
+        } else {
+            (col("a", Text), col("b", Text))
+        };
+        schema(vec![table("t", vec![col("id", Integer), a, b]).pk(&["id"])])
+    };
+    assert_eq!(plan_of(&ab(false), &ab(true), &[]).unwrap().name(), "rename_t_a_to_b_b_to_a");
 }

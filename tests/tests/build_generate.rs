@@ -385,7 +385,7 @@ fn a_view_broken_by_a_schema_change_is_a_build_error() {
     // The fix the error asks for: a hand-written migration dropping the view. It is adopted
     // first, and the schema change, planned against the replay that includes it, comes next.
     dir.write("migrations/0002_drop_bios.sql", "DROP VIEW \"bios\";\n");
-    let out = dir.run().unwrap();
+    let out = dir.run_with(|e| e.allow_drop = Some("users.bio".into())).unwrap();
     assert_eq!(out.adopted, ["0002_drop_bios"]);
     assert_eq!(out.generated.as_deref(), Some("0003_drop_users_bio"));
 }
@@ -721,4 +721,86 @@ fn a_generated_statement_holding_a_breakpoint_line_is_refused() {
         &users("    #[column(default = \"a\\n --> statement-breakpoint\\nb\")]\n    pub motto: String,\n"),
     );
     assert_eq!(dir.run().unwrap().generated.as_deref(), Some("0000_create_users"));
+
+/// A schema with table `table` (renamed from `from`) holding `id`, `email` and `bio` (renamed
+/// from `bio_from`).
+fn renamed(table: &str, from: Option<&str>, bio: &str, bio_from: Option<&str>) -> String {
+    let table_attr = match from {
+        Some(f) => format!("#[table(name = \"{table}\", renamed_from = \"{f}\")]"),
+        None => format!("#[table(name = \"{table}\")]"),
+    };
+    let bio_attr =
+        bio_from.map_or_else(String::new, |f| format!("    #[column(renamed_from = \"{f}\")]\n"));
+    format!(
+        "use migrate_runtime::Table;\n\n#[derive(Table)]\n{table_attr}\npub struct User {{\n    \
+         #[column(primary_key)]\n    pub id: i64,\n    pub email: String,\n{bio_attr}    pub {bio}: Option<String>,\n}}\n\n\
+         migrate_runtime::include_db!();\n"
+    )
+}
+
+#[test]
+fn renaming_a_column_or_table_that_a_view_or_trigger_uses_follows_sqlites_rewrite() {
+    // Issue 12 problem 9: SQLite's RENAME rewrote the view and trigger text and the build's
+    // proof, expecting the old text, called it a bug in schema-core.
+    let dir = Dir::new(&renamed("users", None, "bio", None));
+    dir.run().unwrap();
+    dir.write(
+        "migrations/0001_bio_view.sql",
+        "CREATE VIEW \"bios\" AS SELECT \"bio\" FROM \"users\";\n--> statement-breakpoint\n\
+         CREATE TRIGGER \"bio_touch\" AFTER UPDATE OF \"bio\" ON \"users\" BEGIN SELECT NEW.\"bio\"; END;\n",
+    );
+    dir.run().unwrap();
+    dir.write("src/schema.rs", &renamed("users", None, "about", Some("bio")));
+    let out = dir.run().unwrap();
+    assert_eq!(out.generated.as_deref(), Some("0002_rename_users_bio_to_about"));
+    dir.write("src/schema.rs", &renamed("people", Some("users"), "about", Some("bio")));
+    let out = dir.run().unwrap();
+    assert_eq!(out.generated.as_deref(), Some("0003_rename_users_to_people"));
+    // The replay of the whole chain agrees with the snapshots: a no-change run passes.
+    let out = dir.run().unwrap();
+    assert_eq!(out.generated, None);
+}
+
+#[test]
+fn dropping_a_table_that_has_a_trigger() {
+    // Issue 12 problem 9: the trigger goes with its table; the proof expected it to stay.
+    let dir = Dir::new(&users(""));
+    dir.run().unwrap();
+    dir.write(
+        "migrations/0001_trigger.sql",
+        "CREATE TRIGGER \"users_touch\" AFTER INSERT ON \"users\" BEGIN SELECT 1; END;\n",
+    );
+    dir.run().unwrap();
+    dir.write("src/schema.rs", "use migrate_runtime::Table;\n\n#[derive(Table)]\npub struct Other {\n    #[column(primary_key)]\n    pub id: i64,\n}\n\nmigrate_runtime::include_db!();\n");
+    let out = dir.run_with(|e| e.allow_drop = Some("users".into())).unwrap();
+    assert_eq!(out.generated.as_deref(), Some("0002_drop_users_and_create_other"));
+}
+
+#[test]
+fn a_rebuild_that_renames_a_column_a_view_uses_recreates_the_view_with_the_new_name() {
+    let dir = Dir::new(&renamed("users", None, "bio", None));
+    dir.run().unwrap();
+    dir.write(
+        "migrations/0001_bio_view.sql",
+        "CREATE VIEW \"bios\" AS SELECT \"bio\" FROM \"users\" WHERE bio IS NOT NULL;\n",
+    );
+    dir.run().unwrap();
+    dir.write(
+        "src/schema.rs",
+        "use migrate_runtime::Table;\n\n#[derive(Table)]\n#[table(name = \"users\")]\npub struct User {\n    \
+         #[column(primary_key)]\n    pub id: i64,\n    pub email: String,\n    \
+         #[column(renamed_from = \"bio\", backfill = \"''\")]\n    pub about: String,\n}\n\n\
+         migrate_runtime::include_db!();\n",
+    );
+    let out = dir.run().unwrap();
+    let tag = out.generated.unwrap();
+    assert_eq!(tag, "0002_users_rename_bio_to_about_and_make_about_not_null");
+    let sql = dir.read(&format!("migrations/{tag}.sql"));
+    assert!(
+        sql.contains(
+            "CREATE VIEW \"bios\" AS SELECT \"about\" FROM \"users\" WHERE \"about\" IS NOT NULL;"
+        ),
+        "{sql}"
+    );
+    assert_eq!(dir.run().unwrap().generated, None);
 }

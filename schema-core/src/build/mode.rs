@@ -103,17 +103,26 @@ impl BuildEnv {
         }
     }
 
-    /// The `MIGRATION_ALLOW_DROP` entries, trimmed, empty ones dropped.
+    /// The `MIGRATION_ALLOW_DROP` entries (comma-separated `table` or `table.column`; a name
+    /// with a space, dot, comma or quote in double quotes, see
+    /// [`DropTarget`](crate::plan::DropTarget)), blank ones dropped. A malformed value is
+    /// passed on whole, for the planner to report.
     ///
     /// ```
     /// use schema_core::build::BuildEnv;
     /// let mut env = BuildEnv::new(".");
     /// env.allow_drop = Some(" users, posts.body ,".into());
     /// assert_eq!(env.allow_drop_list(), ["users", "posts.body"]);
+    /// env.allow_drop = Some("\"my table\".\"a,b\"".into());
+    /// assert_eq!(env.allow_drop_list(), ["\"my table\".\"a,b\""]);
     /// ```
     #[must_use]
     pub fn allow_drop_list(&self) -> Vec<String> {
-        comma_list(self.allow_drop.as_deref())
+        let value = self.allow_drop.as_deref().unwrap_or("");
+        match crate::plan::DropTarget::parse_list(value) {
+            Ok(targets) => targets.iter().map(ToString::to_string).collect(),
+            Err(_) => vec![value.to_owned()],
+        }
     }
 
     /// The `MIGRATION_ALLOW_EDIT` tags, trimmed, empty ones dropped.

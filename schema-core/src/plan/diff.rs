@@ -3,10 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::lint::{FkActions, Lint, kind_word};
 use super::render::has_hidden_rowid;
 use super::sql::{mentions, normalise, normalise_renamed, quote_ident as q};
 use super::{
-    DbObject, Finding, Guard, ObjectKind, Plan, PlanInput, Rebuild, RebuildSummary, Severity, Step,
+    DbObject, DropTarget, Finding, Guard, ObjectKind, Plan, PlanInput, Rebuild, RebuildSummary,
+    Severity, Step,
 };
 use crate::model::{Column, DefaultValue, FkAction, ForeignKey, Index, Schema, SqlType, Table};
 
@@ -27,13 +29,20 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, Vec<Finding>> {
         old: input.old,
         new: input.new,
         deps: input.dependents,
-        allow: input.allow_drop.iter().map(|s| s.trim().to_string()).collect(),
+        allow: Vec::new(),
         findings: Vec::new(),
         steps: Vec::new(),
         acknowledged: Vec::new(),
         table_renames: Vec::new(),
         diffs: Vec::new(),
+        dropped: Vec::new(),
     };
+    for entry in input.allow_drop {
+        match DropTarget::parse_list(entry) {
+            Ok(targets) => cx.allow.extend(targets),
+            Err(message) => cx.error("L1", message),
+        }
+    }
     cx.run();
     if cx.findings.iter().any(|f| f.severity == Severity::Error) {
         Err(cx.findings)
@@ -103,13 +112,15 @@ struct Cx<'a> {
     old: &'a Schema,
     new: &'a Schema,
     deps: &'a [DbObject],
-    allow: Vec<String>,
+    allow: Vec<DropTarget>,
     findings: Vec<Finding>,
     steps: Vec<Step>,
     acknowledged: Vec<String>,
     /// Declared table renames that apply: `(old name, new name)`.
     table_renames: Vec<(String, String)>,
     diffs: Vec<TableDiff<'a>>,
+    /// Old tables this migration drops.
+    dropped: Vec<String>,
 }
 
 fn is_null_default(d: Option<&DefaultValue>) -> bool {
@@ -124,7 +135,10 @@ fn default_key(d: Option<&DefaultValue>) -> Option<String> {
     d.map(|d| normalise(super::sql::strip_outer_parens(&super::render::default_sql(d))))
 }
 
-fn fk_key(fk: &ForeignKey) -> (Vec<String>, String, Vec<String>, &'static str, &'static str) {
+/// A foreign key compared across versions: columns, parent, parent columns, ON UPDATE, ON DELETE.
+type FkKey = (Vec<String>, String, Vec<String>, &'static str, &'static str);
+
+fn fk_key(fk: &ForeignKey) -> FkKey {
     let act =
         |a: Option<crate::model::FkAction>| a.map_or("NO ACTION", crate::model::FkAction::as_sql);
     (
@@ -143,19 +157,39 @@ impl<'a> Cx<'a> {
     fn warn(&mut self, code: &'static str, message: String) {
         self.findings.push(Finding::warning(code, message));
     }
-    fn info(&mut self, code: &'static str, message: String) {
-        self.findings.push(Finding::info(code, message));
+    /// Whether view or trigger `o` uses the table or view `name`: as SQLite resolved it when
+    /// the build could ask ([`DbObject::references`], tables of the old schema), else (and for
+    /// views, which SQLite cannot rename) by scanning its text for the name.
+    fn uses(&self, o: &DbObject, name: &str) -> bool {
+        match &o.references {
+            Some(tables) if self.old.tables.keys().any(|t| t.eq_ignore_ascii_case(name)) => {
+                tables.iter().any(|t| t.eq_ignore_ascii_case(name))
+            }
+            Some(_)
+                if !self
+                    .deps
+                    .iter()
+                    .any(|d| d.kind == ObjectKind::View && d.name.eq_ignore_ascii_case(name)) =>
+            {
+                false
+            }
+            _ => mentions(&o.sql, name),
+        }
     }
-    fn allowed(&self, what: &str) -> bool {
-        self.allow.iter().any(|a| a == what)
+
+    /// The acknowledgement of dropping `column` of `table` (the whole table for `None`).
+    fn allowed(&self, table: &str, column: Option<&str>) -> bool {
+        self.allow.iter().any(|a| a.matches(table, column))
     }
 
     fn run(&mut self) {
         self.lint_names();
         self.lint_double_quoted();
         let (dropped, created) = self.match_tables();
+        self.dropped.clone_from(&dropped);
         self.lint_foreign_keys(&dropped);
         self.lint_table_drops(&dropped, &created);
+        self.lint_stale_expressions();
 
         // 1. Acknowledged drops, children first.
         let dropped_tables: Vec<&Table> =
@@ -180,10 +214,8 @@ impl<'a> Cx<'a> {
                 "L3",
                 format!("table {from} is renamed to {to} (renamed_from): binaries built for the old schema will break"),
             );
-            let via =
-                from.eq_ignore_ascii_case(&to).then(|| self.free_name(&format!("__rename_{to}")));
-            self.steps.push(Step::RenameTable { from, to, via });
         }
+        self.push_table_renames(&dropped);
         // 4. New tables, parents first.
         let created_tables: Vec<&Table> =
             created.iter().filter_map(|c| self.new.table(c)).collect();
@@ -198,13 +230,16 @@ impl<'a> Cx<'a> {
         let mut claimed: BTreeSet<&str> = BTreeSet::new();
         let mut pairs: Vec<(&'a Table, &'a Table)> = Vec::new();
         for t in self.new.tables.values() {
+            // A declared rename applies whenever the old schema has the old name, even when it
+            // also has the new one (that table is then renamed away or dropped): renames are
+            // solved as a permutation (see `order_renames`).
             if let Some(from) = &t.renamed_from
-                && let Some(o) = self.old.table(from)
-                && self.old.table(&t.name).is_none()
-                && !claimed.contains(from.as_str())
+                && let Some(o) = find_ci(self.old.tables.values(), from, |t| &t.name)
+                && o.name != t.name
+                && !claimed.contains(o.name.as_str())
             {
                 claimed.insert(o.name.as_str());
-                self.table_renames.push((from.clone(), t.name.clone()));
+                self.table_renames.push((o.name.clone(), t.name.clone()));
                 pairs.push((o, t));
             }
         }
@@ -239,9 +274,10 @@ impl<'a> Cx<'a> {
         };
         for d in dropped {
             let old = self.old.table(d).expect("dropped table is old");
-            if self.allowed(d) {
-                self.acknowledged.push(d.clone());
-                self.warn("L1", format!("table {d} is dropped with all its rows (acknowledged by MIGRATION_ALLOW_DROP={d})"));
+            let key = DropTarget::table(d).to_string();
+            if self.allowed(d, None) {
+                self.warn("L1", format!("table {d} is dropped with all its rows (acknowledged by MIGRATION_ALLOW_DROP={key})"));
+                self.acknowledged.push(key);
             } else if let Some(c) =
                 created.iter().find(|c| self.new.table(c).is_some_and(|n| shape(n) == shape(old)))
             {
@@ -250,15 +286,17 @@ impl<'a> Cx<'a> {
                     format!(
                         "table {d} is dropped and table {c} is added with the same columns: if {d} was renamed, add \
                          #[table(renamed_from = \"{d}\")] to {c}; to really drop {d} and its rows, set \
-                         MIGRATION_ALLOW_DROP={d}"
+                         MIGRATION_ALLOW_DROP={key}{}",
+                        quoting_note(&key)
                     ),
                 );
             } else {
                 self.error(
                     "L1",
                     format!(
-                        "table {d} is dropped, which deletes all its rows: set MIGRATION_ALLOW_DROP={d} to confirm, or \
-                         add #[table(renamed_from = \"{d}\")] to the table it became"
+                        "table {d} is dropped, which deletes all its rows: set MIGRATION_ALLOW_DROP={key} to confirm{}, or \
+                         add #[table(renamed_from = \"{d}\")] to the table it became",
+                        quoting_note(&key)
                     ),
                 );
             }
@@ -266,7 +304,7 @@ impl<'a> Cx<'a> {
             for o in self.deps {
                 if o.tbl_name.eq_ignore_ascii_case(d) && o.kind == ObjectKind::Trigger {
                     self.warn("L1", format!("trigger {} on table {d} is dropped with it", o.name));
-                } else if mentions(&o.sql, d) {
+                } else if self.uses(o, d) {
                     self.error(
                         "L10",
                         format!(
@@ -344,6 +382,58 @@ impl<'a> Cx<'a> {
         self.findings.extend(out);
     }
 
+    /// L12: a CHECK, index `where` or default of a kept table that still names a column this
+    /// migration renames or drops (the new table could not be created with it).
+    fn lint_stale_expressions(&mut self) {
+        let mut out = Vec::new();
+        for d in &self.diffs {
+            let n = d.new;
+            let mut exprs: Vec<(String, &str)> = Vec::new();
+            for c in &n.columns {
+                if let Some(e) = &c.check {
+                    exprs.push((format!("#[column(check = ..)] of column {}", c.name), e));
+                }
+                if let Some(DefaultValue::Sql(e)) = &c.default {
+                    exprs.push((format!("#[column(default_sql = ..)] of column {}", c.name), e));
+                }
+            }
+            for ch in &n.checks {
+                exprs.push(("#[check(..)]".to_string(), &ch.expr));
+            }
+            for i in &n.indexes {
+                if let Some(w) = &i.where_clause {
+                    exprs.push((format!("the `where` of #[index] {}", i.name), w));
+                }
+            }
+            for (what, e) in exprs {
+                for name in stale_names(e, n) {
+                    if let Some((from, to)) =
+                        d.renames.iter().find(|(f, _)| f.eq_ignore_ascii_case(&name))
+                    {
+                        out.push(Finding::error(
+                            "L12",
+                            format!(
+                                "table {}: {what} uses column {from}, which this migration renames to {to} \
+                                 (renamed_from): write {to} in that expression",
+                                n.name
+                            ),
+                        ));
+                    } else if d.dropped.iter().any(|c| c.name.eq_ignore_ascii_case(&name)) {
+                        out.push(Finding::error(
+                            "L12",
+                            format!(
+                                "table {}: {what} uses column {name}, which this migration drops: change that \
+                                 expression or keep the column",
+                                n.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        self.findings.extend(out);
+    }
+
     /// L12: names SQLite reserves, empty names, case-insensitive collisions.
     fn lint_names(&mut self) {
         let mut objects: BTreeMap<String, String> = BTreeMap::new();
@@ -355,7 +445,15 @@ impl<'a> Cx<'a> {
                     "L12",
                     format!("{kind} {name:?} contains a NUL character"),
                 ));
-            } else if name.len() >= 7 && name[..7].eq_ignore_ascii_case("sqlite_") {
+            } else if name.chars().any(char::is_control) {
+                out.push(Finding::error(
+                    "L12",
+                    format!(
+                        "{kind} {name:?} contains a control character (a line break or tab): rename it; such a \
+                         name cannot be written in a migration file's header or MIGRATION_ALLOW_DROP"
+                    ),
+                ));
+            } else if name.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("sqlite_")) {
                 out.push(Finding::error(
                     "L12",
                     format!("{kind} {name}: names starting with sqlite_ are reserved by SQLite"),
@@ -454,6 +552,14 @@ impl<'a> Cx<'a> {
                     out.push(Finding::error(
                         "L12",
                         format!("table {}: a column has an empty or NUL name", t.name),
+                    ));
+                } else if c.name.chars().any(char::is_control) {
+                    out.push(Finding::error(
+                        "L12",
+                        format!(
+                            "table {}: column {:?} contains a control character (a line break or tab): rename it",
+                            t.name, c.name
+                        ),
                     ));
                 }
                 if let Some(prev) = cols.insert(c.name.to_ascii_lowercase(), &c.name) {
@@ -622,10 +728,19 @@ impl<'a> Cx<'a> {
     }
 
     /// Dependents to drop and recreate around a rebuild of `table` (transitively through views).
-    fn dependents_of(&self, table: &str, old_name: &str) -> Vec<DbObject> {
-        let mut names: BTreeSet<String> =
-            [table.to_ascii_lowercase(), old_name.to_ascii_lowercase()].into();
-        let mut picked = vec![false; self.deps.len()];
+    /// The objects were created against the old schema, so only the old name matters; triggers
+    /// of tables this migration drops are gone already.
+    fn dependents_of(&self, old_name: &str) -> Vec<DbObject> {
+        let mut names: BTreeSet<String> = [old_name.to_ascii_lowercase()].into();
+        let mut picked: Vec<bool> = self
+            .deps
+            .iter()
+            .map(|o| {
+                o.kind == ObjectKind::Trigger
+                    && self.dropped.iter().any(|d| d.eq_ignore_ascii_case(&o.tbl_name))
+            })
+            .collect();
+        let gone = picked.clone();
         loop {
             let mut changed = false;
             for (k, o) in self.deps.iter().enumerate() {
@@ -633,7 +748,7 @@ impl<'a> Cx<'a> {
                     continue;
                 }
                 let hit = names.contains(&o.tbl_name.to_ascii_lowercase())
-                    || names.iter().any(|n| mentions(&o.sql, n));
+                    || names.iter().any(|n| self.uses(o, n));
                 if hit {
                     picked[k] = true;
                     changed = true;
@@ -646,7 +761,12 @@ impl<'a> Cx<'a> {
                 break;
             }
         }
-        self.deps.iter().zip(picked).filter(|(_, p)| *p).map(|(o, _)| o.clone()).collect()
+        self.deps
+            .iter()
+            .zip(picked.iter().zip(gone))
+            .filter(|(_, (p, g))| **p && !g)
+            .map(|(o, _)| o.clone())
+            .collect()
     }
 
     fn temp_name(&self, table: &str) -> String {
@@ -656,6 +776,11 @@ impl<'a> Cx<'a> {
     /// `base`, or `base_2`, `base_3`, ...: the first name no table, index, view or trigger of
     /// either schema has, ASCII case-insensitively.
     fn free_name(&self, base: &str) -> String {
+        self.free_name_besides(base, &BTreeSet::new())
+    }
+
+    /// Like [`Self::free_name`], also avoiding `more` (lowercase names in use mid-migration).
+    fn free_name_besides(&self, base: &str, more: &BTreeSet<String>) -> String {
         let taken: BTreeSet<String> = self
             .old
             .tables
@@ -669,319 +794,284 @@ impl<'a> Cx<'a> {
             .collect();
         let mut name = base.to_string();
         let mut k = 2;
-        while taken.contains(&name.to_ascii_lowercase()) {
+        while taken.contains(&name.to_ascii_lowercase())
+            || more.contains(&name.to_ascii_lowercase())
+        {
             name = format!("{base}_{k}");
             k += 1;
         }
         name
     }
 
-    #[allow(clippy::too_many_lines)]
+    /// Step 3: the table renames as one permutation: a rename onto a freed name after the one
+    /// that frees it, a swap through a temporary name, a case-only rename through
+    /// `__rename_<name>` (SQLite refuses `user` to `User` directly).
+    fn push_table_renames(&mut self, dropped: &[String]) {
+        let names: Vec<String> =
+            self.old.tables.keys().filter(|n| !dropped.contains(n)).cloned().collect();
+        let renames = self.table_renames.clone();
+        let ordered = order_renames(&names, &renames, |from, current| {
+            self.free_name_besides(&format!("__rename_{from}"), current)
+        });
+        match ordered {
+            Ok(moves) => {
+                // Temporary names in use by the permutation, which a case-only rename's own
+                // temporary name must avoid.
+                let mut used: BTreeSet<String> =
+                    moves.iter().map(|(_, to)| to.to_ascii_lowercase()).collect();
+                for (from, to) in moves {
+                    let via = from.eq_ignore_ascii_case(&to).then(|| {
+                        let tmp = self.free_name_besides(&format!("__rename_{to}"), &used);
+                        used.insert(tmp.to_ascii_lowercase());
+                        tmp
+                    });
+                    self.steps.push(Step::RenameTable { from, to, via });
+                }
+            }
+            Err(Blocked { from, target }) => self.error(
+                "L13",
+                format!(
+                    "table {from} cannot be renamed to {target} (renamed_from): table {target} stays in the \
+                     schema under that name; rename or drop it in the same migration, or choose another name"
+                ),
+            ),
+        }
+    }
+
+    /// Column renames of a rebuilt table that run in place before the rebuild: those of columns
+    /// another table's foreign key references (SQLite's RENAME COLUMN rewrites the children's
+    /// `REFERENCES`, which a rebuild's copy cannot), and the renames whose old names those
+    /// renames need.
+    fn inplace_renames(&self, d: &TableDiff<'_>) -> Vec<(String, String)> {
+        let o = d.old;
+        let referenced = |c: &str| {
+            self.old.tables.values().filter(|t| t.name != o.name).any(|t| {
+                t.foreign_keys.iter().any(|fk| {
+                    fk.ref_table == o.name
+                        && (fk.ref_columns.iter().any(|r| r.eq_ignore_ascii_case(c))
+                            || (fk.ref_columns.is_empty()
+                                && o.primary_key.iter().any(|p| p.eq_ignore_ascii_case(c))))
+                })
+            })
+        };
+        let mut set: BTreeSet<&(String, String)> =
+            d.renames.iter().filter(|(f, _)| referenced(f)).collect();
+        loop {
+            let more: Vec<&(String, String)> = d
+                .renames
+                .iter()
+                .filter(|r| {
+                    !set.contains(r) && set.iter().any(|(_, t)| t.eq_ignore_ascii_case(&r.0))
+                })
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            set.extend(more);
+        }
+        d.renames.iter().filter(|r| set.contains(r)).cloned().collect()
+    }
+
+    /// `RenameColumn` steps for `renames` on table `cur` (old columns `names`), ordered as a
+    /// permutation; a blocked rename is an error naming the conflict.
+    fn push_column_renames(
+        &mut self,
+        t: &str,
+        cur: &str,
+        names: &[String],
+        renames: &[(String, String)],
+    ) {
+        let temp = |from: &str, current: &BTreeSet<String>| {
+            let base = format!("__godwit_{from}");
+            let mut name = base.clone();
+            let mut k = 2;
+            while current.contains(&name.to_ascii_lowercase()) {
+                name = format!("{base}_{k}");
+                k += 1;
+            }
+            name
+        };
+        match order_renames(names, renames, temp) {
+            Ok(moves) => {
+                for (from, to) in moves {
+                    self.steps.push(Step::RenameColumn { table: cur.to_string(), from, to });
+                }
+            }
+            Err(Blocked { from, target }) => self.error(
+                "L13",
+                format!(
+                    "table {t}: column {from} cannot be renamed to {target} (renamed_from): column {target} \
+                     stays in the table under that name; rename or drop it in the same migration"
+                ),
+            ),
+        }
+    }
+
+    /// One kept table: classify its changes, report the lints, push the steps.
     fn kept_table(&mut self, i: usize) {
         let d = &self.diffs[i];
         let (o, n) = (d.old, d.new);
-        let t = n.name.clone();
-        // SQL runs before the table renames, under the table's current (old) name.
-        let cur = o.name.clone();
-        let renames = d.renames.clone();
-        let matched = d.matched.clone();
-        let added = d.added.clone();
-        let dropped = d.dropped.clone();
-        let mut rebuild = false;
-        let mut summary = RebuildSummary {
-            added: added.iter().map(|c| c.name.clone()).collect(),
-            dropped: dropped.iter().map(|c| c.name.clone()).collect(),
-            renamed: renames.clone(),
-            altered: false,
-        };
-        let mut guards = Vec::new();
-        let mut new_checks: Vec<(Option<String>, String)> = Vec::new();
-        let mut copy: Vec<(String, String)> = Vec::new();
+        let mut k = self.classify(d);
+        let lints = std::mem::take(&mut k.lints);
+        self.report(&n.name, lints);
+        if !k.changed() {
+            return;
+        }
+        if k.rebuild {
+            self.push_rebuild(o, n, k);
+        } else {
+            self.push_in_place(o, &n.name, k);
+        }
+    }
 
-        // Column renames.
-        for (from, to) in &renames {
-            self.warn(
-                "L3",
-                format!("table {t}: column {from} is renamed to {to} (renamed_from): binaries built for the old schema will break"),
+    fn report(&mut self, table: &str, lints: Vec<Lint>) {
+        self.findings.extend(lints.iter().map(|l| l.finding(table)));
+    }
+
+    /// Classifies every change of a kept table: whether it rebuilds, the copy list and the
+    /// guards of a rebuild, the in-place steps, and the lints.
+    fn classify(&self, d: &TableDiff<'a>) -> Classified<'a> {
+        let mut k = Classified {
+            rebuild: false,
+            summary: RebuildSummary {
+                added: d.added.iter().map(|c| c.name.clone()).collect(),
+                dropped: d.dropped.iter().map(|c| c.name.clone()).collect(),
+                renamed: d.renames.clone(),
+                altered: false,
+                changes: Vec::new(),
+            },
+            copy: Vec::new(),
+            guards: Vec::new(),
+            new_checks: Vec::new(),
+            inline_refs: BTreeMap::new(),
+            renames: d.renames.clone(),
+            inplace: self.inplace_renames(d),
+            matched: d.matched.clone(),
+            fks_old: BTreeSet::new(),
+            acknowledged: Vec::new(),
+            added: d.added.clone(),
+            dropped: d.dropped.clone(),
+            idx_drop: Vec::new(),
+            idx_create: Vec::new(),
+            pk_changed: false,
+            lints: d
+                .renames
+                .iter()
+                .map(|(from, to)| Lint::ColumnRenamed { from: from.clone(), to: to.clone() })
+                .collect(),
+        };
+        for nc in &d.new.columns {
+            let Some(b) = &nc.backfill else { continue };
+            if let Some((from, to)) = k.inplace.iter().find(|(f, _)| mentions(b, f)) {
+                k.lints.push(Lint::BackfillUsesKeyRenamedFirst {
+                    column: nc.name.clone(),
+                    from: from.clone(),
+                    to: to.clone(),
+                });
+            }
+        }
+        for (oc, nc) in &d.matched {
+            classify_matched(d, oc, nc, &mut k);
+        }
+        let fks_added = self.classify_table_level(d, &mut k);
+        classify_added(d, &fks_added, &mut k);
+        classify_fks_added(d, &fks_added, &mut k);
+        self.classify_dropped(d, &mut k);
+        classify_indexes(d, &mut k);
+        k
+    }
+
+    /// Primary key, table options, table CHECKs and foreign keys. Returns the foreign keys the
+    /// new table adds (in new names).
+    fn classify_table_level(
+        &self,
+        d: &TableDiff<'a>,
+        k: &mut Classified<'a>,
+    ) -> Vec<&'a ForeignKey> {
+        let (o, n) = (d.old, d.new);
+        let renames = &d.renames;
+        let pk_old: Vec<String> = o.primary_key.iter().map(|c| rename(c, renames)).collect();
+        if pk_old != n.primary_key {
+            k.alter("change_primary_key".into());
+            k.pk_changed = true;
+            if !n.primary_key.is_empty() {
+                k.lints.push(Lint::PrimaryKeyChanged { columns: n.primary_key.clone() });
+            }
+        }
+        if o.autoincrement != n.autoincrement {
+            k.alter(
+                if n.autoincrement { "add_autoincrement" } else { "drop_autoincrement" }.into(),
             );
         }
-
-        // Matched columns.
-        for (oc, nc) in &matched {
-            let mut expr = q(&oc.name);
-            let mut changed = false;
-            if oc.ty != nc.ty {
-                changed = true;
-                if nc.ty != SqlType::Any {
-                    self.warn(
-                        "L2",
-                        format!(
-                            "table {t}: column {} changes type from {} to {}: the migration fails if a stored value does \
-                             not convert exactly",
-                            nc.name,
-                            oc.ty.as_sql(),
-                            nc.ty.as_sql()
-                        ),
-                    );
-                }
-            }
-            // A new type, or a table becoming STRICT (whose columns then refuse other types):
-            // every value must convert exactly; STRICT tables get the converted value.
-            if (oc.ty != nc.ty || (n.strict && !o.strict)) && nc.ty != SqlType::Any {
-                guards.push(Guard::Convert {
-                    column: nc.name.clone(),
-                    source: oc.name.clone(),
-                    to: nc.ty,
-                });
-                if n.strict {
-                    expr = format!("CAST({expr} AS {})", nc.ty.as_sql());
-                }
-            }
-            if oc.nullable && !nc.nullable {
-                changed = true;
-                if let Some(b) = &nc.backfill {
-                    expr = format!("coalesce({expr}, ({b}))");
-                    self.warn(
-                        "L3",
-                        format!("table {t}: column {} becomes NOT NULL; existing NULLs get the backfill", nc.name),
-                    );
-                } else {
-                    self.error(
-                        "L2",
-                        format!(
-                            "table {t}: column {} becomes NOT NULL but existing rows may hold NULL: add \
-                             #[column(backfill = \"<sql expr>\")] to fill them (a default only applies to new rows)",
-                            nc.name
-                        ),
-                    );
-                }
-            }
-            if !oc.nullable && nc.nullable {
-                changed = true;
-                self.warn(
-                    "L4",
-                    format!("table {t}: column {} drops its NOT NULL constraint", nc.name),
-                );
-            }
-            if default_key(oc.default.as_ref()) != default_key(nc.default.as_ref()) {
-                changed = true;
-            }
-            if oc.unique != nc.unique {
-                changed = true;
-                if nc.unique {
-                    self.warn("L2", format!("table {t}: column {} becomes UNIQUE: the migration fails on duplicate values", nc.name));
-                } else {
-                    self.warn(
-                        "L4",
-                        format!("table {t}: column {} drops its UNIQUE constraint", nc.name),
-                    );
-                }
-            }
-            let ck_old = oc.check.as_deref().map(|e| normalise_renamed(e, &renames));
-            let ck_new = nc.check.as_deref().map(normalise);
-            if ck_old != ck_new {
-                changed = true;
-                if let Some(e) = &nc.check {
-                    self.warn("L2", format!("table {t}: column {} gets CHECK ({e}): the migration fails on rows that violate it", nc.name));
-                    new_checks.push((Some(nc.name.clone()), e.clone()));
-                }
-                if let Some(e) = &oc.check {
-                    self.warn("L4", format!("table {t}: column {} drops CHECK ({e})", nc.name));
-                }
-            }
-            if changed {
-                rebuild = true;
-                summary.altered = true;
-            }
-            if oc.nullable
-                && !nc.nullable
-                && nc.backfill.as_deref().is_some_and(|b| !is_non_null_literal(b))
-            {
-                guards.push(Guard::NotNull { column: nc.name.clone(), expr: expr.clone() });
-            }
-            if nc.unique && !oc.unique && oc.ty == nc.ty {
-                guards.push(Guard::Unique {
-                    columns: vec![nc.name.clone()],
-                    exprs: vec![expr.clone()],
-                    constraint: "UNIQUE",
-                });
-            }
-            copy.push((nc.name.clone(), expr));
+        if o.strict != n.strict {
+            k.alter(if n.strict { "make_strict" } else { "make_not_strict" }.into());
         }
-
-        // Table-level structure, in new names.
-        let pk_old: Vec<String> = o.primary_key.iter().map(|c| rename(c, &renames)).collect();
-        if pk_old != n.primary_key {
-            rebuild = true;
-            summary.altered = true;
-            if !n.primary_key.is_empty() {
-                self.warn(
-                    "L2",
-                    format!("table {t}: the primary key changes to ({}): the migration fails on duplicate or NULL keys", n.primary_key.join(", ")),
-                );
-            }
-        }
-        if o.autoincrement != n.autoincrement
-            || o.strict != n.strict
-            || o.without_rowid != n.without_rowid
-        {
-            rebuild = true;
-            summary.altered = true;
-            if o.without_rowid != n.without_rowid {
-                self.warn(
-                    "L9",
-                    format!(
-                        "table {t}: WITHOUT ROWID is {}",
-                        if n.without_rowid { "added" } else { "removed" }
-                    ),
-                );
-            }
+        if o.without_rowid != n.without_rowid {
+            k.alter(if n.without_rowid { "make_without_rowid" } else { "make_with_rowid" }.into());
+            k.lints.push(Lint::WithoutRowidChanged { added: n.without_rowid });
         }
         let checks_old: BTreeSet<(Option<String>, String)> = o
             .checks
             .iter()
-            .map(|c| (c.name.clone(), normalise_renamed(&c.expr, &renames)))
+            .map(|c| (c.name.clone(), normalise_renamed(&c.expr, renames)))
             .collect();
         let checks_new: BTreeSet<(Option<String>, String)> =
             n.checks.iter().map(|c| (c.name.clone(), normalise(&c.expr))).collect();
         if checks_old != checks_new {
-            rebuild = true;
-            summary.altered = true;
+            k.alter("change_checks".into());
             for c in &n.checks {
                 if !checks_old.contains(&(c.name.clone(), normalise(&c.expr))) {
-                    self.warn("L2", format!("table {t}: new CHECK ({}): the migration fails on rows that violate it", c.expr));
-                    new_checks.push((None, c.expr.clone()));
+                    k.lints.push(Lint::TableCheckAdded { expr: c.expr.clone() });
+                    k.new_checks.push((None, c.expr.clone()));
                 }
             }
             for c in &o.checks {
-                if !checks_new.contains(&(c.name.clone(), normalise_renamed(&c.expr, &renames))) {
-                    self.warn("L4", format!("table {t}: CHECK ({}) is dropped", c.expr));
+                if !checks_new.contains(&(c.name.clone(), normalise_renamed(&c.expr, renames))) {
+                    k.lints.push(Lint::TableCheckDropped { expr: c.expr.clone() });
                 }
             }
         }
         let fks_old: BTreeSet<_> =
-            o.foreign_keys.iter().map(|fk| fk_key(&self.map_fk(fk, &renames))).collect();
+            o.foreign_keys.iter().map(|fk| fk_key(&self.map_fk(fk, renames))).collect();
         let fks_new: BTreeSet<_> = n.foreign_keys.iter().map(fk_key).collect();
-        let fk_removed: Vec<_> = fks_old.difference(&fks_new).cloned().collect();
-        let fk_added: Vec<&ForeignKey> =
-            n.foreign_keys.iter().filter(|fk| !fks_old.contains(&fk_key(fk))).collect();
-        for k in &fk_removed {
-            let same_key = fks_new.iter().find(|n| n.0 == k.0 && n.1 == k.1 && n.2 == k.2);
-            let message = match same_key {
-                Some(n) => format!(
-                    "table {t}: foreign key ({}) to {} changes its actions from ON UPDATE {} ON DELETE {} to \
-                     ON UPDATE {} ON DELETE {}",
-                    k.0.join(", "),
-                    k.1,
-                    k.3,
-                    k.4,
-                    n.3,
-                    n.4
-                ),
-                None => {
-                    format!("table {t}: foreign key ({}) to {} is dropped", k.0.join(", "), k.1)
-                }
-            };
-            self.warn("L4", message);
-            rebuild = true;
-            summary.altered = true;
+        for old in fks_old.difference(&fks_new) {
+            let same_key = fks_new.iter().find(|n| n.0 == old.0 && n.1 == old.1 && n.2 == old.2);
+            k.lints.push(match same_key {
+                Some(new) => Lint::ForeignKeyActionsChanged {
+                    columns: old.0.clone(),
+                    parent: old.1.clone(),
+                    old: FkActions { on_update: old.3, on_delete: old.4 },
+                    new: FkActions { on_update: new.3, on_delete: new.4 },
+                },
+                None => Lint::ForeignKeyDropped { columns: old.0.clone(), parent: old.1.clone() },
+            });
+            let verb = if same_key.is_some() { "change" } else { "drop" };
+            k.alter(format!("{verb}_{}_foreign_key", old.0.join("_")));
         }
-        // Added columns.
-        let mut inline_refs: BTreeMap<String, ForeignKey> = BTreeMap::new();
-        for nc in &added {
-            let fks: Vec<&&ForeignKey> =
-                fk_added.iter().filter(|fk| fk.columns.contains(&nc.name)).collect();
-            if !nc.nullable && is_null_default(nc.default.as_ref()) && nc.backfill.is_none() {
-                self.error(
-                    "L2",
-                    format!(
-                        "table {t}: new NOT NULL column {} has no value for existing rows: add #[column(backfill = \
-                         \"<sql expr>\")] or a default",
-                        nc.name
-                    ),
-                );
-            }
-            let in_place = nc.backfill.is_none()
-                && !nc.unique
-                && !n.primary_key.contains(&nc.name)
-                && nc.default.as_ref().is_none_or(DefaultValue::is_constant)
-                && (nc.nullable || !is_null_default(nc.default.as_ref()))
-                && (fks.is_empty()
-                    || (fks.len() == 1
-                        && fks[0].columns.len() == 1
-                        && is_null_default(nc.default.as_ref())));
-            if let Some(b) = &nc.backfill {
-                copy.push((nc.name.clone(), format!("({b})")));
-                if !nc.nullable && !is_non_null_literal(b) {
-                    guards.push(Guard::NotNull { column: nc.name.clone(), expr: format!("({b})") });
-                }
-                if nc.unique {
-                    guards.push(Guard::Unique {
-                        columns: vec![nc.name.clone()],
-                        exprs: vec![format!("({b})")],
-                        constraint: "UNIQUE",
-                    });
-                }
-            } else if matches!(nc.default, Some(DefaultValue::Sql(_))) {
-                self.warn(
-                    "L14",
-                    format!(
-                        "table {t}: new column {} has an expression default: every existing row gets the value it \
-                         has when the migration runs (use backfill to choose another)",
-                        nc.name
-                    ),
-                );
-            }
-            if nc.check.is_some() {
-                self.warn("L2", format!("table {t}: new column {} has a CHECK: the migration fails on rows that violate it", nc.name));
-            }
-            if !in_place {
-                rebuild = true;
-            } else if let Some(fk) = fks.first() {
-                inline_refs.insert(nc.name.clone(), (**fk).clone());
-            }
-        }
-        for fk in &fk_added {
-            if !(fk.columns.len() == 1 && inline_refs.get(&fk.columns[0]).is_some_and(|f| f == *fk))
-            {
-                rebuild = true;
-                summary.altered = true;
-                let cols = fk.columns.join(", ");
-                let action_only = fks_old
-                    .iter()
-                    .any(|k| k.0 == fk.columns && k.1 == fk.ref_table && k.2 == fk.ref_columns);
-                if !action_only
-                    && fk.columns.iter().any(|c| matched.iter().any(|(_, nc)| &nc.name == c))
-                {
-                    self.warn(
-                        "L2",
-                        format!("table {t}: new foreign key ({cols}) to {}: the migration fails on rows without a parent", fk.ref_table),
-                    );
-                }
-            }
-        }
+        k.fks_old = fks_old;
+        n.foreign_keys.iter().filter(|fk| !k.fks_old.contains(&fk_key(fk))).collect()
+    }
 
-        // Dropped columns.
-        for oc in &dropped {
-            let key = format!("{}.{}", t, oc.name);
-            let ambiguous = added.iter().find(|a| a.ty == oc.ty && a.nullable == oc.nullable);
-            let old_key = format!("{}.{}", o.name, oc.name);
-            if self.allowed(&key) || self.allowed(&old_key) {
-                let k = if self.allowed(&key) { key.clone() } else { old_key };
-                self.acknowledged.push(k.clone());
-                self.warn("L1", format!("table {t}: column {} is dropped with its data (acknowledged by MIGRATION_ALLOW_DROP={k})", oc.name));
+    /// Dropped columns: acknowledgement, whether they force a rebuild, dependents that use them.
+    fn classify_dropped(&self, d: &TableDiff<'a>, k: &mut Classified<'a>) {
+        let (o, t) = (d.old, &d.new.name);
+        for oc in &d.dropped {
+            let key = DropTarget::column(t, &oc.name).to_string();
+            let ambiguous = d.added.iter().find(|a| a.ty == oc.ty && a.nullable == oc.nullable);
+            let by_new = self.allowed(t, Some(&oc.name));
+            if by_new || self.allowed(&o.name, Some(&oc.name)) {
+                let table = if by_new { t } else { &o.name };
+                let key = DropTarget::column(table, &oc.name).to_string();
+                k.acknowledged.push(key.clone());
+                k.lints.push(Lint::ColumnDropAcknowledged { column: oc.name.clone(), key });
             } else if let Some(a) = ambiguous {
-                self.error(
-                    "L13",
-                    format!(
-                        "table {t}: column {} is dropped and column {} is added with the same type: if it was renamed, add \
-                         #[column(renamed_from = \"{}\")] to {}; to really drop {} and its data, set \
-                         MIGRATION_ALLOW_DROP={key}",
-                        oc.name, a.name, oc.name, a.name, oc.name
-                    ),
-                );
+                k.lints.push(Lint::ColumnDropLooksLikeRename {
+                    column: oc.name.clone(),
+                    added: a.name.clone(),
+                    key,
+                });
             } else {
-                self.warn("L3", format!("table {t}: column {} is dropped with its data; binaries built for the old schema will break", oc.name));
+                k.lints.push(Lint::ColumnDropped { column: oc.name.clone(), key });
             }
             let in_pk = o.primary_key.contains(&oc.name);
             let in_fk = o.foreign_keys.iter().any(|fk| fk.columns.contains(&oc.name));
@@ -995,161 +1085,128 @@ impl<'a> Cx<'a> {
                     .any(|fk| fk.ref_table == o.name && fk.ref_columns.contains(&oc.name))
             });
             // SQLite cannot drop a table's last column: a table whose old columns all go is rebuilt.
-            let last = matched.is_empty();
+            let last = d.matched.is_empty();
             if in_pk || oc.unique || in_fk || in_check || referenced || last {
-                rebuild = true;
+                k.rebuild = true;
             }
             for dep in self.deps {
                 let on_table = dep.tbl_name.eq_ignore_ascii_case(&o.name)
-                    || dep.tbl_name.eq_ignore_ascii_case(&t)
-                    || mentions(&dep.sql, &o.name)
-                    || mentions(&dep.sql, &t);
+                    || dep.tbl_name.eq_ignore_ascii_case(t)
+                    || self.uses(dep, &o.name)
+                    || self.uses(dep, t);
                 if on_table && mentions(&dep.sql, &oc.name) {
-                    self.findings.push(Finding::error(
-                        "L10",
-                        format!(
-                            "{} {} uses column {t}.{}, which this migration drops: drop or change {} in a custom \
-                             migration first",
-                            kind_word(dep.kind),
-                            dep.name,
-                            oc.name,
-                            dep.name
-                        ),
-                    ));
+                    k.lints.push(Lint::DependentUsesDroppedColumn {
+                        kind: dep.kind,
+                        name: dep.name.clone(),
+                        column: oc.name.clone(),
+                    });
                 }
             }
         }
+    }
 
-        // Indexes, in new names.
-        let idx_key = |i: &Index, map: &[(String, String)]| {
-            (
-                i.columns.iter().map(|c| rename(c, map).to_ascii_lowercase()).collect::<Vec<_>>(),
-                i.unique,
-                i.where_clause.as_deref().map(|w| normalise_renamed(w, map)),
-            )
-        };
-        let same_index = |oi: &Index| {
-            n.indexes
-                .iter()
-                .any(|ni| ni.name == oi.name && idx_key(ni, &[]) == idx_key(oi, &renames))
-        };
-        let idx_drop: Vec<&Index> = o.indexes.iter().filter(|oi| !same_index(oi)).collect();
-        let idx_create: Vec<&Index> = n
-            .indexes
+    /// The in-place steps: indexes dropped, columns renamed, dropped and added, indexes created.
+    fn push_in_place(&mut self, o: &Table, t: &str, k: Classified<'a>) {
+        let cur = o.name.clone();
+        let t = t.to_string();
+        self.acknowledged.extend(k.acknowledged);
+        for i in k.idx_drop {
+            self.steps.push(Step::DropIndex { table: cur.clone(), name: i.name.clone() });
+        }
+        // Drops first: they free names that renames may take.
+        for oc in &k.dropped {
+            self.steps.push(Step::DropColumn { table: cur.clone(), column: oc.name.clone() });
+        }
+        let names: Vec<String> = o
+            .columns
             .iter()
-            .filter(|ni| {
-                !o.indexes
-                    .iter()
-                    .any(|oi| oi.name == ni.name && idx_key(ni, &[]) == idx_key(oi, &renames))
-            })
+            .filter(|c| !k.dropped.iter().any(|d| d.name == c.name))
+            .map(|c| c.name.clone())
             .collect();
-        for i in &idx_drop {
-            if i.unique {
-                self.warn("L4", format!("table {t}: unique index {} is dropped", i.name));
-            }
+        self.push_column_renames(&t, &cur, &names, &k.renames);
+        for nc in &k.added {
+            let references = k.inline_refs.get(&nc.name).cloned().map(|mut fk| {
+                fk.ref_table = self.current_name(&fk.ref_table);
+                fk
+            });
+            self.steps.push(Step::AddColumn {
+                table: cur.clone(),
+                column: (*nc).clone(),
+                references,
+            });
         }
-        for i in &idx_create {
-            if i.unique {
-                self.warn(
-                    "L2",
-                    format!(
-                        "table {t}: new unique index {}: the migration fails on duplicate values",
-                        i.name
-                    ),
-                );
-            }
+        for i in k.idx_create {
+            self.steps.push(Step::CreateIndex { table: cur.clone(), index: i.clone() });
         }
+    }
 
-        let changed = rebuild
-            || !renames.is_empty()
-            || !added.is_empty()
-            || !dropped.is_empty()
-            || !idx_drop.is_empty()
-            || !idx_create.is_empty();
-        if !changed {
-            return;
+    /// The rebuild: guards, dependents, rowid and sequence handling, its lints, the step.
+    fn push_rebuild(&mut self, o: &Table, n: &Table, mut k: Classified<'a>) {
+        let t = n.name.clone();
+        // SQL runs before the table renames, under the table's current (old) name.
+        let cur = o.name.clone();
+        self.acknowledged.append(&mut k.acknowledged);
+        let mut lints = Vec::new();
+        if !k.inplace.is_empty() {
+            self.push_inplace_before_rebuild(o, &t, &mut k);
         }
-        if !rebuild {
-            for i in idx_drop {
-                self.steps.push(Step::DropIndex { table: cur.clone(), name: i.name.clone() });
-            }
-            for (from, to) in &renames {
-                self.steps.push(Step::RenameColumn {
-                    table: cur.clone(),
-                    from: from.clone(),
-                    to: to.clone(),
-                });
-            }
-            for oc in &dropped {
-                self.steps.push(Step::DropColumn { table: cur.clone(), column: oc.name.clone() });
-            }
-            for nc in &added {
-                let references = inline_refs.get(&nc.name).cloned().map(|mut fk| {
-                    fk.ref_table = self.current_name(&fk.ref_table);
-                    fk
-                });
-                self.steps.push(Step::AddColumn {
-                    table: cur.clone(),
-                    column: (*nc).clone(),
-                    references,
-                });
-            }
-            for i in idx_create {
-                self.steps.push(Step::CreateIndex { table: cur.clone(), index: i.clone() });
-            }
-            return;
-        }
-
-        // Rebuild.
         // Readable CHECK errors when the copy moves every value unchanged.
-        let plain_copy = renames.is_empty()
+        let plain_copy = k.renames.is_empty()
             && (o.strict || !n.strict)
-            && matched.iter().all(|(oc, nc)| oc.ty == nc.ty && (nc.nullable || !oc.nullable));
+            && k.matched.iter().all(|(oc, nc)| oc.ty == nc.ty && (nc.nullable || !oc.nullable));
         if plain_copy {
-            for (column, expr) in new_checks {
-                if !added.iter().any(|a| mentions(&expr, &a.name)) {
-                    guards.push(Guard::Check { column, expr });
+            for (column, expr) in std::mem::take(&mut k.new_checks) {
+                if !k.added.iter().any(|a| mentions(&expr, &a.name)) {
+                    k.guards.push(Guard::Check { column, expr });
                 }
             }
         }
-        if pk_old != n.primary_key && !n.primary_key.is_empty() {
+        if k.pk_changed && !n.primary_key.is_empty() {
             let exprs: Vec<Option<String>> = n
                 .primary_key
                 .iter()
-                .map(|c| copy.iter().find(|(n, _)| n == c).map(|(_, e)| e.clone()))
+                .map(|c| k.copy.iter().find(|(n, _)| n == c).map(|(_, e)| e.clone()))
                 .collect();
             if exprs.iter().all(Option::is_some) {
-                guards.push(Guard::Unique {
+                k.guards.push(Guard::Unique {
                     columns: n.primary_key.clone(),
                     exprs: exprs.into_iter().flatten().collect(),
                     constraint: "PRIMARY KEY",
                 });
             }
         }
-        let dependents = self.dependents_of(&t, &o.name);
-        for dep in &dependents {
-            // An in-place column rename in this migration rewrites the view or trigger inside
-            // SQLite (and a rebuild's own renames never do), so its saved text may be stale:
-            // recreating it would bring back the old column name. Table renames run last and
-            // rewrite recreated objects themselves.
+        let mut dependents = self.dependents_of(&o.name);
+        for dep in &mut dependents {
+            // A column renamed in this migration (in place, which SQLite rewrites in the saved
+            // text, or by the rebuild's copy, which nothing rewrites) makes the saved text stale:
+            // recreating it would bring back the old column name. When the object uses only this
+            // table and every mention of the old name is a plain column reference, it is
+            // recreated with the new name instead. Table renames run last and rewrite recreated
+            // objects themselves.
             let stale_column = self.diffs.iter().find_map(|d| {
-                let on_table = mentions(&dep.sql, &d.old.name) || mentions(&dep.sql, &d.new.name);
+                let on_table = self.uses(dep, &d.old.name);
                 d.renames
                     .iter()
                     .find(|(from, _)| on_table && mentions(&dep.sql, from))
                     .map(|r| (d.new.name.clone(), r))
             });
-            if let Some((table, (from, to))) = stale_column {
-                let what = format!("column {table}.{from} to {to}");
-                self.error(
-                    "L10",
-                    format!(
-                        "{} {} must be recreated around the rebuild of table {t}, but this migration also renames \
-                         {what}: split the change into two migrations, the rename first",
-                        kind_word(dep.kind),
-                        dep.name
-                    ),
-                );
+            let only_this_table = dep
+                .references
+                .as_ref()
+                .is_some_and(|tables| tables.iter().all(|t| t.eq_ignore_ascii_case(&o.name)));
+            let rewritten = (stale_column.is_some() && only_this_table)
+                .then(|| rewrite_columns(&dep.sql, &o.name, &k.renames))
+                .flatten();
+            if let Some(text) = rewritten {
+                dep.sql = text;
+            } else if let Some((table, (from, to))) = stale_column {
+                lints.push(Lint::StaleDependent {
+                    kind: dep.kind,
+                    name: dep.name.clone(),
+                    table,
+                    from: from.clone(),
+                    to: to.clone(),
+                });
             }
         }
         let copy_rowid = if !o.without_rowid && has_hidden_rowid(n) {
@@ -1159,69 +1216,34 @@ impl<'a> Cx<'a> {
                     .chain(n.columns.iter())
                     .any(|c| c.name.eq_ignore_ascii_case(alias))
             });
-            match free {
-                Some(_) => self.info("L9", format!("table {t} has no INTEGER PRIMARY KEY: the rebuild keeps every rowid")),
-                None => self.warn("L9", format!("table {t}: columns named rowid, _rowid_ and oid hide the rowid, so the rebuild renumbers it")),
-            }
+            lints.push(if free.is_some() { Lint::RowidKept } else { Lint::RowidRenumbered });
             free
         } else {
             None
         };
-        if copy.is_empty() && copy_rowid.is_none() {
+        if k.copy.is_empty() && copy_rowid.is_none() {
             // Nothing to copy by name: still copy one row per old row, so no row is lost.
             if let Some(first) = n.columns.first() {
                 let expr = first
                     .default
                     .as_ref()
                     .map_or_else(|| "NULL".to_string(), super::render::default_sql);
-                copy.push((first.name.clone(), expr));
+                k.copy.push((first.name.clone(), expr));
             }
         }
         let keep_sequence = o.autoincrement && n.autoincrement;
         if keep_sequence {
-            self.info("L9", format!("table {t} uses AUTOINCREMENT: the rebuild keeps its counter"));
+            lints.push(Lint::SequenceKept);
         }
-        let mut note = format!("table {t} is rebuilt (create, copy, drop, rename)");
-        if !n.indexes.is_empty() {
-            let names: Vec<&str> = n.indexes.iter().map(|i| i.name.as_str()).collect();
-            note.push_str(&format!("; indexes recreated: {}", names.join(", ")));
-        }
-        if !dependents.is_empty() {
-            let names: Vec<&str> = dependents.iter().map(|d| d.name.as_str()).collect();
-            note.push_str(&format!("; views and triggers recreated: {}", names.join(", ")));
-        }
-        self.info("L6", note);
-        // L5: children whose ON DELETE action would fire if foreign keys were on during the DROP.
-        let hazards: Vec<String> =
-            self.new
-                .tables
-                .values()
-                .filter(|c| c.name != t)
-                .flat_map(|c| c.foreign_keys.iter().map(move |fk| (c, fk)))
-                .filter(|(_, fk)| fk.ref_table == t)
-                .filter_map(|(c, fk)| {
-                    let action = fk.on_delete?;
-                    matches!(action, FkAction::Cascade | FkAction::SetNull | FkAction::SetDefault)
-                        .then(|| {
-                            format!(
-                                "{}({}) ON DELETE {}",
-                                c.name,
-                                fk.columns.join(", "),
-                                action.as_sql()
-                            )
-                        })
-                })
-                .collect();
+        lints.push(Lint::Rebuilt {
+            indexes: n.indexes.iter().map(|i| i.name.clone()).collect(),
+            dependents: dependents.iter().map(|d| d.name.clone()).collect(),
+        });
+        let hazards = self.cascade_hazards(&t);
         if !hazards.is_empty() {
-            self.info(
-                "L5",
-                format!(
-                    "table {t} is rebuilt while {} reference it: safe only with foreign keys off during the \
-                     migration, as the runner does (hosts that ignore PRAGMA foreign_keys would lose those rows)",
-                    hazards.join(", ")
-                ),
-            );
+            lints.push(Lint::CascadeHazard { children: hazards });
         }
+        self.report(&t, lints);
         // Children keep their CREATE text: the runner switches foreign keys off outside the
         // transaction, so dropping the old table fires no action on them.
         let temp_name = self.temp_name(&cur);
@@ -1233,13 +1255,337 @@ impl<'a> Cx<'a> {
         self.steps.push(Step::RebuildTable(Box::new(Rebuild {
             table,
             temp_name,
-            copy,
+            copy: k.copy,
             copy_rowid,
-            guards,
+            guards: k.guards,
             keep_sequence,
             dependents,
-            summary,
+            summary: k.summary,
         })));
+    }
+
+    /// The in-place renames of a rebuilt table, before its rebuild: a dropped column holding a
+    /// name they need moves to a temporary name first (the rebuild then leaves it behind).
+    fn push_inplace_before_rebuild(&mut self, o: &Table, t: &str, k: &mut Classified<'a>) {
+        let mut moves: Vec<(String, String)> = Vec::new();
+        for oc in &k.dropped {
+            if !k.inplace.iter().any(|(_, to)| to.eq_ignore_ascii_case(&oc.name)) {
+                continue;
+            }
+            let referenced = self.old.tables.values().any(|ot| {
+                ot.name != o.name
+                    && ot.foreign_keys.iter().any(|fk| {
+                        fk.ref_table == o.name
+                            && fk.ref_columns.iter().any(|r| r.eq_ignore_ascii_case(&oc.name))
+                    })
+            });
+            if referenced {
+                self.error(
+                    "L13",
+                    format!(
+                        "table {t}: column {} is dropped while another column is renamed onto its name and a \
+                         foreign key of another table references {t}({}): split the change into two \
+                         migrations (first drop or move that reference)",
+                        oc.name, oc.name
+                    ),
+                );
+                return;
+            }
+            let taken: BTreeSet<String> = o
+                .columns
+                .iter()
+                .map(|c| c.name.to_ascii_lowercase())
+                .chain(k.inplace.iter().map(|(_, to)| to.to_ascii_lowercase()))
+                .collect();
+            let base = format!("__godwit_{}", oc.name);
+            let mut tmp = base.clone();
+            let mut n = 2;
+            while taken.contains(&tmp.to_ascii_lowercase()) {
+                tmp = format!("{base}_{n}");
+                n += 1;
+            }
+            moves.push((oc.name.clone(), tmp));
+        }
+        let cur = o.name.clone();
+        for (from, to) in &moves {
+            self.steps.push(Step::RenameColumn {
+                table: cur.clone(),
+                from: from.clone(),
+                to: to.clone(),
+            });
+        }
+        let names: Vec<String> = o
+            .columns
+            .iter()
+            .map(|c| {
+                moves
+                    .iter()
+                    .find(|(f, _)| f == &c.name)
+                    .map_or_else(|| c.name.clone(), |(_, to)| to.clone())
+            })
+            .collect();
+        let inplace = k.inplace.clone();
+        self.push_column_renames(t, &cur, &names, &inplace);
+        k.summary.renamed.retain(|r| !inplace.contains(r));
+    }
+
+    /// L5: children whose ON DELETE action would fire if foreign keys were on during the DROP
+    /// of table `t`'s rebuild.
+    fn cascade_hazards(&self, t: &str) -> Vec<String> {
+        self.new
+            .tables
+            .values()
+            .filter(|c| c.name != t)
+            .flat_map(|c| c.foreign_keys.iter().map(move |fk| (c, fk)))
+            .filter(|(_, fk)| fk.ref_table == t)
+            .filter_map(|(c, fk)| {
+                let action = fk.on_delete?;
+                matches!(action, FkAction::Cascade | FkAction::SetNull | FkAction::SetDefault).then(
+                    || {
+                        format!(
+                            "{}({}) ON DELETE {}",
+                            c.name,
+                            fk.columns.join(", "),
+                            action.as_sql()
+                        )
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+/// The classification of one kept table's changes (see [`Cx::classify`]).
+struct Classified<'a> {
+    /// The table must be rebuilt.
+    rebuild: bool,
+    summary: RebuildSummary,
+    /// `(new column, expression over the old table)` for a rebuild.
+    copy: Vec<(String, String)>,
+    guards: Vec<Guard>,
+    /// New CHECKs `(column of a column CHECK, expression)`, guarded when the copy is plain.
+    new_checks: Vec<(Option<String>, String)>,
+    /// Inline `REFERENCES` of columns added in place.
+    inline_refs: BTreeMap<String, ForeignKey>,
+    /// The old foreign keys, in new names.
+    fks_old: BTreeSet<FkKey>,
+    renames: Vec<(String, String)>,
+    /// Renames of a rebuilt table that run in place before the rebuild (see
+    /// [`Cx::inplace_renames`]); the rebuild then reads those columns by their new names.
+    inplace: Vec<(String, String)>,
+    matched: Vec<(&'a Column, &'a Column)>,
+    added: Vec<&'a Column>,
+    dropped: Vec<&'a Column>,
+    idx_drop: Vec<&'a Index>,
+    idx_create: Vec<&'a Index>,
+    pk_changed: bool,
+    /// Acknowledged column drops (`table.column`).
+    acknowledged: Vec<String>,
+    lints: Vec<Lint>,
+}
+
+impl Classified<'_> {
+    /// Records a change that needs a rebuild, with its phrase for the migration name
+    /// (`make_title_not_null`).
+    fn alter(&mut self, phrase: String) {
+        self.rebuild = true;
+        self.summary.altered = true;
+        if !self.summary.changes.contains(&phrase) {
+            self.summary.changes.push(phrase);
+        }
+    }
+
+    fn changed(&self) -> bool {
+        self.rebuild
+            || !self.renames.is_empty()
+            || !self.added.is_empty()
+            || !self.dropped.is_empty()
+            || !self.idx_drop.is_empty()
+            || !self.idx_create.is_empty()
+    }
+}
+
+/// One matched column: its copy expression, guards, whether it forces a rebuild, lints.
+fn classify_matched(d: &TableDiff<'_>, oc: &Column, nc: &Column, k: &mut Classified<'_>) {
+    let (o, n) = (d.old, d.new);
+    let source = if k.inplace.iter().any(|(f, _)| f == &oc.name) { &nc.name } else { &oc.name };
+    let mut expr = q(source);
+    let mut changed = false;
+    let c = &nc.name;
+    let mut phrases: Vec<String> = Vec::new();
+    if oc.ty != nc.ty {
+        changed = true;
+        phrases.push(format!("{c}_to_{}", nc.ty.as_sql().to_ascii_lowercase()));
+        if nc.ty != SqlType::Any {
+            k.lints.push(Lint::TypeChanged { column: nc.name.clone(), from: oc.ty, to: nc.ty });
+        }
+    }
+    // A new type, or a table becoming STRICT (whose columns then refuse other types):
+    // every value must convert exactly; STRICT tables get the converted value.
+    if (oc.ty != nc.ty || (n.strict && !o.strict)) && nc.ty != SqlType::Any {
+        k.guards.push(Guard::Convert {
+            column: nc.name.clone(),
+            source: source.clone(),
+            to: nc.ty,
+        });
+        if n.strict {
+            expr = format!("CAST({expr} AS {})", nc.ty.as_sql());
+        }
+    }
+    if oc.nullable && !nc.nullable {
+        changed = true;
+        phrases.push(format!("make_{c}_not_null"));
+        if let Some(b) = &nc.backfill {
+            expr = format!("coalesce({expr}, ({b}))");
+            k.lints.push(Lint::NotNullBackfilled { column: nc.name.clone() });
+        } else {
+            k.lints.push(Lint::NotNullNeedsBackfill { column: nc.name.clone() });
+        }
+    }
+    if !oc.nullable && nc.nullable {
+        changed = true;
+        phrases.push(format!("make_{c}_nullable"));
+        k.lints.push(Lint::NotNullDropped { column: nc.name.clone() });
+    }
+    if default_key(oc.default.as_ref()) != default_key(nc.default.as_ref()) {
+        changed = true;
+        phrases.push(format!("change_{c}_default"));
+    }
+    if oc.unique != nc.unique {
+        changed = true;
+        phrases.push(format!("make_{c}_{}", if nc.unique { "unique" } else { "not_unique" }));
+        k.lints.push(if nc.unique {
+            Lint::BecomesUnique { column: nc.name.clone() }
+        } else {
+            Lint::UniqueDropped { column: nc.name.clone() }
+        });
+    }
+    let ck_old = oc.check.as_deref().map(|e| normalise_renamed(e, &d.renames));
+    let ck_new = nc.check.as_deref().map(normalise);
+    if ck_old != ck_new {
+        changed = true;
+        phrases.push(format!("change_{c}_check"));
+        if let Some(e) = &nc.check {
+            k.lints.push(Lint::ColumnCheckAdded { column: nc.name.clone(), expr: e.clone() });
+            k.new_checks.push((Some(nc.name.clone()), e.clone()));
+        }
+        if let Some(e) = &oc.check {
+            k.lints.push(Lint::ColumnCheckDropped { column: nc.name.clone(), expr: e.clone() });
+        }
+    }
+    if changed {
+        for p in phrases {
+            k.alter(p);
+        }
+    }
+    if oc.nullable
+        && !nc.nullable
+        && nc.backfill.as_deref().is_some_and(|b| !is_non_null_literal(b))
+    {
+        k.guards.push(Guard::NotNull { column: nc.name.clone(), expr: expr.clone() });
+    }
+    if nc.unique && !oc.unique && oc.ty == nc.ty {
+        k.guards.push(Guard::Unique {
+            columns: vec![nc.name.clone()],
+            exprs: vec![expr.clone()],
+            constraint: "UNIQUE",
+        });
+    }
+    k.copy.push((nc.name.clone(), expr));
+}
+
+/// Added columns: in place when provably safe (R21), else copied in a rebuild.
+fn classify_added(d: &TableDiff<'_>, fks_added: &[&ForeignKey], k: &mut Classified<'_>) {
+    let n = d.new;
+    for nc in &d.added {
+        let fks: Vec<&&ForeignKey> =
+            fks_added.iter().filter(|fk| fk.columns.contains(&nc.name)).collect();
+        if !nc.nullable && is_null_default(nc.default.as_ref()) && nc.backfill.is_none() {
+            k.lints.push(Lint::AddedWithoutValue { column: nc.name.clone() });
+        }
+        let in_place = nc.backfill.is_none()
+            && !nc.unique
+            && !n.primary_key.contains(&nc.name)
+            && nc.default.as_ref().is_none_or(DefaultValue::is_constant)
+            && (nc.nullable || !is_null_default(nc.default.as_ref()))
+            && (fks.is_empty()
+                || (fks.len() == 1
+                    && fks[0].columns.len() == 1
+                    && is_null_default(nc.default.as_ref())));
+        if let Some(b) = &nc.backfill {
+            k.copy.push((nc.name.clone(), format!("({b})")));
+            if !nc.nullable && !is_non_null_literal(b) {
+                k.guards.push(Guard::NotNull { column: nc.name.clone(), expr: format!("({b})") });
+            }
+            if nc.unique {
+                k.guards.push(Guard::Unique {
+                    columns: vec![nc.name.clone()],
+                    exprs: vec![format!("({b})")],
+                    constraint: "UNIQUE",
+                });
+            }
+        } else if matches!(nc.default, Some(DefaultValue::Sql(_))) {
+            k.lints.push(Lint::AddedWithExpressionDefault { column: nc.name.clone() });
+        }
+        if nc.check.is_some() {
+            k.lints.push(Lint::AddedWithCheck { column: nc.name.clone() });
+        }
+        if !in_place {
+            k.rebuild = true;
+        } else if let Some(fk) = fks.first() {
+            k.inline_refs.insert(nc.name.clone(), (**fk).clone());
+        }
+    }
+}
+
+/// New foreign keys that are not a new column's inline `REFERENCES` rebuild the table.
+fn classify_fks_added(d: &TableDiff<'_>, fks_added: &[&ForeignKey], k: &mut Classified<'_>) {
+    for fk in fks_added {
+        if fk.columns.len() == 1 && k.inline_refs.get(&fk.columns[0]).is_some_and(|f| f == *fk) {
+            continue;
+        }
+        let action_only = k
+            .fks_old
+            .iter()
+            .any(|o| o.0 == fk.columns && o.1 == fk.ref_table && o.2 == fk.ref_columns);
+        if !action_only {
+            k.alter(format!("add_{}_foreign_key", fk.columns.join("_")));
+        }
+        k.rebuild = true;
+        k.summary.altered = true;
+        if !action_only && fk.columns.iter().any(|c| d.matched.iter().any(|(_, nc)| &nc.name == c))
+        {
+            k.lints.push(Lint::ForeignKeyAdded {
+                columns: fk.columns.clone(),
+                parent: fk.ref_table.clone(),
+            });
+        }
+    }
+}
+
+/// Indexes, compared in new names: which to drop and which to create.
+fn classify_indexes<'a>(d: &TableDiff<'a>, k: &mut Classified<'a>) {
+    let (o, n) = (d.old, d.new);
+    let idx_key = |i: &Index, map: &[(String, String)]| {
+        (
+            i.columns.iter().map(|c| rename(c, map).to_ascii_lowercase()).collect::<Vec<_>>(),
+            i.unique,
+            i.where_clause.as_deref().map(|w| normalise_renamed(w, map)),
+        )
+    };
+    let same =
+        |ni: &Index, oi: &Index| ni.name == oi.name && idx_key(ni, &[]) == idx_key(oi, &d.renames);
+    k.idx_drop = o.indexes.iter().filter(|oi| !n.indexes.iter().any(|ni| same(ni, oi))).collect();
+    k.idx_create = n.indexes.iter().filter(|ni| !o.indexes.iter().any(|oi| same(ni, oi))).collect();
+    for i in &k.idx_drop {
+        if i.unique {
+            k.lints.push(Lint::UniqueIndexDropped { name: i.name.clone() });
+        }
+    }
+    for i in &k.idx_create {
+        if i.unique {
+            k.lints.push(Lint::UniqueIndexAdded { name: i.name.clone() });
+        }
     }
 }
 
@@ -1255,13 +1601,6 @@ fn is_non_null_literal(expr: &str) -> bool {
     }
 }
 
-fn kind_word(k: ObjectKind) -> &'static str {
-    match k {
-        ObjectKind::View => "view",
-        ObjectKind::Trigger => "trigger",
-    }
-}
-
 fn rename(name: &str, map: &[(String, String)]) -> String {
     map.iter().find(|(f, _)| f == name).map_or_else(|| name.to_string(), |(_, t)| t.clone())
 }
@@ -1273,10 +1612,12 @@ fn match_columns<'a>(o: &'a Table, n: &'a Table) -> TableDiff<'a> {
     let mut claimed: BTreeSet<&str> = BTreeSet::new();
     let mut by_new: BTreeMap<&str, &'a Column> = BTreeMap::new();
     for nc in &n.columns {
+        // Applies whenever the old table has the old name, even when it also has the new one
+        // (that column is then renamed away or dropped).
         if let Some(from) = &nc.renamed_from
-            && let Some(oc) = o.column(from)
-            && o.column(&nc.name).is_none()
-            && !claimed.contains(from.as_str())
+            && let Some(oc) = find_ci(o.columns.iter(), from, |c| &c.name)
+            && oc.name != nc.name
+            && !claimed.contains(oc.name.as_str())
         {
             claimed.insert(oc.name.as_str());
             renames.push((oc.name.clone(), nc.name.clone()));
@@ -1300,4 +1641,330 @@ fn match_columns<'a>(o: &'a Table, n: &'a Table) -> TableDiff<'a> {
     }
     let dropped = o.columns.iter().filter(|c| !claimed.contains(c.name.as_str())).collect();
     TableDiff { old: o, new: n, matched, added, dropped, renames }
+}
+
+/// The item named `name`: exactly, else the only one equal ASCII case-insensitively (SQLite
+/// names are case-insensitive).
+fn find_ci<'t, T>(
+    items: impl Iterator<Item = &'t T> + Clone,
+    name: &str,
+    key: impl Fn(&T) -> &String,
+) -> Option<&'t T> {
+    if let Some(exact) = items.clone().find(|i| key(i) == name) {
+        return Some(exact);
+    }
+    let mut ci = items.filter(|i| key(i).eq_ignore_ascii_case(name));
+    let first = ci.next()?;
+    ci.next().is_none().then_some(first)
+}
+
+/// Why a set of renames cannot be ordered: `target` is held by a name that nothing renames or
+/// drops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Blocked {
+    from: String,
+    target: String,
+}
+
+/// Orders a permutation of renames (`(from, to)`, a name may be both a source and a target) so
+/// that no rename targets a name in use, ASCII case-insensitively: a rename onto a freed name
+/// runs after the rename that frees it (shifts), and a cycle (a swap) is broken by renaming one
+/// member to a temporary name from `temp` first. `names` are the names in use before the first
+/// rename. A case-only rename (`a` to `A`) is never blocked by its own old name.
+fn order_renames(
+    names: &[String],
+    renames: &[(String, String)],
+    mut temp: impl FnMut(&str, &BTreeSet<String>) -> String,
+) -> Result<Vec<(String, String)>, Blocked> {
+    let lower = |s: &str| s.to_ascii_lowercase();
+    let mut current: BTreeSet<String> = names.iter().map(|n| lower(n)).collect();
+    let mut pending: Vec<(String, String)> =
+        renames.iter().filter(|(f, t)| f != t).cloned().collect();
+    let mut out = Vec::new();
+    while !pending.is_empty() {
+        let runnable =
+            pending.iter().position(|(f, t)| !current.contains(&lower(t)) || lower(t) == lower(f));
+        if let Some(k) = runnable {
+            let (f, t) = pending.remove(k);
+            current.remove(&lower(&f));
+            current.insert(lower(&t));
+            out.push((f, t));
+            continue;
+        }
+        // Every target is taken. A target no pending rename frees can never be reached.
+        if let Some((f, t)) =
+            pending.iter().find(|(_, t)| !pending.iter().any(|(f, _)| lower(f) == lower(t)))
+        {
+            return Err(Blocked { from: f.clone(), target: t.clone() });
+        }
+        // A cycle: move its first member out of the way.
+        let (f, _) = pending[0].clone();
+        let tmp = temp(&f, &current);
+        current.remove(&lower(&f));
+        current.insert(lower(&tmp));
+        out.push((f, tmp.clone()));
+        pending[0].0 = tmp;
+    }
+    Ok(out)
+}
+
+/// Words SQLite reads as keywords in an expression, never as a column name.
+const EXPR_KEYWORDS: &[&str] = &[
+    "and",
+    "as",
+    "between",
+    "case",
+    "cast",
+    "collate",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "distinct",
+    "else",
+    "end",
+    "escape",
+    "exists",
+    "false",
+    "glob",
+    "in",
+    "is",
+    "isnull",
+    "like",
+    "match",
+    "not",
+    "notnull",
+    "null",
+    "or",
+    "regexp",
+    "select",
+    "then",
+    "true",
+    "when",
+    "from",
+    "where",
+];
+
+/// The identifiers of `expr` (bare or quoted, not a function name, not a keyword) that name no
+/// column of `table`, nor the table itself.
+fn stale_names(expr: &str, table: &Table) -> Vec<String> {
+    use super::sql::{TokenKind, tokenize};
+    let tokens = tokenize(expr);
+    let mut out = Vec::new();
+    for (k, tk) in tokens.iter().enumerate() {
+        let Some(id) = tk.ident() else { continue };
+        if tokens.get(k + 1).is_some_and(|n| n.is_punct("(") || n.is_punct(".")) {
+            continue;
+        }
+        if tk.kind == TokenKind::Word && EXPR_KEYWORDS.iter().any(|kw| kw.eq_ignore_ascii_case(id))
+        {
+            continue;
+        }
+        if table.columns.iter().any(|c| c.name.eq_ignore_ascii_case(id))
+            || table.name.eq_ignore_ascii_case(id)
+        {
+            continue;
+        }
+        out.push(id.to_string());
+    }
+    out
+}
+
+/// How to spell a quoted `MIGRATION_ALLOW_DROP` entry, for messages naming one.
+pub(super) fn quoting_note(key: &str) -> &'static str {
+    if key.contains('"') {
+        " (names holding a space, dot, comma or quote go in double quotes, inner quotes doubled, \
+         entries separated by commas; in a shell wrap the whole value in single quotes)"
+    } else {
+        ""
+    }
+}
+
+/// One token of SQL text with its byte range, for rewriting identifiers in place.
+struct SpanToken {
+    start: usize,
+    end: usize,
+    kind: SpanKind,
+}
+
+enum SpanKind {
+    /// An identifier or keyword (`quoted` for `"x"`, `` `x` ``, `[x]`), unquoted.
+    Ident { name: String, quoted: bool },
+    /// One punctuation character.
+    Punct(char),
+    /// A literal, number, variable or comment-free other text.
+    Other,
+}
+
+/// Splits SQL into [`SpanToken`]s, skipping whitespace and comments.
+fn span_tokens(sql: &str) -> Vec<SpanToken> {
+    let chars: Vec<(usize, char)> = sql.char_indices().collect();
+    let at = |i: usize| chars.get(i).map(|(_, c)| *c);
+    let pos = |i: usize| chars.get(i).map_or(sql.len(), |(p, _)| *p);
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$' || !c.is_ascii();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(c) = at(i) {
+        let start = i;
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        if c == '-' && at(i + 1) == Some('-') {
+            while at(i).is_some_and(|c| c != '\n') {
+                i += 1;
+            }
+            continue;
+        }
+        if c == '/' && at(i + 1) == Some('*') {
+            i += 2;
+            while at(i).is_some() && !(at(i) == Some('*') && at(i + 1) == Some('/')) {
+                i += 1;
+            }
+            i = (i + 2).min(chars.len());
+            continue;
+        }
+        let quote_end = |open: char, close: char, mut i: usize| {
+            i += 1;
+            while let Some(c) = at(i) {
+                i += 1;
+                if c == close {
+                    if close == open && at(i) == Some(close) {
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+            }
+            i
+        };
+        let kind = if c == '\'' || ((c == 'x' || c == 'X') && at(i + 1) == Some('\'')) {
+            i = quote_end('\'', '\'', if c == '\'' { i } else { i + 1 });
+            SpanKind::Other
+        } else if c == '"' || c == '`' || c == '[' {
+            let close = if c == '[' { ']' } else { c };
+            i = quote_end(c, close, i);
+            let inner = &sql[pos(start) + 1..pos(i).saturating_sub(1).max(pos(start) + 1)];
+            let name = if c == '[' {
+                inner.to_string()
+            } else {
+                inner.replace(&format!("{c}{c}"), &c.to_string())
+            };
+            SpanKind::Ident { name, quoted: true }
+        } else if c.is_ascii_digit() || matches!(c, '?' | ':' | '@' | '$') {
+            i += 1;
+            while at(i).is_some_and(|c| word(c) || c == '.') {
+                i += 1;
+            }
+            SpanKind::Other
+        } else if word(c) {
+            while at(i).is_some_and(word) {
+                i += 1;
+            }
+            SpanKind::Ident { name: sql[pos(start)..pos(i)].to_string(), quoted: false }
+        } else {
+            i += 1;
+            SpanKind::Punct(c)
+        };
+        out.push(SpanToken { start: pos(start), end: pos(i), kind });
+    }
+    out
+}
+
+/// Words that are SQL keywords in a view or trigger body: a bare one equal to a renamed column
+/// is not rewritten (the object is refused instead).
+const BODY_KEYWORDS: &[&str] = &[
+    "abort",
+    "after",
+    "all",
+    "as",
+    "before",
+    "begin",
+    "by",
+    "create",
+    "cross",
+    "delete",
+    "each",
+    "end",
+    "fail",
+    "for",
+    "group",
+    "having",
+    "if",
+    "ignore",
+    "inner",
+    "insert",
+    "instead",
+    "into",
+    "join",
+    "left",
+    "limit",
+    "new",
+    "of",
+    "offset",
+    "old",
+    "on",
+    "order",
+    "outer",
+    "raise",
+    "replace",
+    "rollback",
+    "row",
+    "set",
+    "temp",
+    "temporary",
+    "trigger",
+    "union",
+    "update",
+    "using",
+    "values",
+    "view",
+    "with",
+];
+
+/// The text of a view or trigger that uses only `table`, with every plain reference to a
+/// column renamed by `renames` (`from`, bare or quoted, alone or qualified by the table, `NEW`
+/// or `OLD`) replaced by its new name, quoted, and every other byte kept. `None` when an old
+/// name also appears as something else there (a function, an alias, a keyword, qualified by
+/// another name), so a text rewrite could change what the object means.
+fn rewrite_columns(sql: &str, table: &str, renames: &[(String, String)]) -> Option<String> {
+    let tokens = span_tokens(sql);
+    let ident = |k: usize| match tokens.get(k).map(|t| &t.kind) {
+        Some(SpanKind::Ident { name, quoted }) => Some((name.as_str(), *quoted)),
+        _ => None,
+    };
+    let punct = |k: usize, p: char| matches!(tokens.get(k).map(|t| &t.kind), Some(SpanKind::Punct(c)) if *c == p);
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    for (k, tk) in tokens.iter().enumerate() {
+        let Some((name, quoted)) = ident(k) else { continue };
+        let Some((_, to)) = renames.iter().find(|(from, _)| from.eq_ignore_ascii_case(name)) else {
+            continue;
+        };
+        let keyword = !quoted
+            && (BODY_KEYWORDS.iter().chain(EXPR_KEYWORDS).any(|kw| kw.eq_ignore_ascii_case(name)));
+        let function = punct(k + 1, '(');
+        let alias = k > 0 && ident(k - 1).is_some_and(|(w, q)| !q && w.eq_ignore_ascii_case("as"));
+        let qualifier_ok = !(k > 0 && punct(k - 1, '.'))
+            || (k > 1
+                && ident(k - 2).is_some_and(|(q, _)| {
+                    q.eq_ignore_ascii_case(table)
+                        || q.eq_ignore_ascii_case("new")
+                        || q.eq_ignore_ascii_case("old")
+                }));
+        let qualifies = punct(k + 1, '.');
+        if keyword
+            || function
+            || alias
+            || !qualifier_ok
+            || qualifies
+            || name.eq_ignore_ascii_case(table)
+        {
+            return None;
+        }
+        edits.push((tk.start, tk.end, q(to)));
+    }
+    let mut out = sql.to_string();
+    for (start, end, text) in edits.into_iter().rev() {
+        out.replace_range(start..end, &text);
+    }
+    Some(out)
 }

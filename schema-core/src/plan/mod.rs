@@ -39,9 +39,18 @@
 //!   foreign-key column only with a NULL default).
 //! - `ALTER TABLE "t" DROP COLUMN "c";` only when the column is in no key, UNIQUE, CHECK of
 //!   another column or the table, foreign key (either side); its indexes are dropped first.
+//!   Every column drop, in place or in a rebuild, needs `MIGRATION_ALLOW_DROP=t.c` (whether the
+//!   column holds data cannot be known at build time), recorded in the file header; see
+//!   [`DropTarget`] for quoting names with spaces, dots, commas or quotes.
 //! - `ALTER TABLE "t" RENAME COLUMN "a" TO "b";` and `ALTER TABLE "a" RENAME TO "b";` only from
 //!   `renamed_from` (a case-only table rename goes through `__rename_<name>`); table renames
 //!   run after every change to kept tables, so SQLite rewrites all references at once.
+//!   Renames are solved as one permutation, for columns and for tables: a declared rename
+//!   applies whenever the old schema has the old name, even when it also has the new one;
+//!   drops run first (freeing names), a rename onto a name another rename frees runs after it
+//!   (shifts), a cycle (a swap) goes through a temporary name (`__godwit_<column>`,
+//!   `__rename_<table>`). A rebuilt table renames in place first the columns other tables'
+//!   foreign keys reference (SQLite rewrites the children's `REFERENCES`), then copies.
 //! - `DROP TABLE "t";` children first, only with `MIGRATION_ALLOW_DROP`.
 //! - The rebuild, in this order: guards (below); `DROP VIEW`/`DROP TRIGGER` of the dependents;
 //!   `CREATE TABLE "temp"."__godwit_seq" AS SELECT "seq" FROM "sqlite_sequence" ..` (AUTOINCREMENT);
@@ -49,7 +58,10 @@
 //!   ]"a", coalesce("b", (<backfill>)), [CAST("c" AS T) in STRICT tables], (<backfill>) FROM
 //!   "t"`; `DROP TABLE "t"`; `ALTER TABLE "__new_t" RENAME TO "t"`; `UPDATE`/`INSERT INTO
 //!   "sqlite_sequence"` to the old high-water mark and `DROP TABLE "temp"."__godwit_seq"`; the
-//!   indexes; the dependents again, with their exact original text, in original order.
+//!   indexes; the dependents again, with their exact original text, in original order. A
+//!   dependent that names a column renamed in this migration is recreated with the new name
+//!   (only the references to that column change) when it uses only the rebuilt table and every
+//!   mention is a plain column reference; otherwise the plan is refused (L10) asking to split.
 //! - Guards: `CREATE TABLE "temp"."__godwit_guard" ("msg" TEXT)` with a `BEFORE INSERT` temp
 //!   trigger that runs `RAISE(ABORT, NEW."msg")`, then one `INSERT INTO "temp"."__godwit_guard"
 //!   SELECT '<message naming table, column>' || quote(<value>) .. FROM "t" WHERE <violation>
@@ -58,6 +70,8 @@
 //!   `DROP TABLE "temp"."__godwit_guard"`. A violation aborts the migration before any change.
 
 mod diff;
+mod lint;
+mod naming;
 mod render;
 pub mod sql;
 
@@ -103,6 +117,11 @@ pub struct DbObject {
     pub tbl_name: String,
     /// The exact `CREATE ...` text; recreated byte for byte.
     pub sql: String,
+    /// The tables of the database this object uses, as SQLite resolves its text (found by
+    /// renaming each table inside a savepoint and seeing which texts SQLite rewrites), or
+    /// `None` when that could not be asked; the planner then scans the text for the names,
+    /// which may also match a keyword (`BEGIN`) or an alias.
+    pub references: Option<Vec<String>>,
 }
 
 /// What the planner diffs.
@@ -114,7 +133,8 @@ pub struct PlanInput<'a> {
     pub new: &'a Schema,
     /// Views and triggers in the replayed database, in `sqlite_schema` order.
     pub dependents: &'a [DbObject],
-    /// `MIGRATION_ALLOW_DROP` entries: `"table"` or `"table.column"`.
+    /// `MIGRATION_ALLOW_DROP` entries, each `table` or `table.column` as [`DropTarget::parse_list`]
+    /// reads them (names with a space, dot, comma or quote in double quotes).
     pub allow_drop: &'a [String],
 }
 
@@ -298,6 +318,9 @@ pub struct RebuildSummary {
     pub renamed: Vec<(String, String)>,
     /// Anything else changed (types, constraints, options).
     pub altered: bool,
+    /// What else changed, as phrases for the migration name, in the order found:
+    /// `make_title_not_null`, `price_to_integer`, `change_primary_key`, `make_strict`, ...
+    pub changes: Vec<String>,
 }
 
 /// An ordered migration plan.
@@ -307,7 +330,8 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Warnings and notes (errors make [`plan`] return `Err`).
     pub findings: Vec<Finding>,
-    /// Acknowledged destructive drops (`table` or `table.column`), for the file header.
+    /// Acknowledged destructive drops (`table` or `table.column`, quoted as in
+    /// `MIGRATION_ALLOW_DROP`), for the file header.
     pub acknowledged: Vec<String>,
 }
 
@@ -329,11 +353,86 @@ impl Plan {
         self.steps.iter().flat_map(render::step).collect()
     }
 
-    /// Comment lines for the top of the migration file, one per acknowledged drop:
-    /// `-- godwit: allow-drop users`.
+    /// Comment lines for the top of the migration file, one per acknowledged drop, in the
+    /// `MIGRATION_ALLOW_DROP` spelling: `-- godwit: allow-drop users`, `-- godwit: allow-drop
+    /// users.timezone`, `-- godwit: allow-drop "my table"."a,b"`.
     #[must_use]
     pub fn header_comments(&self) -> Vec<String> {
         self.acknowledged.iter().map(|a| format!("-- godwit: allow-drop {a}")).collect()
+    }
+
+    /// Every identifier rename the plan performs, in execution order: `(from, to)` for each
+    /// `ALTER TABLE .. RENAME TO ..` and `.. RENAME COLUMN ..`, temporary names included, and
+    /// the column renames a rebuild's copy makes.
+    ///
+    /// ```
+    /// # use schema_core::plan::{Plan, Step};
+    /// let p = Plan { steps: vec![Step::RenameTable { from: "a".into(), to: "b".into(), via: None }], ..Plan::default() };
+    /// assert_eq!(p.renames(), [("a".to_string(), "b".to_string())]);
+    /// ```
+    #[must_use]
+    pub fn renames(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for s in &self.steps {
+            match s {
+                Step::RenameTable { from, to, via: Some(tmp) } => {
+                    out.push((from.clone(), tmp.clone()));
+                    out.push((tmp.clone(), to.clone()));
+                }
+                Step::RenameTable { from, to, via: None } | Step::RenameColumn { from, to, .. } => {
+                    out.push((from.clone(), to.clone()));
+                }
+                Step::RebuildTable(r) => out.extend(r.summary.renamed.iter().cloned()),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The tables the plan drops (`DROP TABLE`), whose triggers go with them.
+    #[must_use]
+    pub fn dropped_tables(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::DropTable { table } => Some(table.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether SQLite's `RENAME` statements of this plan can have turned the view or trigger
+    /// text `before` into `after`: the same tokens, except identifiers that the plan's renames
+    /// (applied in order) map from the old spelling to the new one. The build's proof uses it
+    /// to accept the text SQLite rewrote.
+    ///
+    /// ```
+    /// # use schema_core::plan::{Plan, Step};
+    /// let p = Plan { steps: vec![Step::RenameColumn { table: "t".into(), from: "a".into(), to: "b".into() }], ..Plan::default() };
+    /// assert!(p.rewrites_to("CREATE VIEW v AS SELECT a FROM t", "CREATE VIEW v AS SELECT \"b\" FROM t"));
+    /// assert!(!p.rewrites_to("CREATE VIEW v AS SELECT a FROM t", "CREATE VIEW v AS SELECT c FROM t"));
+    /// ```
+    #[must_use]
+    pub fn rewrites_to(&self, before: &str, after: &str) -> bool {
+        let renames = self.renames();
+        let apply = |name: &str| {
+            let mut cur = name.to_string();
+            for (from, to) in &renames {
+                if cur.eq_ignore_ascii_case(from) {
+                    cur.clone_from(to);
+                }
+            }
+            cur
+        };
+        let (a, b) = (sql::tokenize(before), sql::tokenize(after));
+        a.len() == b.len()
+            && a.iter().zip(&b).all(|(x, y)| {
+                x.normalised() == y.normalised()
+                    || match (x.ident(), y.ident()) {
+                        (Some(x), Some(y)) => apply(x).eq_ignore_ascii_case(y),
+                        _ => false,
+                    }
+            })
     }
 
     /// A descriptive name derived from the steps (`create_users`, `add_users_bio`,
@@ -341,7 +440,189 @@ impl Plan {
     /// collapsed, at most 60 characters.
     #[must_use]
     pub fn name(&self) -> String {
-        render::name(&self.steps)
+        naming::name(&self.steps)
+    }
+}
+
+/// What one `MIGRATION_ALLOW_DROP` entry acknowledges: a table, or one column of a table.
+///
+/// Entries are separated by commas; a name holding a space, a dot, a comma or a double quote is
+/// written in double quotes with inner quotes doubled, like an SQL identifier:
+/// `MIGRATION_ALLOW_DROP='"my table"."a,b",users.bio,sessions'`.
+///
+/// ```
+/// use schema_core::plan::DropTarget;
+/// let t = DropTarget::column("my table", "a,b");
+/// assert_eq!(t.to_string(), "\"my table\".\"a,b\"");
+/// assert_eq!(DropTarget::parse_list("\"my table\".\"a,b\", users.bio ,sessions"),
+///            Ok(vec![t, DropTarget::column("users", "bio"), DropTarget::table("sessions")]));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DropTarget {
+    /// The table (its old or new name).
+    pub table: String,
+    /// The column, for a column drop.
+    pub column: Option<String>,
+}
+
+impl DropTarget {
+    /// A table drop.
+    #[must_use]
+    pub fn table(table: &str) -> Self {
+        Self { table: table.to_string(), column: None }
+    }
+
+    /// A column drop.
+    #[must_use]
+    pub fn column(table: &str, column: &str) -> Self {
+        Self { table: table.to_string(), column: Some(column.to_string()) }
+    }
+
+    /// Whether this entry acknowledges dropping `column` of `table` (or the whole table when
+    /// `column` is `None`); names compare ASCII case-insensitively, as SQLite's do.
+    #[must_use]
+    pub fn matches(&self, table: &str, column: Option<&str>) -> bool {
+        self.table.eq_ignore_ascii_case(table)
+            && match (&self.column, column) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                _ => false,
+            }
+    }
+
+    /// Parses a whole `MIGRATION_ALLOW_DROP` value: comma-separated entries, each `table` or
+    /// `table.column`, names optionally in double quotes; blank entries are skipped.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the entry that is not `table` or `table.column` (an unterminated
+    /// quote, a stray character after a quoted name, an empty name).
+    pub fn parse_list(value: &str) -> Result<Vec<Self>, String> {
+        let mut out = Vec::new();
+        let mut parts: Vec<String> = Vec::new();
+        let mut cur = String::new();
+        let mut chars = value.chars().peekable();
+        let mut entry = String::new();
+        let finish = |parts: &mut Vec<String>,
+                      cur: &mut String,
+                      entry: &str,
+                      out: &mut Vec<Self>| {
+            let last = std::mem::take(cur);
+            let blank = parts.is_empty() && last.trim().is_empty();
+            parts.push(last);
+            let names: Vec<String> = std::mem::take(parts);
+            if blank {
+                return Ok(());
+            }
+            let bad = || {
+                format!(
+                    "MIGRATION_ALLOW_DROP entry `{}` is not `table` or `table.column` (quote names holding a \
+                     space, dot, comma or quote: \"my table\".\"a,b\")",
+                    entry.trim()
+                )
+            };
+            let names: Vec<String> =
+                names.iter().map(|n| unquote(n.trim())).collect::<Option<_>>().ok_or_else(bad)?;
+            if names.iter().any(String::is_empty) {
+                return Err(bad());
+            }
+            match names.as_slice() {
+                [t] => out.push(Self::table(t)),
+                [t, c] => out.push(Self::column(t, c)),
+                _ => return Err(bad()),
+            }
+            Ok(())
+        };
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => {
+                    cur.push('"');
+                    entry.push('"');
+                    loop {
+                        match chars.next() {
+                            Some('"') if chars.peek() == Some(&'"') => {
+                                chars.next();
+                                cur.push_str("\"\"");
+                                entry.push_str("\"\"");
+                            }
+                            Some('"') => {
+                                cur.push('"');
+                                entry.push('"');
+                                break;
+                            }
+                            Some(other) => {
+                                cur.push(other);
+                                entry.push(other);
+                            }
+                            None => {
+                                return Err(format!(
+                                    "MIGRATION_ALLOW_DROP entry `{}` has an unterminated double quote",
+                                    entry.trim()
+                                ));
+                            }
+                        }
+                    }
+                }
+                '.' => {
+                    parts.push(std::mem::take(&mut cur));
+                    entry.push('.');
+                }
+                ',' => {
+                    finish(&mut parts, &mut cur, &entry, &mut out)?;
+                    entry.clear();
+                }
+                other => {
+                    cur.push(other);
+                    entry.push(other);
+                }
+            }
+        }
+        finish(&mut parts, &mut cur, &entry, &mut out)?;
+        Ok(out)
+    }
+}
+
+/// A name as written in `MIGRATION_ALLOW_DROP`: bare, or in double quotes with `""` inside.
+fn unquote(s: &str) -> Option<String> {
+    if let Some(inner) = s.strip_prefix('"') {
+        let inner = inner.strip_suffix('"')?;
+        let mut out = String::new();
+        let mut chars = inner.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '"' && chars.next() != Some('"') {
+                return None;
+            }
+            out.push(c);
+        }
+        Some(out)
+    } else if s.contains('"') {
+        None
+    } else {
+        Some(s.to_string())
+    }
+}
+
+/// A name for `MIGRATION_ALLOW_DROP`: bare when it is a plain word, else double-quoted.
+fn quote_drop_name(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || c == '_'
+                || c == '$'
+                || (!c.is_ascii() && !c.is_whitespace())
+        });
+    if plain { name.to_string() } else { sql::quote_ident(name) }
+}
+
+impl fmt::Display for DropTarget {
+    /// The entry as a user writes it in `MIGRATION_ALLOW_DROP` (and as the file header records
+    /// it): `users`, `users.bio`, `"my table"."a,b"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&quote_drop_name(&self.table))?;
+        if let Some(c) = &self.column {
+            write!(f, ".{}", quote_drop_name(c))?;
+        }
+        Ok(())
     }
 }
 
@@ -362,12 +643,15 @@ pub fn create_statements(schema: &Schema) -> Vec<String> {
 }
 
 /// Sanitises a migration name: lowercase ASCII `[a-z0-9_]`, other characters become `_`, runs
-/// of `_` collapse, no leading or trailing `_`, at most 60 characters (cut at a `_` when
-/// possible).
+/// of `_` collapse, no leading or trailing `_`, at most 60 characters, never cut inside a word:
+/// at the last `_and_` that keeps at least 20 characters, else at the last `_` (a single word
+/// longer than 60 characters is cut at 60).
 ///
 /// ```
 /// # use schema_core::plan::sanitise_name;
 /// assert_eq!(sanitise_name("Add Users: Bio!"), "add_users_bio");
+/// let long = "tasks_make_title_not_null_and_make_description_not_null_and_add_due";
+/// assert_eq!(sanitise_name(long), "tasks_make_title_not_null_and_make_description_not_null");
 /// ```
 #[must_use]
 pub fn sanitise_name(raw: &str) -> String {
@@ -381,9 +665,13 @@ pub fn sanitise_name(raw: &str) -> String {
         }
     }
     let mut out = out.trim_matches('_').to_string();
-    if out.len() > 60 {
-        let cut = out[..60].rfind('_').filter(|&p| p >= 30).unwrap_or(60);
-        out.truncate(cut);
+    const MAX: usize = 60;
+    if out.len() > MAX {
+        // `out` is ASCII: every index is a char boundary.
+        let boundary = |p: usize| out.as_bytes().get(p) == Some(&b'_');
+        let by_part = (20..=MAX).rev().find(|&p| out[p..].starts_with("_and_"));
+        let by_word = (1..=MAX).rev().find(|&p| boundary(p));
+        out.truncate(by_part.or(by_word).unwrap_or(MAX));
         out = out.trim_end_matches('_').to_string();
     }
     out

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::sql::{quote_ident as q, quote_str};
-use super::{Guard, Rebuild, Step, sanitise_name};
+use super::{Guard, Rebuild, Step};
 use crate::model::{Column, DefaultValue, ForeignKey, Index, SqlType, Table};
 
 /// The `CREATE TABLE` statement for `table`, created under `name` (the table's own name, or a
@@ -315,85 +315,4 @@ pub(super) fn has_hidden_rowid(t: &Table) -> bool {
     }
     !(t.primary_key.len() == 1
         && t.column(&t.primary_key[0]).is_some_and(|c| c.ty == SqlType::Integer))
-}
-
-/// The migration name for a list of steps.
-pub(super) fn name(steps: &[Step]) -> String {
-    // (verb, table, items): consecutive parts with the same verb and table merge.
-    let mut parts: Vec<(String, String, Vec<String>)> = Vec::new();
-    let mut push = |verb: &str, table: &str, item: Option<String>| {
-        if let Some(p) = parts
-            .iter_mut()
-            .find(|p| p.0 == verb && (p.1 == table || item.is_none() && p.2.is_empty()))
-        {
-            if let Some(i) = item {
-                if !p.2.contains(&i) {
-                    p.2.push(i);
-                }
-            } else if p.1 != table {
-                p.1 = format!("{}_{table}", p.1);
-            }
-        } else {
-            parts.push((verb.to_string(), table.to_string(), item.into_iter().collect()));
-        }
-    };
-    let created: Vec<&str> = steps
-        .iter()
-        .filter_map(|s| if let Step::CreateTable(t) = s { Some(t.name.as_str()) } else { None })
-        .collect();
-    for s in steps {
-        match s {
-            Step::CreateTable(t) => push("create", &t.name, None),
-            Step::DropTable { table } => push("drop", table, None),
-            Step::RenameTable { from, to, .. } => push("rename", from, Some(format!("to_{to}"))),
-            Step::AddColumn { table, column, .. } => push("add", table, Some(column.name.clone())),
-            Step::DropColumn { table, column } => push("drop", table, Some(column.clone())),
-            Step::RenameColumn { table, from, to } => {
-                push("rename", table, Some(format!("{from}_to_{to}")))
-            }
-            Step::CreateIndex { table, index } => {
-                if !created.contains(&table.as_str()) {
-                    push("index", table, Some(index.columns.join("_")));
-                }
-            }
-            Step::DropIndex { table, name } => push("drop_index", table, Some(name.clone())),
-            Step::RebuildTable(r) => {
-                let sm = &r.summary;
-                let table = &r.table.name;
-                let only = |n: usize| {
-                    !sm.altered
-                        && sm.added.len() + sm.dropped.len() + sm.renamed.len() == n
-                        && n > 0
-                };
-                if only(sm.added.len()) {
-                    sm.added.iter().for_each(|c| push("add", table, Some(c.clone())));
-                } else if only(sm.dropped.len()) {
-                    sm.dropped.iter().for_each(|c| push("drop", table, Some(c.clone())));
-                } else if only(sm.renamed.len()) {
-                    sm.renamed
-                        .iter()
-                        .for_each(|(f, t)| push("rename", table, Some(format!("{f}_to_{t}"))));
-                } else {
-                    push("rebuild", table, None);
-                }
-            }
-        }
-    }
-    if parts.is_empty() {
-        return "empty".to_string();
-    }
-    let text: Vec<String> = parts
-        .iter()
-        .map(|(verb, table, items)| {
-            let mut s = format!("{verb}_{table}");
-            for i in items {
-                s.push('_');
-                s.push_str(i);
-            }
-            s
-        })
-        .collect();
-    let joined = text.join("_and_");
-    let out = sanitise_name(&joined);
-    if out.is_empty() { "migration".to_string() } else { out }
 }
