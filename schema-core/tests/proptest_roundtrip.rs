@@ -806,7 +806,7 @@ fn rows_of(conn: &Connection, sql: &str) -> Vec<Vec<rusqlite::types::Value>> {
 
 fn perm_check(case: &PermCase) -> Result<(), TestCaseError> {
     let s = perm_schemas(case);
-    let conn = fresh(&s.old, &[]);
+    let mut conn = fresh(&s.old, &[]);
     for (t, pt) in case.tables.iter().enumerate() {
         for row in 1..=case.rows {
             let mut values = vec![row.to_string()];
@@ -848,7 +848,7 @@ fn perm_check(case: &PermCase) -> Result<(), TestCaseError> {
         Err(f) => return Err(TestCaseError::fail(format!("plan refused: {f:#?}"))),
     };
     let before = dump_all(&conn, &s.old);
-    apply(&conn, &p.render())
+    apply(&mut conn, &p.render())
         .map_err(|e| TestCaseError::fail(format!("apply failed: {e}\n{}", file_text(&p))))?;
     integrity_ok(&conn);
     let d = schema_core::introspect::differences(
