@@ -479,8 +479,8 @@ fn three_migrations() -> Dir {
             .replace("pub email: String,", "pub email: Option<String>,"),
     );
     let out = dir.run().unwrap();
-    assert_eq!(out.generated.as_deref(), Some("0002_rebuild_users"));
-    let rebuild = dir.read("migrations/0002_rebuild_users.sql");
+    assert_eq!(out.generated.as_deref(), Some("0002_users_make_email_nullable"));
+    let rebuild = dir.read("migrations/0002_users_make_email_nullable.sql");
     assert!(rebuild.contains("DROP TABLE \"users\""), "0002 rebuilds users:\n{rebuild}");
     dir
 }
@@ -529,17 +529,22 @@ fn an_edit_that_a_later_rebuild_erases_fails_the_build() {
 #[test]
 fn a_comment_only_edit_fails_the_build_naming_each_file() {
     let dir = three_migrations();
-    for name in ["migrations/0000_create_users.sql", "migrations/0002_rebuild_users.sql"] {
+    for name in
+        ["migrations/0000_create_users.sql", "migrations/0002_users_make_email_nullable.sql"]
+    {
         dir.write(name, &format!("-- reviewed\n{}", dir.read(name)));
     }
     let err = dir.run().unwrap_err().report();
     assert!(
         err.contains("migrations/0000_create_users.sql")
-            && err.contains("migrations/0002_rebuild_users.sql"),
+            && err.contains("migrations/0002_users_make_email_nullable.sql"),
         "{err}"
     );
     assert!(!err.contains("0001_add_users_bio"), "{err}");
-    assert!(err.contains("MIGRATION_ALLOW_EDIT=0000_create_users,0002_rebuild_users"), "{err}");
+    assert!(
+        err.contains("MIGRATION_ALLOW_EDIT=0000_create_users,0002_users_make_email_nullable"),
+        "{err}"
+    );
 }
 
 /// `MIGRATION_ALLOW_EDIT` re-stamps exactly the named entries (after the replay proved the
@@ -661,13 +666,13 @@ fn a_version_1_journal_is_upgraded_by_a_write_mode_build() {
     // A version-1 journal whose files no longer replay to the snapshots is not upgraded.
     dir.write(name, &original);
     downgrade_journal(&dir);
-    let last = "migrations/0002_rebuild_users.sql";
+    let last = "migrations/0002_users_make_email_nullable.sql";
     let rebuild = dir.read(last);
     assert!(rebuild.contains("\"bio\" TEXT"), "{rebuild}");
     dir.write(last, &rebuild.replace("\"bio\" TEXT", "\"bio\" BLOB"));
     let before = dir.files();
     let err = dir.run().unwrap_err().report();
-    assert!(err.contains("differs from its snapshot is 0002_rebuild_users"), "{err}");
+    assert!(err.contains("differs from its snapshot is 0002_users_make_email_nullable"), "{err}");
     assert_eq!(dir.files(), before);
 }
 
@@ -721,6 +726,7 @@ fn a_generated_statement_holding_a_breakpoint_line_is_refused() {
         &users("    #[column(default = \"a\\n --> statement-breakpoint\\nb\")]\n    pub motto: String,\n"),
     );
     assert_eq!(dir.run().unwrap().generated.as_deref(), Some("0000_create_users"));
+}
 
 /// A schema with table `table` (renamed from `from`) holding `id`, `email` and `bio` (renamed
 /// from `bio_from`).
