@@ -19,7 +19,7 @@ use migrate_engine::short;
 /// `anyhow`'s `{:#}`, or a loop over `source()`) to see both.
 ///
 /// ```
-/// use migrate_runtime::{Error, Migration, chain_hash, hash_sql, rusqlite::Connection};
+/// use migrate_runtime::{ApplyError, Error, Migration, chain_hash, hash_sql, rusqlite::Connection};
 ///
 /// fn one(sql: &'static str) -> [Migration; 1] {
 ///     let hash: &'static str = Box::leak(hash_sql(sql).into_boxed_str());
@@ -34,6 +34,16 @@ use migrate_engine::short;
 ///     .unwrap_err();
 /// assert!(matches!(err, Error::Edited { ref tag, .. } if tag == "0000_create_t"));
 /// assert!(err.to_string().starts_with("migration 0000_create_t was edited after it was applied"));
+///
+/// // A migration may not end the runner's transaction: SQLite's authorizer refuses the COMMIT as
+/// // it is prepared, and the whole run rolls back.
+/// let mut fresh = Connection::open_in_memory()?;
+/// let err = migrate_runtime::migrate(&mut fresh, &one("CREATE TABLE \"t\" (\"a\");\nCOMMIT;\n"))
+///     .unwrap_err();
+/// assert!(matches!(
+///     err,
+///     Error::Apply(ApplyError::Refused { statement: 2, ref what, .. }) if what == "COMMIT"
+/// ));
 /// # Ok::<(), Error>(())
 /// ```
 #[derive(Debug, thiserror::Error)]
@@ -327,3 +337,26 @@ impl<T> PhaseExt<T> for rusqlite::Result<T> {
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_crosses_threads() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<Error>();
+    }
+
+    #[test]
+    fn a_phase_error_names_its_phase_and_tag_but_not_its_source() {
+        let source = rusqlite::Error::InvalidQuery;
+        let text = source.to_string();
+        let err = Err::<(), _>(source).phase_of(Phase::Commit, "0001_a..0002_b").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "sqlite error while committing the migrations (migration 0001_a..0002_b)"
+        );
+        assert_eq!(std::error::Error::source(&err).map(ToString::to_string), Some(text));
+    }
+}

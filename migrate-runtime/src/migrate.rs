@@ -192,8 +192,9 @@ pub enum MigrationState {
 /// How a run treats the journal mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum JournalPolicy {
-    /// Switch a file to `journal_mode=WAL` (once the migrations are known not to be refused, so a
-    /// refusal writes nothing): [`Database::open`](crate::Database::open) on a file.
+    /// Switch a file to `journal_mode=WAL` (once the ledger check refused nothing, so an edited,
+    /// unknown or out-of-order history writes nothing): [`Database::open`](crate::Database::open)
+    /// on a file.
     Wal,
     /// Leave the caller's journal mode alone: [`migrate`](crate::migrate), in-memory databases.
     Keep,
@@ -701,8 +702,10 @@ pub(crate) fn migrate_with(
         log::debug!("another connection applied the pending migrations first");
         return Ok(report);
     };
-    report.applied = apply(&mut lock, pending)?;
-    commit(lock, pending, &report)?;
+    let steps: Vec<Step<'_>> = pending.iter().map(|m| Step { tag: m.tag, sql: m.sql }).collect();
+    let tags = tags_of(&steps);
+    report.applied = apply(&mut lock, pending, &steps, &tags)?;
+    commit(lock, &tags, &report)?;
     Ok(report)
 }
 
@@ -759,11 +762,14 @@ impl migrate_engine::Recorder for LedgerRecorder<'_> {
 
 /// Phase 3: the ledger table, then the engine: every pending migration's statements under its
 /// policy, each followed by its ledger row, and the checks (foreign keys, views, the schema).
-fn apply(conn: &mut Connection, pending: &[Migration]) -> Result<Vec<AppliedMigration>> {
-    let steps: Vec<Step<'_>> = pending.iter().map(|m| Step { tag: m.tag, sql: m.sql }).collect();
-    let tags = tags_of(&steps);
-    conn.execute_batch(CREATE_LEDGER).phase_of(Phase::RecordLedger, &tags)?;
-    let outcome = migrate_engine::apply_checked(conn, &steps, &mut LedgerRecorder { pending })?;
+fn apply(
+    conn: &mut Connection,
+    pending: &[Migration],
+    steps: &[Step<'_>],
+    tags: &str,
+) -> Result<Vec<AppliedMigration>> {
+    conn.execute_batch(CREATE_LEDGER).phase_of(Phase::RecordLedger, tags)?;
+    let outcome = migrate_engine::apply_checked(conn, steps, &mut LedgerRecorder { pending })?;
     Ok(pending
         .iter()
         .zip(outcome.applied)
@@ -772,11 +778,9 @@ fn apply(conn: &mut Connection, pending: &[Migration]) -> Result<Vec<AppliedMigr
 }
 
 /// Phase 4: `COMMIT`; foreign keys are restored after it, as the caller's guard drops.
-fn commit(lock: WriteLock<'_>, pending: &[Migration], report: &Report) -> Result<()> {
-    let steps: Vec<Step<'_>> = pending.iter().map(|m| Step { tag: m.tag, sql: m.sql }).collect();
-    let tags = tags_of(&steps);
+fn commit(lock: WriteLock<'_>, tags: &str, report: &Report) -> Result<()> {
     log::trace!("COMMIT");
-    lock.commit(&tags)?;
+    lock.commit(tags)?;
     for m in &report.applied {
         log::info!("applied migration {} in {} ms", m.tag, m.duration.as_millis());
     }
