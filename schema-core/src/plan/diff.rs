@@ -854,14 +854,20 @@ impl<'a> Cx<'a> {
                 })
             })
         };
+        // (SQLite cannot rename a column named rowid, oid or _rowid_ in place; the copy does.)
+        let movable = |(f, t): &(String, String)| {
+            d.old.without_rowid || !(is_rowid_name(f) || is_rowid_name(t))
+        };
         let mut set: BTreeSet<&(String, String)> =
-            d.renames.iter().filter(|(f, _)| referenced(f)).collect();
+            d.renames.iter().filter(|r| movable(r) && referenced(&r.0)).collect();
         loop {
             let more: Vec<&(String, String)> = d
                 .renames
                 .iter()
                 .filter(|r| {
-                    !set.contains(r) && set.iter().any(|(_, t)| t.eq_ignore_ascii_case(&r.0))
+                    movable(r)
+                        && !set.contains(r)
+                        && set.iter().any(|(_, t)| t.eq_ignore_ascii_case(&r.0))
                 })
                 .collect();
             if more.is_empty() {
@@ -978,6 +984,15 @@ impl<'a> Cx<'a> {
         classify_fks_added(d, &fks_added, &mut k);
         self.classify_dropped(d, &mut k);
         classify_indexes(d, &mut k);
+        // SQLite refuses ADD, DROP and RENAME COLUMN of a column named rowid, oid or _rowid_ in
+        // a table with a rowid ("cannot add rowid alias"): the rebuild copies it instead.
+        if !d.old.without_rowid
+            && (k.added.iter().any(|c| is_rowid_name(&c.name))
+                || k.dropped.iter().any(|c| is_rowid_name(&c.name))
+                || k.renames.iter().any(|(f, t)| is_rowid_name(f) || is_rowid_name(t)))
+        {
+            k.rebuild = true;
+        }
         k
     }
 
@@ -1967,4 +1982,9 @@ fn rewrite_columns(sql: &str, table: &str, renames: &[(String, String)]) -> Opti
         out.replace_range(start..end, &text);
     }
     Some(out)
+}
+
+/// Whether `name` is one of SQLite's names for the rowid (`rowid`, `oid`, `_rowid_`, any case).
+fn is_rowid_name(name: &str) -> bool {
+    ["rowid", "oid", "_rowid_"].iter().any(|a| a.eq_ignore_ascii_case(name))
 }
