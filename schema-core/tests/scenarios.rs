@@ -1932,3 +1932,23 @@ fn columns_named_like_the_rowid_are_added_renamed_and_dropped_through_a_rebuild(
         Case::new(with_oid, base(vec![])).rows(conn_rows).allow(&["t.oid"]).run("drop_oid_column");
     assert_eq!(rows_of(&conn, "SELECT rowid, a, b FROM t"), [vec![int(7), int(1), txt("x")]]);
 }
+
+#[test]
+fn expressions_that_would_change_the_statement_around_them_are_refused() {
+    // Issue 12 problem 9: `check = "x > 0 -- c"` commented out the closing parenthesis; a
+    // default holding a breakpoint line split the statement.
+    let v2 = schema(vec![table(
+        "t",
+        vec![
+            col("x", Integer).check("x > 0 -- c"),
+            col("y", Text).default_sql("'a'\n--> statement-breakpoint\nDROP TABLE t"),
+            col("z", Integer).check("z > 0) OR (1"),
+            col("w", Text).check("w <> 'it''s -- fine; (really'"),
+        ],
+    )]);
+    let f = Case::new(Schema::default(), v2).plan_errors();
+    assert!(has(&f, "L12", "column x check `x > 0 -- c` contains an SQL comment (`--`)"), "{f:#?}");
+    assert!(has(&f, "L12", "column y default"), "{f:#?}");
+    assert!(has(&f, "L12", "column z check `z > 0) OR (1` contains an unbalanced `)`"), "{f:#?}");
+    assert!(!has(&f, "L12", "column w check"), "quotes hide comments and parentheses: {f:#?}");
+}

@@ -353,6 +353,18 @@ impl<'a> Cx<'a> {
                 }
             }
             for (what, e) in exprs {
+                if let Some(problem) = expression_problem(e) {
+                    out.push(Finding::error(
+                        "L12",
+                        format!(
+                            "table {}: {what} `{}` contains {problem}, which would change the generated \
+                             statement around it: write one SQL expression without it",
+                            t.name,
+                            e.escape_debug()
+                        ),
+                    ));
+                    continue;
+                }
                 // A backfill runs over the old table and may use subqueries: any table or column
                 // name of either schema is fine there.
                 let known = |name: &str| {
@@ -1987,4 +1999,44 @@ fn rewrite_columns(sql: &str, table: &str, renames: &[(String, String)]) -> Opti
 /// Whether `name` is one of SQLite's names for the rowid (`rowid`, `oid`, `_rowid_`, any case).
 fn is_rowid_name(name: &str) -> bool {
     ["rowid", "oid", "_rowid_"].iter().any(|a| a.eq_ignore_ascii_case(name))
+}
+
+/// Why user SQL text cannot be pasted into a statement as one expression: a comment (`--`
+/// would swallow the rest of the line, and with it a closing parenthesis or a breakpoint), a
+/// `;`, an unterminated literal or quoted name, unbalanced parentheses.
+fn expression_problem(expr: &str) -> Option<&'static str> {
+    let mut chars = expr.chars().peekable();
+    let mut depth: i64 = 0;
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' | '`' | '[' => {
+                let close = if c == '[' { ']' } else { c };
+                loop {
+                    match chars.next() {
+                        None => return Some("an unterminated quoted string or name"),
+                        Some(x) if x == close => {
+                            if close != ']' && chars.peek() == Some(&close) {
+                                chars.next();
+                            } else {
+                                break;
+                            }
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => return Some("an SQL comment (`--`)"),
+            '/' if chars.peek() == Some(&'*') => return Some("an SQL comment (`/*`)"),
+            ';' => return Some("a `;`"),
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return Some("an unbalanced `)`");
+                }
+            }
+            _ => {}
+        }
+    }
+    (depth != 0).then_some("an unclosed `(`")
 }
