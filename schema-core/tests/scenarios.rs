@@ -1952,3 +1952,24 @@ fn expressions_that_would_change_the_statement_around_them_are_refused() {
     assert!(has(&f, "L12", "column z check `z > 0) OR (1` contains an unbalanced `)`"), "{f:#?}");
     assert!(!has(&f, "L12", "column w check"), "quotes hide comments and parentheses: {f:#?}");
 }
+
+#[test]
+fn a_new_unique_column_with_a_constant_backfill_fails_readably_on_two_rows() {
+    // Issue 12 problem 9: the guard rendered `GROUP BY (7)`, which SQLite reads as "the 7th
+    // result column" and refuses.
+    let t = |with: bool| {
+        let mut cols = vec![col("id", Integer), col("n", Text).null()];
+        if with {
+            cols.push(col("k", Integer).unique().backfill("7"));
+        }
+        schema(vec![table("t", cols).pk(&["id"])])
+    };
+    let (conn, _) = Case::new(t(false), t(true))
+        .rows(&["INSERT INTO t VALUES (1, 'a')"])
+        .run("unique_constant_backfill");
+    assert_eq!(rows_of(&conn, "SELECT id, n, k FROM t"), [vec![int(1), txt("a"), int(7)]]);
+    let err = Case::new(t(false), t(true))
+        .rows(&["INSERT INTO t VALUES (1, 'a'), (2, 'b')"])
+        .run_failing("unique_constant_backfill");
+    assert!(err.contains("table \"t\" column \"k\": value 7 appears more than once, so the new UNIQUE cannot hold"), "{err}");
+}

@@ -1197,7 +1197,7 @@ impl<'a> Cx<'a> {
             if exprs.iter().all(Option::is_some) {
                 k.guards.push(Guard::Unique {
                     columns: n.primary_key.clone(),
-                    exprs: exprs.into_iter().flatten().collect(),
+                    exprs: exprs.into_iter().flatten().map(|e| group_safe(&e)).collect(),
                     constraint: "PRIMARY KEY",
                 });
             }
@@ -1547,7 +1547,7 @@ fn classify_added(d: &TableDiff<'_>, fks_added: &[&ForeignKey], k: &mut Classifi
             if nc.unique {
                 k.guards.push(Guard::Unique {
                     columns: vec![nc.name.clone()],
-                    exprs: vec![format!("({b})")],
+                    exprs: vec![group_safe(&format!("({b})"))],
                     constraint: "UNIQUE",
                 });
             }
@@ -2039,4 +2039,11 @@ fn expression_problem(expr: &str) -> Option<&'static str> {
         }
     }
     (depth != 0).then_some("an unclosed `(`")
+}
+
+/// A uniqueness guard's expression, safe after `GROUP BY`: there a bare integer constant (a
+/// constant backfill, `(7)`) means "the 7th result column", so a literal is wrapped in a no-op
+/// `coalesce(.., NULL)`.
+fn group_safe(expr: &str) -> String {
+    if is_non_null_literal(expr) { format!("coalesce({expr}, NULL)") } else { expr.to_string() }
 }
