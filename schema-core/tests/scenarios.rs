@@ -1892,3 +1892,84 @@ fn a_backfill_naming_a_key_renamed_before_the_copy_asks_for_the_new_name() {
         .run("rename_referenced_pk_backfill");
     assert_eq!(rows_of(&conn, "SELECT pk, name FROM p"), [vec![int(1), txt("n1")]]);
 }
+
+#[test]
+fn columns_named_like_the_rowid_are_added_renamed_and_dropped_through_a_rebuild() {
+    // Issue 12 problem 9: SQLite refuses ALTER TABLE ADD, DROP and RENAME COLUMN of a column
+    // named rowid, oid or _rowid_ in a rowid table ("cannot add rowid alias").
+    let base = |extra: Vec<schema_core::model::Column>| {
+        let mut cols = vec![col("a", Integer), col("b", Text).null()];
+        cols.extend(extra);
+        schema(vec![table("t", cols)])
+    };
+    let rows: &[&str] = &["INSERT INTO t (rowid, a, b) VALUES (7, 1, 'x'), (9, 2, NULL)"];
+    let (conn, p) = Case::new(base(vec![]), base(vec![col("oid", Text).null()]))
+        .rows(rows)
+        .run("add_oid_column");
+    assert!(
+        p.render().iter().any(|s| s.starts_with("CREATE TABLE \"__new_t\"")),
+        "{:#?}",
+        p.render()
+    );
+    assert_eq!(
+        rows_of(&conn, "SELECT _rowid_, a, b, \"oid\" FROM t ORDER BY 1"),
+        [
+            vec![int(7), int(1), txt("x"), Value::Null],
+            vec![int(9), int(2), Value::Null, Value::Null]
+        ]
+    );
+    let renamed =
+        schema(vec![table("t", vec![col("a", Integer), col("_rowid_", Text).null().from("b")])]);
+    let (conn, _) =
+        Case::new(base(vec![]), renamed).rows(rows).own_row_check().run("rename_to_rowid_name");
+    assert_eq!(
+        rows_of(&conn, "SELECT oid, a, \"_rowid_\" FROM t ORDER BY 1"),
+        [vec![int(7), int(1), txt("x")], vec![int(9), int(2), Value::Null]]
+    );
+    let with_oid = base(vec![col("oid", Text).null()]);
+    let conn_rows: &[&str] = &["INSERT INTO t (rowid, a, b, \"oid\") VALUES (7, 1, 'x', 'o')"];
+    let (conn, _) =
+        Case::new(with_oid, base(vec![])).rows(conn_rows).allow(&["t.oid"]).run("drop_oid_column");
+    assert_eq!(rows_of(&conn, "SELECT rowid, a, b FROM t"), [vec![int(7), int(1), txt("x")]]);
+}
+
+#[test]
+fn expressions_that_would_change_the_statement_around_them_are_refused() {
+    // Issue 12 problem 9: `check = "x > 0 -- c"` commented out the closing parenthesis; a
+    // default holding a breakpoint line split the statement.
+    let v2 = schema(vec![table(
+        "t",
+        vec![
+            col("x", Integer).check("x > 0 -- c"),
+            col("y", Text).default_sql("'a'\n--> statement-breakpoint\nDROP TABLE t"),
+            col("z", Integer).check("z > 0) OR (1"),
+            col("w", Text).check("w <> 'it''s -- fine; (really'"),
+        ],
+    )]);
+    let f = Case::new(Schema::default(), v2).plan_errors();
+    assert!(has(&f, "L12", "column x check `x > 0 -- c` contains an SQL comment (`--`)"), "{f:#?}");
+    assert!(has(&f, "L12", "column y default"), "{f:#?}");
+    assert!(has(&f, "L12", "column z check `z > 0) OR (1` contains an unbalanced `)`"), "{f:#?}");
+    assert!(!has(&f, "L12", "column w check"), "quotes hide comments and parentheses: {f:#?}");
+}
+
+#[test]
+fn a_new_unique_column_with_a_constant_backfill_fails_readably_on_two_rows() {
+    // Issue 12 problem 9: the guard rendered `GROUP BY (7)`, which SQLite reads as "the 7th
+    // result column" and refuses.
+    let t = |with: bool| {
+        let mut cols = vec![col("id", Integer), col("n", Text).null()];
+        if with {
+            cols.push(col("k", Integer).unique().backfill("7"));
+        }
+        schema(vec![table("t", cols).pk(&["id"])])
+    };
+    let (conn, _) = Case::new(t(false), t(true))
+        .rows(&["INSERT INTO t VALUES (1, 'a')"])
+        .run("unique_constant_backfill");
+    assert_eq!(rows_of(&conn, "SELECT id, n, k FROM t"), [vec![int(1), txt("a"), int(7)]]);
+    let err = Case::new(t(false), t(true))
+        .rows(&["INSERT INTO t VALUES (1, 'a'), (2, 'b')"])
+        .run_failing("unique_constant_backfill");
+    assert!(err.contains("table \"t\" column \"k\": value 7 appears more than once, so the new UNIQUE cannot hold"), "{err}");
+}

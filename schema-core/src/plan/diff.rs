@@ -353,6 +353,18 @@ impl<'a> Cx<'a> {
                 }
             }
             for (what, e) in exprs {
+                if let Some(problem) = expression_problem(e) {
+                    out.push(Finding::error(
+                        "L12",
+                        format!(
+                            "table {}: {what} `{}` contains {problem}, which would change the generated \
+                             statement around it: write one SQL expression without it",
+                            t.name,
+                            e.escape_debug()
+                        ),
+                    ));
+                    continue;
+                }
                 // A backfill runs over the old table and may use subqueries: any table or column
                 // name of either schema is fine there.
                 let known = |name: &str| {
@@ -854,14 +866,20 @@ impl<'a> Cx<'a> {
                 })
             })
         };
+        // (SQLite cannot rename a column named rowid, oid or _rowid_ in place; the copy does.)
+        let movable = |(f, t): &(String, String)| {
+            d.old.without_rowid || !(is_rowid_name(f) || is_rowid_name(t))
+        };
         let mut set: BTreeSet<&(String, String)> =
-            d.renames.iter().filter(|(f, _)| referenced(f)).collect();
+            d.renames.iter().filter(|r| movable(r) && referenced(&r.0)).collect();
         loop {
             let more: Vec<&(String, String)> = d
                 .renames
                 .iter()
                 .filter(|r| {
-                    !set.contains(r) && set.iter().any(|(_, t)| t.eq_ignore_ascii_case(&r.0))
+                    movable(r)
+                        && !set.contains(r)
+                        && set.iter().any(|(_, t)| t.eq_ignore_ascii_case(&r.0))
                 })
                 .collect();
             if more.is_empty() {
@@ -978,6 +996,15 @@ impl<'a> Cx<'a> {
         classify_fks_added(d, &fks_added, &mut k);
         self.classify_dropped(d, &mut k);
         classify_indexes(d, &mut k);
+        // SQLite refuses ADD, DROP and RENAME COLUMN of a column named rowid, oid or _rowid_ in
+        // a table with a rowid ("cannot add rowid alias"): the rebuild copies it instead.
+        if !d.old.without_rowid
+            && (k.added.iter().any(|c| is_rowid_name(&c.name))
+                || k.dropped.iter().any(|c| is_rowid_name(&c.name))
+                || k.renames.iter().any(|(f, t)| is_rowid_name(f) || is_rowid_name(t)))
+        {
+            k.rebuild = true;
+        }
         k
     }
 
@@ -1170,7 +1197,7 @@ impl<'a> Cx<'a> {
             if exprs.iter().all(Option::is_some) {
                 k.guards.push(Guard::Unique {
                     columns: n.primary_key.clone(),
-                    exprs: exprs.into_iter().flatten().collect(),
+                    exprs: exprs.into_iter().flatten().map(|e| group_safe(&e)).collect(),
                     constraint: "PRIMARY KEY",
                 });
             }
@@ -1520,7 +1547,7 @@ fn classify_added(d: &TableDiff<'_>, fks_added: &[&ForeignKey], k: &mut Classifi
             if nc.unique {
                 k.guards.push(Guard::Unique {
                     columns: vec![nc.name.clone()],
-                    exprs: vec![format!("({b})")],
+                    exprs: vec![group_safe(&format!("({b})"))],
                     constraint: "UNIQUE",
                 });
             }
@@ -1967,4 +1994,56 @@ fn rewrite_columns(sql: &str, table: &str, renames: &[(String, String)]) -> Opti
         out.replace_range(start..end, &text);
     }
     Some(out)
+}
+
+/// Whether `name` is one of SQLite's names for the rowid (`rowid`, `oid`, `_rowid_`, any case).
+fn is_rowid_name(name: &str) -> bool {
+    ["rowid", "oid", "_rowid_"].iter().any(|a| a.eq_ignore_ascii_case(name))
+}
+
+/// Why user SQL text cannot be pasted into a statement as one expression: a comment (`--`
+/// would swallow the rest of the line, and with it a closing parenthesis or a breakpoint), a
+/// `;`, an unterminated literal or quoted name, unbalanced parentheses.
+fn expression_problem(expr: &str) -> Option<&'static str> {
+    let mut chars = expr.chars().peekable();
+    let mut depth: i64 = 0;
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' | '`' | '[' => {
+                let close = if c == '[' { ']' } else { c };
+                loop {
+                    match chars.next() {
+                        None => return Some("an unterminated quoted string or name"),
+                        Some(x) if x == close => {
+                            if close != ']' && chars.peek() == Some(&close) {
+                                chars.next();
+                            } else {
+                                break;
+                            }
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => return Some("an SQL comment (`--`)"),
+            '/' if chars.peek() == Some(&'*') => return Some("an SQL comment (`/*`)"),
+            ';' => return Some("a `;`"),
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return Some("an unbalanced `)`");
+                }
+            }
+            _ => {}
+        }
+    }
+    (depth != 0).then_some("an unclosed `(`")
+}
+
+/// A uniqueness guard's expression, safe after `GROUP BY`: there a bare integer constant (a
+/// constant backfill, `(7)`) means "the 7th result column", so a literal is wrapped in a no-op
+/// `coalesce(.., NULL)`.
+fn group_safe(expr: &str) -> String {
+    if is_non_null_literal(expr) { format!("coalesce({expr}, NULL)") } else { expr.to_string() }
 }
