@@ -224,7 +224,7 @@ impl Generator {
                 return Err(Error::UnsplittableStatement { tag, statement });
             }
             let text = migration_text(&plan.header_comments(), &statements);
-            replay::prove(replay.get()?, &tag, &text, &new_schema, &plan)?;
+            replay::prove(replay.get()?, &tag, &text, &new_schema, plan)?;
             let snapshot = Snapshot::new(prev_id.as_deref(), &new_schema);
             let sql_path = dir.join(format!("{tag}.sql"));
             files.insert(0, PendingFile { path: sql_path.clone(), content: text.clone() });
