@@ -133,49 +133,72 @@ pub enum Error {
         fix: String,
     },
 
-    /// A committed migration fails when replayed into an empty database.
+    /// Committed migration files differ from the hashes the journal records for them (an edit,
+    /// even one the replay cannot see, such as a comment or an index a later rebuild drops).
     #[cfg(feature = "build")]
     #[error(
-        "migration {tag} ({}) fails when replayed into an empty database\n  \
-         statement:\n{}\n  fix: correct the SQL (or restore the file from version control if it \
+        "migration files in {}/ differ from the hashes meta/_journal.json records for them:\n{}\n  \
+         fix: restore them from version control, and write a data, view or index change as a new \
+         hand-written migration instead. If an edit is deliberate and no database has applied the \
+         old text yet, build once with MIGRATION_ALLOW_EDIT={} to re-stamp the journal (the replay \
+         still proves the migrations): every database that already applied the old text refuses \
+         to open afterwards (Edited)",
+        folder.display(),
+        edited_list(folder, edits),
+        edits.iter().map(|e| e.tag.as_str()).collect::<Vec<_>>().join(",")
+    )]
+    EditedMigrations {
+        /// The migrations folder (as configured, relative to the crate).
+        folder: PathBuf,
+        /// Each edited file, in index order.
+        edits: Vec<crate::build::folder::EditedFile>,
+    },
+
+    /// A committed migration fails when replayed into an empty database: the engine the runtime
+    /// uses refused or failed it (a statement error, new foreign-key violations, a broken
+    /// schema), so the runtime would fail it too.
+    #[cfg(feature = "build")]
+    #[error(
+        "migration {tag} ({}) fails when replayed into an empty database, as it would on every \
+         user's machine\n  fix: correct the SQL (or restore the file from version control if it \
          was generated)",
-        path.display(),
-        indent(statement)
+        path.display()
     )]
     ReplayFailed {
         /// The migration's tag.
         tag: String,
         /// Its file.
         path: PathBuf,
-        /// The statement that failed.
-        statement: String,
-        /// SQLite's error.
+        /// The engine's error (naming the statement), with SQLite's below it.
         #[source]
-        source: Box<rusqlite::Error>,
+        source: Box<migrate_engine::Error>,
     },
 
-    /// A migration controls the transaction or a pragma the runner owns (`BEGIN`, `COMMIT`,
-    /// `PRAGMA foreign_keys`, `VACUUM`, `ATTACH`, ...); the runtime would refuse it.
+    /// A migration holds a statement the runtime's statement policy refuses (transaction
+    /// control, a savepoint, ATTACH/DETACH, a pragma outside the allow-list), as SQLite's
+    /// authorizer reported it while preparing the statement.
     #[cfg(feature = "build")]
     #[error(
-        "migration {tag} ({}) contains {keyword}, which the runtime refuses:\n{}\n  fix: remove \
-         it; the runner applies all pending migrations in one transaction and switches foreign \
-         keys off around it (outside the transaction), so migrations need neither",
-        path.display(),
-        indent(statement)
+        "migration {tag} ({}) statement {statement} is {what}, which the runtime refuses:\n    \
+         {first_line}\n  fix: remove it; the runner applies all pending migrations in one \
+         transaction, switches foreign keys off around it and owns the connection's settings, \
+         so migrations need neither transaction control nor those pragmas",
+        path.display()
     )]
-    TransactionControl {
+    Refused {
         /// The migration's tag.
         tag: String,
         /// Its file.
         path: PathBuf,
-        /// The statement.
-        statement: String,
-        /// What it is (`PRAGMA foreign_keys`).
-        keyword: &'static str,
+        /// 1-based number of the statement, as SQLite splits the file.
+        statement: usize,
+        /// The statement's first line.
+        first_line: String,
+        /// What was refused (`COMMIT`, `PRAGMA foreign_keys`, ...).
+        what: String,
     },
 
-    /// A view no longer compiles after the migrations (the runtime would refuse to apply them).
+    /// A view no longer compiles after a migration (the runtime would refuse to apply it).
     #[cfg(feature = "build")]
     #[error(
         "after migration {tag}, view {view} no longer compiles\n  fix: the view (from a \
@@ -212,9 +235,9 @@ pub enum Error {
     #[cfg(feature = "build")]
     #[error(
         "the generated migration {tag} does not {}; nothing was written (this is a bug in \
-         schema-core, please report it with your schema):\n{}\n  generated sql:\n{}",
+         schema-core, please report it with your schema):{}\n  generated sql:\n{}",
         if differences.is_empty() { "run" } else { "yield the new schema" },
-        if differences.is_empty() { error.clone().unwrap_or_default() } else { bullets(differences) },
+        if differences.is_empty() { String::new() } else { format!("\n{}", bullets(differences)) },
         indent(sql)
     )]
     ProofFailed {
@@ -222,10 +245,46 @@ pub enum Error {
         tag: String,
         /// The generated SQL.
         sql: String,
-        /// SQLite's error when a statement failed.
-        error: Option<String>,
+        /// The engine's error when the migration did not run.
+        #[source]
+        source: Option<Box<migrate_engine::Error>>,
         /// How the result differs from the new schema.
         differences: Vec<String>,
+    },
+
+    /// The generated migration is right, but the replayed database holds rows (inserted by
+    /// hand-written migrations) that it would leave with dangling foreign keys: the runtime
+    /// would refuse it on databases holding such rows.
+    #[cfg(feature = "build")]
+    #[error(
+        "the generated migration {tag} leaves rows of the replayed database with foreign keys \
+         that point nowhere (rows your hand-written migrations inserted); nothing was written\n  \
+         fix: delete or correct those rows in a hand-written migration first (it is adopted \
+         before the schema change), or change the foreign key"
+    )]
+    ProofViolations {
+        /// The tag the migration would have had.
+        tag: String,
+        /// The engine's error, listing each violation with its column and value.
+        #[source]
+        source: Box<migrate_engine::Error>,
+    },
+
+    /// A generated statement holds a line that is exactly the statement breakpoint (inside a
+    /// string default, a check or a `where` text): the file format would split it there.
+    #[cfg(feature = "build")]
+    #[error(
+        "the generated migration {tag}: statement {statement} holds a line that is exactly \
+         `{}`, which the migration file format reads as a statement separator; nothing was \
+         written\n  fix: change that text in your schema (a `default`, `default_sql`, `check` \
+         or `where` value) so that no line of it is exactly the breakpoint",
+        migrate_engine::BREAKPOINT
+    )]
+    UnsplittableStatement {
+        /// The tag the migration would have had.
+        tag: String,
+        /// 1-based number of the statement.
+        statement: usize,
     },
 
     /// Check mode (CI, `SCHEMA_MIGRATIONS=check`, registry or package builds) and the schema has
@@ -311,6 +370,26 @@ fn render_syn(path: &std::path::Path, source_text: &str, error: &syn::Error) -> 
 #[cfg(feature = "build")]
 fn bullets(items: &[String]) -> String {
     items.iter().map(|d| format!("  - {d}")).collect::<Vec<_>>().join("\n")
+}
+
+/// `  - tag: folder/tag.sql was <recorded>, is now <actual>` lines.
+#[cfg(feature = "build")]
+fn edited_list(folder: &std::path::Path, edits: &[crate::build::folder::EditedFile]) -> String {
+    use migrate_engine::short as short_hash;
+    let lines: Vec<String> = edits
+        .iter()
+        .map(|e| {
+            let path = folder.join(format!("{}.sql", e.tag));
+            format!(
+                "  - {}: {} was {} when recorded, is now {}",
+                e.tag,
+                path.display().to_string().replace('\\', "/"),
+                short_hash(&e.recorded),
+                short_hash(&e.actual)
+            )
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// Indents every line by four spaces.

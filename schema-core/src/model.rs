@@ -447,24 +447,117 @@ pub struct Check {
     pub expr: String,
 }
 
-/// Serialises any model value as canonical JSON: keys sorted (serde_json's `Value` map is a
-/// `BTreeMap`), two-space indentation, trailing newline.
+/// Serialises any model value as canonical JSON: object keys sorted by this function itself
+/// (byte order), two-space indentation, `": "` after each key, a trailing newline; strings and
+/// numbers escaped and printed by `serde_json`.
+///
+/// The output does not depend on `serde_json`'s features: a crate in the build graph that
+/// enables `serde_json/preserve_order` (which keeps maps in insertion order) changes nothing, so
+/// snapshot ids and fingerprints stay the same in every host crate.
 ///
 /// ```
 /// # use schema_core::model::{canonical_json, Check};
 /// let json = canonical_json(&Check { name: None, expr: "a > 0".into() });
 /// assert_eq!(json, "{\n  \"expr\": \"a > 0\"\n}\n");
+/// let nested = serde_json::json!({ "b": [1, {}], "a": { "y": [], "x": null } });
+/// assert_eq!(
+///     canonical_json(&nested),
+///     "{\n  \"a\": {\n    \"x\": null,\n    \"y\": []\n  },\n  \"b\": [\n    1,\n    {}\n  ]\n}\n"
+/// );
 /// ```
 #[must_use]
 pub fn canonical_json<T: Serialize>(value: &T) -> String {
-    // Both steps are infallible for the model's types: string keys, no non-finite floats.
+    // Infallible for the model's types: string keys, no non-finite floats.
     let value = serde_json::to_value(value).expect("model values serialise to JSON");
-    let mut out = serde_json::to_string_pretty(&value).expect("JSON values serialise");
+    let mut out = String::new();
+    write_canonical(&value, 0, &mut out);
     out.push('\n');
     out
+}
+
+/// Appends `value` as pretty JSON at nesting depth `depth`, object keys sorted.
+fn write_canonical(value: &serde_json::Value, depth: usize, out: &mut String) {
+    use serde_json::Value;
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+    };
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, depth + 1);
+                out.push_str(&json_scalar(key));
+                out.push_str(": ");
+                write_canonical(item, depth + 1, out);
+            }
+            newline(out, depth);
+            out.push('}');
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, depth + 1);
+                write_canonical(item, depth + 1, out);
+            }
+            newline(out, depth);
+            out.push(']');
+        }
+        Value::Object(_) => out.push_str("{}"),
+        Value::Array(_) => out.push_str("[]"),
+        scalar => out.push_str(&json_scalar(scalar)),
+    }
+}
+
+/// `serde_json`'s compact text of a string, number, bool or null.
+fn json_scalar<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).expect("JSON scalars serialise")
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The printer gives exactly serde_json's pretty output of a sorted map (the format every
+    /// committed snapshot already has), for nested objects, arrays, empties and escapes.
+    #[test]
+    fn canonical_json_equals_serde_json_pretty_of_sorted_maps() {
+        let value = serde_json::json!({
+            "zeta": [1, -2, 3.5, true, null, "a\"b\\c\n\u{1}é", [], {}],
+            "alpha": { "nested": { "b": [[1], [{}]], "a": "x" }, "empty": {} },
+            "Mid": 18_446_744_073_709_551_615_u64,
+            "": "empty key",
+        });
+        let sorted = |v: &serde_json::Value| -> String {
+            // Without preserve_order, serde_json's map is a BTreeMap: its pretty output is the
+            // reference.
+            let mut s = serde_json::to_string_pretty(v).unwrap();
+            s.push('\n');
+            s
+        };
+        assert_eq!(canonical_json(&value), sorted(&value));
+        let mut users = Table::new("users");
+        users.columns.push(Column::new("id", SqlType::Integer));
+        users.primary_key = vec!["id".into()];
+        users.checks.push(Check { name: Some("c\"1".into()), expr: "id > 0".into() });
+        let mut schema = Schema::default();
+        schema.insert(users);
+        let json = serde_json::to_value(&schema).unwrap();
+        assert_eq!(schema.to_canonical_json(), sorted(&json));
+    }
 }

@@ -427,7 +427,7 @@ fn check_case(seed: u64) -> Result<(), TestCaseError> {
     let mut rng = Rng(seed | 1);
     let old = v1(&mut rng);
     let (new, allow) = v2(&old, &mut rng);
-    let conn = fresh(&old, &[]);
+    let mut conn = fresh(&old, &[]);
     insert_rows(&conn, &old, &mut rng);
     for d in dependents_sql(&old, &mut rng) {
         conn.execute_batch(&d).unwrap();
@@ -451,7 +451,7 @@ fn check_case(seed: u64) -> Result<(), TestCaseError> {
     let before = dump_all(&conn, &old);
     let shape_before = schema_core::introspect::describe(&conn).unwrap();
     conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-    match apply(&conn, &p.render()) {
+    match apply(&mut conn, &p.render()) {
         Ok(()) => {
             integrity_ok(&conn);
             let d = schema_core::introspect::differences(
@@ -530,7 +530,7 @@ fn most_random_cases_apply() {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let old = v1(&mut rng);
         let (new, allow) = v2(&old, &mut rng);
-        let conn = fresh(&old, &[]);
+        let mut conn = fresh(&old, &[]);
         insert_rows(&conn, &old, &mut rng);
         let deps = dependents_sql(&old, &mut rng);
         with_deps += usize::from(!deps.is_empty());
@@ -545,7 +545,7 @@ fn most_random_cases_apply() {
         if p.render().iter().any(|s| s.starts_with("CREATE TABLE \"__new_")) {
             rebuilt += 1;
         }
-        if apply(&conn, &p.render()).is_ok() {
+        if apply(&mut conn, &p.render()).is_ok() {
             applied += 1;
         }
     }

@@ -60,7 +60,7 @@ impl Case {
 
     /// Plans, snapshots, applies and checks; returns the migrated database and the plan.
     fn run(&self, name: &str) -> (Connection, Plan) {
-        let conn = self.v1_db();
+        let mut conn = self.v1_db();
         let p = self.plan(&conn).unwrap_or_else(|f| panic!("plan refused: {f:#?}"));
         let again = self.plan(&conn).unwrap();
         assert_eq!(p.render(), again.render(), "plans are deterministic");
@@ -82,7 +82,7 @@ impl Case {
         insta::assert_snapshot!(name, file_text(&p));
         let before = dump_all(&conn, &self.v1);
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-        apply(&conn, &p.render())
+        apply(&mut conn, &p.render())
             .unwrap_or_else(|e| panic!("apply failed: {e}\n{}", file_text(&p)));
         assert_eq!(count(&conn, "PRAGMA foreign_keys"), 1);
         integrity_ok(&conn);
@@ -95,13 +95,13 @@ impl Case {
 
     /// Applies a plan that must fail at apply time; returns the error and checks nothing changed.
     fn run_failing(&self, name: &str) -> String {
-        let conn = self.v1_db();
+        let mut conn = self.v1_db();
         let p = self.plan(&conn).unwrap_or_else(|f| panic!("plan refused: {f:#?}"));
         insta::assert_snapshot!(name, file_text(&p));
         let before = dump_all(&conn, &self.v1);
         let shape = schema_core::introspect::describe(&conn).unwrap();
         let sql_before = all_sql(&conn);
-        let err = apply(&conn, &p.render()).expect_err("the migration must fail");
+        let err = apply(&mut conn, &p.render()).expect_err("the migration must fail");
         assert_eq!(dump_all(&conn, &self.v1), before, "rows unchanged after a failed migration");
         assert_eq!(schema_core::introspect::describe(&conn).unwrap(), shape);
         assert_eq!(all_sql(&conn), sql_before, "schema text unchanged after a failed migration");
@@ -790,7 +790,7 @@ fn t29_autoincrement_high_water_mark_survives_a_rebuild() {
 
     // Negative control: without the sequence statements the next id is 4.
     let case = Case::new(auto(false), auto(true)).rows(rows);
-    let conn = case.v1_db();
+    let mut conn = case.v1_db();
     let stmts: Vec<String> = case
         .plan(&conn)
         .unwrap()
@@ -798,7 +798,7 @@ fn t29_autoincrement_high_water_mark_survives_a_rebuild() {
         .into_iter()
         .filter(|s| !s.contains("__godwit_seq"))
         .collect();
-    apply(&conn, &stmts).unwrap();
+    apply(&mut conn, &stmts).unwrap();
     conn.execute_batch("INSERT INTO t (v) VALUES ('new')").unwrap();
     assert_eq!(count(&conn, "SELECT max(id) FROM t"), 4, "the hazard exists: id reuse");
 }
@@ -930,9 +930,9 @@ fn t36_views_are_dropped_and_recreated_with_their_exact_text() {
     assert!(pos("CREATE VIEW v ") < pos("CREATE VIEW v2 "));
 
     // Negative control: the naive rebuild (no view handling) fails at the RENAME.
-    let conn = case.v1_db();
+    let mut conn = case.v1_db();
     let naive: Vec<String> = r.into_iter().filter(|s| !s.contains("VIEW")).collect();
-    let err = apply(&conn, &naive).unwrap_err();
+    let err = apply(&mut conn, &naive).unwrap_err();
     assert!(err.contains("error in view v"), "{err}");
 }
 
@@ -955,15 +955,15 @@ fn t37_triggers_survive_and_the_naive_rebuild_loses_them() {
 
     // Negative controls: without trigger handling the RENAME fails on tr, and with only tr
     // present tp would be lost silently.
-    let conn = case.v1_db();
+    let mut conn = case.v1_db();
     let naive: Vec<String> = p.render().into_iter().filter(|s| !s.contains("TRIGGER")).collect();
-    let err = apply(&conn, &naive).unwrap_err();
+    let err = apply(&mut conn, &naive).unwrap_err();
     assert!(err.contains("error in trigger tr"), "{err}");
     let only_tp = Case::new(parent_for_views(false), parent_for_views(true)).deps(&deps[..1]);
-    let conn = only_tp.v1_db();
+    let mut conn = only_tp.v1_db();
     let p = only_tp.plan(&conn).unwrap();
     let naive: Vec<String> = p.render().into_iter().filter(|s| !s.contains("TRIGGER")).collect();
-    apply(&conn, &naive).unwrap();
+    apply(&mut conn, &naive).unwrap();
     assert_eq!(
         count(&conn, "SELECT count(*) FROM sqlite_schema WHERE name = 'tp'"),
         0,
@@ -1102,7 +1102,7 @@ fn renamed_column_with_type_change_and_rowid_table_copy() {
 
 #[test]
 fn create_tables_parents_first_with_indexes() {
-    let conn = fresh(&Schema::default(), &[]);
+    let mut conn = fresh(&Schema::default(), &[]);
     let v2 = schema(vec![
         table("a_child", vec![col("id", Integer), col("pid", Integer)])
             .pk(&["id"])
@@ -1114,7 +1114,7 @@ fn create_tables_parents_first_with_indexes() {
     insta::assert_snapshot!("create_two", file_text(&p));
     assert!(p.render()[0].starts_with("CREATE TABLE \"z_parent\""));
     assert_eq!(p.name(), "create_z_parent_a_child");
-    apply(&conn, &p.render()).unwrap();
+    apply(&mut conn, &p.render()).unwrap();
     assert_same_shape(&conn, &fresh(&v2, &[]));
 }
 

@@ -17,7 +17,8 @@ static BUILD_LOCK: Mutex<()> = Mutex::new(());
 
 /// Environment variables the build script reads; cleared before each build so the caller's
 /// environment (CI sets `CI=true`) does not leak in.
-const BUILD_ENV: [&str; 4] = ["CI", "SCHEMA_MIGRATIONS", "MIGRATION_NAME", "MIGRATION_ALLOW_DROP"];
+const BUILD_ENV: [&str; 5] =
+    ["CI", "SCHEMA_MIGRATIONS", "MIGRATION_NAME", "MIGRATION_ALLOW_DROP", "MIGRATION_ALLOW_EDIT"];
 
 /// The workspace root (`/work/main`).
 #[must_use]

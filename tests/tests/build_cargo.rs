@@ -46,10 +46,14 @@ fn a_migration_appears_exactly_when_the_schema_changes() {
     assert!(sql.starts_with("CREATE TABLE \"users\""), "{sql}");
     assert!(sql.ends_with(";\n"), "{sql:?}");
     let journal = app.read("migrations/meta/_journal.json");
+    let hash = migrate_runtime::hash_sql(&sql);
     assert_eq!(
         journal,
-        "{\n  \"dialect\": \"sqlite\",\n  \"entries\": [\n    {\n      \"custom\": false,\n      \"idx\": 0,\n      \
-         \"tag\": \"0000_create_users\"\n    }\n  ],\n  \"version\": 1\n}\n"
+        format!(
+            "{{\n  \"dialect\": \"sqlite\",\n  \"entries\": [\n    {{\n      \"custom\": false,\n      \
+             \"hash\": \"{hash}\",\n      \"idx\": 0,\n      \"tag\": \"0000_create_users\"\n    }}\n  ],\n  \
+             \"version\": 2\n}}\n"
+        )
     );
     let snapshot: serde_json::Value =
         serde_json::from_str(&app.read("migrations/meta/0000_snapshot.json")).unwrap();
@@ -178,9 +182,15 @@ fn folder_errors_name_the_files_and_the_fix() {
         "migrations/meta/0002_snapshot.json",
         std::str::from_utf8(&branch["meta/0001_snapshot.json"]).unwrap(),
     );
+    let karma_hash = migrate_runtime::hash_sql(
+        std::str::from_utf8(&branch["0001_add_users_karma.sql"]).unwrap(),
+    );
     let journal = app.read("migrations/meta/_journal.json").replace(
         "\"tag\": \"0001_add_users_bio\"\n    }",
-        "\"tag\": \"0001_add_users_bio\"\n    },\n    {\n      \"custom\": false,\n      \"idx\": 2,\n      \"tag\": \"0002_add_users_karma\"\n    }",
+        &format!(
+            "\"tag\": \"0001_add_users_bio\"\n    }},\n    {{\n      \"custom\": false,\n      \
+             \"hash\": \"{karma_hash}\",\n      \"idx\": 2,\n      \"tag\": \"0002_add_users_karma\"\n    }}"
+        ),
     );
     app.write("migrations/meta/_journal.json", &journal);
     app.build_write(&[]).assert_failure().assert_stderr_contains(&[
@@ -211,16 +221,23 @@ fn folder_errors_name_the_files_and_the_fix() {
     app.write("migrations/README.md", "# migrations\n");
     app.build_write(&[]).assert_success();
 
-    // An edited generated migration: the replay names it.
+    // An edited generated migration: its recorded hash names it; allowed, the replay still
+    // proves it and names it too.
     restore(&main);
     app.write(
         "migrations/0001_add_users_bio.sql",
         &app.read("migrations/0001_add_users_bio.sql").replace("\"bio\" TEXT", "\"bio\" INTEGER"),
     );
     app.build_write(&[]).assert_failure().assert_stderr_contains(&[
-        "the first migration whose result differs from its snapshot is 0001_add_users_bio",
-        "was edited after it was generated",
+        "migrations/0001_add_users_bio.sql was",
+        "MIGRATION_ALLOW_EDIT=0001_add_users_bio",
     ]);
+    app.build_write(&[("MIGRATION_ALLOW_EDIT", "0001_add_users_bio")])
+        .assert_failure()
+        .assert_stderr_contains(&[
+            "the first migration whose result differs from its snapshot is 0001_add_users_bio",
+            "was edited after it was generated",
+        ]);
     restore(&main);
     app.build_write(&[]).assert_success();
     assert_eq!(app.files("migrations"), main);

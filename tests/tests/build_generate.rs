@@ -105,9 +105,8 @@ fn first_run_writes_migration_snapshot_journal_and_out_dir_file() {
     );
     let embedded = dir.read("out/godwit/Db.rs");
     let sql_path = dir.path().join("migrations/0000_create_users.sql");
-    let hash =
-        schema_core::build::format::migration_hash(&dir.read("migrations/0000_create_users.sql"));
-    let chain = schema_core::build::format::sha256_hex(hash.as_bytes());
+    let hash = migrate_runtime::hash_sql(&dir.read("migrations/0000_create_users.sql"));
+    let chain = migrate_runtime::chain_hash(None, &hash);
     assert!(
         embedded.contains(&format!(
             "(0, \"0000_create_users\", include_str!({:?}), \"{hash}\", \"{chain}\"),",
@@ -133,6 +132,7 @@ fn first_run_writes_migration_snapshot_journal_and_out_dir_file() {
         "cargo:rerun-if-env-changed=SCHEMA_MIGRATIONS".to_owned(),
         "cargo:rerun-if-env-changed=MIGRATION_NAME".to_owned(),
         "cargo:rerun-if-env-changed=MIGRATION_ALLOW_DROP".to_owned(),
+        "cargo:rerun-if-env-changed=MIGRATION_ALLOW_EDIT".to_owned(),
     ] {
         assert!(out.cargo_lines.contains(&needle), "missing {needle}: {:#?}", out.cargo_lines);
     }
@@ -157,6 +157,10 @@ fn first_run_writes_migration_snapshot_journal_and_out_dir_file() {
         again.written.is_empty() && again.generated.is_none() && again.embedded.is_none(),
         "{again:?}"
     );
+    assert!(
+        out.replayed && !again.replayed,
+        "a no-change run with matching hashes replays nothing"
+    );
     assert_eq!(dir.files(), before);
     assert_eq!(
         fs::metadata(dir.path().join("out/godwit/Db.rs")).unwrap().modified().unwrap(),
@@ -172,10 +176,14 @@ fn replay_names_the_first_migration_that_differs_from_its_snapshot() {
     dir.run().unwrap();
     dir.write("src/schema.rs", &users("    pub bio: Option<String>,\n    pub age: Option<i64>,\n"));
     dir.run().unwrap();
-    // Editing 0001 changes its result and, through it, every later one: 0001 is named.
+    // Editing 0001 changes its result and, through it, every later one: even with the edit
+    // allowed (MIGRATION_ALLOW_EDIT), the replay must prove the chain, and it names 0001.
     let name = "migrations/0001_add_users_bio.sql";
     dir.write(name, &dir.read(name).replace("\"bio\" TEXT", "\"bio\" BLOB"));
-    let err = dir.run().unwrap_err().report();
+    let before = dir.files();
+    let allow = |e: &mut BuildEnv| e.allow_edit = Some("0001_add_users_bio".into());
+    let err = dir.run_with(allow).unwrap_err().report();
+    assert_eq!(dir.files(), before, "nothing re-stamped");
     assert!(
         err.contains(
             "the first migration whose result differs from its snapshot is 0001_add_users_bio"
@@ -186,7 +194,7 @@ fn replay_names_the_first_migration_that_differs_from_its_snapshot() {
 
     // A migration whose SQL fails names itself and the statement.
     dir.write(name, "ALTER TABLE \"nope\" ADD COLUMN \"x\" TEXT;\n");
-    let err = dir.run().unwrap_err().report();
+    let err = dir.run_with(allow).unwrap_err().report();
     assert!(
         err.contains("migration 0001_add_users_bio") && err.contains("no such table: nope"),
         "{err}"
@@ -199,8 +207,9 @@ fn replay_names_the_first_migration_that_differs_from_its_snapshot() {
     let original = dir.read(p);
     dir.write(p, &format!("\u{feff}{}", original.replace('\n', "\r\n")));
     let out = dir.run().unwrap();
+    assert!(!out.replayed && out.written.is_empty(), "the hash matches: {out:?}");
     let embedded = dir.read("out/godwit/Db.rs");
-    assert!(embedded.contains(&schema_core::build::format::migration_hash(&original)), "{out:?}");
+    assert!(embedded.contains(&migrate_runtime::hash_sql(&original)), "{out:?}");
 }
 
 #[test]
@@ -227,7 +236,10 @@ fn hand_written_migrations_may_not_change_tables() {
     assert!(out.generated.is_none());
     let journal = dir.read("migrations/meta/_journal.json");
     assert!(
-        journal.contains("\"custom\": true,\n      \"idx\": 1,\n      \"tag\": \"0001_sneaky\""),
+        journal.contains(&format!(
+            "\"custom\": true,\n      \"hash\": \"{}\",\n      \"idx\": 1,\n      \"tag\": \"0001_sneaky\"",
+            migrate_runtime::hash_sql(&dir.read("migrations/0001_sneaky.sql"))
+        )),
         "{journal}"
     );
     let s0: serde_json::Value =
@@ -338,7 +350,7 @@ fn no_change_run_over_100_migrations() {
     }
     let out = dir.run().unwrap();
     assert_eq!(out.migrations, 100);
-    assert!(out.generated.is_none() && out.written.is_empty());
+    assert!(out.generated.is_none() && out.written.is_empty() && !out.replayed);
     let mut times: Vec<Duration> = (0..5)
         .map(|_| {
             let start = Instant::now();
@@ -404,11 +416,44 @@ fn transaction_control_in_a_hand_written_migration_is_refused_at_build_time() {
     let before = dir.files();
     let err = dir.run().unwrap_err().report();
     assert!(
-        err.contains("migration 0001_backfill") && err.contains("contains PRAGMA foreign_keys"),
+        err.contains("migration 0001_backfill")
+            && err.contains("statement 1 is PRAGMA foreign_keys, which the runtime refuses"),
         "{err}"
     );
     assert!(err.contains("switches foreign keys off around it"), "{err}");
     assert_eq!(dir.files(), before);
+
+    // The build replays through the runtime's engine, so it refuses what the runtime refuses,
+    // however the statement is spelled (issue 11, problems 3 and 6b): a quoted pragma name, the
+    // pragmas that change how the schema is read, transaction control in a later statement.
+    for (sql, statement, what) in [
+        ("PRAGMA \"locking_mode\" = EXCLUSIVE;\n", 1, "PRAGMA locking_mode"),
+        ("SELECT 1;\nPRAGMA main.legacy_alter_table = ON;\n", 2, "PRAGMA legacy_alter_table"),
+        ("PRAGMA writable_schema = 1;\n", 1, "PRAGMA writable_schema"),
+        ("UPDATE \"users\" SET \"email\" = 'x';\nCOMMIT;\n", 2, "COMMIT"),
+    ] {
+        dir.write("migrations/0001_backfill.sql", sql);
+        let err = dir.run().unwrap_err().report();
+        assert!(
+            err.contains(&format!("statement {statement} is {what}, which the runtime refuses")),
+            "{sql}: {err}"
+        );
+    }
+
+    // What the runtime accepts, the build accepts (problem 11: an unquoted column named `end`
+    // inside a trigger body).
+    dir.write(
+        "migrations/0001_backfill.sql",
+        "CREATE TABLE \"spans\" (\"id\" INTEGER PRIMARY KEY, \"end\" INTEGER);\n\
+         --> statement-breakpoint\n\
+         DROP TABLE \"spans\";\n\
+         --> statement-breakpoint\n\
+         CREATE TRIGGER \"users_end\" AFTER UPDATE ON \"users\" BEGIN\n  \
+         UPDATE \"users\" SET \"email\" = lower(\"email\") WHERE \"id\" = NEW.\"id\" AND 1 = (SELECT 1 AS end);\n\
+         END;\n",
+    );
+    let out = dir.run().unwrap();
+    assert_eq!(out.adopted, ["0001_backfill"]);
 }
 
 #[test]
@@ -419,4 +464,209 @@ fn a_schema_without_tables_writes_no_migration() {
     assert!(!dir.path().join("migrations").exists());
     let embedded = dir.read("out/godwit/Db.rs");
     assert!(embedded.contains("name: Db,\n    migrations: [\n    ]"), "{embedded}");
+}
+
+/// Three migrations: 0000 creates users, 0001 adds bio, 0002 rebuilds users (email becomes
+/// nullable). Returns the directory.
+fn three_migrations() -> Dir {
+    let dir = Dir::new(&users(""));
+    dir.run().unwrap();
+    dir.write("src/schema.rs", &users("    pub bio: Option<String>,\n"));
+    dir.run().unwrap();
+    dir.write(
+        "src/schema.rs",
+        &users("    pub bio: Option<String>,\n")
+            .replace("pub email: String,", "pub email: Option<String>,"),
+    );
+    let out = dir.run().unwrap();
+    assert_eq!(out.generated.as_deref(), Some("0002_rebuild_users"));
+    let rebuild = dir.read("migrations/0002_rebuild_users.sql");
+    assert!(rebuild.contains("DROP TABLE \"users\""), "0002 rebuilds users:\n{rebuild}");
+    dir
+}
+
+/// Issue 11, problem 1: an index added by hand to migration 1, whose table migration 2
+/// rebuilds, leaves the replay's end state unchanged; the recorded hash catches it, in write
+/// and check mode alike, naming the file, both short hashes and MIGRATION_ALLOW_EDIT.
+#[test]
+fn an_edit_that_a_later_rebuild_erases_fails_the_build() {
+    let dir = three_migrations();
+    let name = "migrations/0001_add_users_bio.sql";
+    let original = dir.read(name);
+    let edited = format!(
+        "{original}--> statement-breakpoint\nCREATE INDEX \"users_bio\" ON \"users\" (\"bio\");\n"
+    );
+    dir.write(name, &edited);
+    let before = dir.files();
+    let old = migrate_runtime::hash_sql(&original);
+    let new = migrate_runtime::hash_sql(&edited);
+    for check in [false, true] {
+        let err = dir
+            .run_with(|e| {
+                if check {
+                    e.schema_migrations = Some("check".into());
+                }
+            })
+            .unwrap_err()
+            .report();
+        for needle in [
+            "0001_add_users_bio",
+            "migrations/0001_add_users_bio.sql",
+            &old[..7],
+            &new[..7],
+            "MIGRATION_ALLOW_EDIT=0001_add_users_bio",
+            "Edited",
+        ] {
+            assert!(err.contains(needle), "check={check}: {needle:?} missing:\n{err}");
+        }
+        assert!(!err.contains("0000_create_users"), "only the edited file is named:\n{err}");
+        assert_eq!(dir.files(), before, "nothing written");
+    }
+}
+
+/// Issue 11, problem 1: a comment-only edit changes nothing the replay can see; the hash
+/// catches it. Two edited files are both named.
+#[test]
+fn a_comment_only_edit_fails_the_build_naming_each_file() {
+    let dir = three_migrations();
+    for name in ["migrations/0000_create_users.sql", "migrations/0002_rebuild_users.sql"] {
+        dir.write(name, &format!("-- reviewed\n{}", dir.read(name)));
+    }
+    let err = dir.run().unwrap_err().report();
+    assert!(
+        err.contains("migrations/0000_create_users.sql")
+            && err.contains("migrations/0002_rebuild_users.sql"),
+        "{err}"
+    );
+    assert!(!err.contains("0001_add_users_bio"), "{err}");
+    assert!(err.contains("MIGRATION_ALLOW_EDIT=0000_create_users,0002_rebuild_users"), "{err}");
+}
+
+/// `MIGRATION_ALLOW_EDIT` re-stamps exactly the named entries (after the replay proved the
+/// chain), says what that means for databases that applied the old text, and is a write: check
+/// mode refuses it. A tag that is not edited is pointed out.
+#[test]
+fn allow_edit_restamps_the_named_entries() {
+    let dir = three_migrations();
+    let name = "migrations/0001_add_users_bio.sql";
+    let old = migrate_runtime::hash_sql(&dir.read(name));
+    let edited = format!("-- the bio column\n{}", dir.read(name));
+    dir.write(name, &edited);
+    let journal_before = dir.read("migrations/meta/_journal.json");
+    let before = dir.files();
+
+    // Check mode: allowed, but re-stamping is a write.
+    let err = dir
+        .run_with(|e| {
+            e.allow_edit = Some("0001_add_users_bio".into());
+            e.schema_migrations = None;
+            e.ci = Some("true".into());
+        })
+        .unwrap_err()
+        .report();
+    assert!(
+        err.contains("MIGRATION_ALLOW_EDIT re-stamps the edited migration 0001_add_users_bio"),
+        "{err}"
+    );
+    assert!(err.contains("SCHEMA_MIGRATIONS=write cargo build -p app"), "{err}");
+    assert_eq!(dir.files(), before);
+
+    let out =
+        dir.run_with(|e| e.allow_edit = Some("0001_add_users_bio, 0007_nope".into())).unwrap();
+    assert!(out.replayed, "the replay proves the chain before a re-stamp");
+    let written: Vec<String> = out
+        .written
+        .iter()
+        .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
+        .collect();
+    assert_eq!(written, ["migrations/meta/_journal.json"]);
+    let journal = dir.read("migrations/meta/_journal.json");
+    let new = migrate_runtime::hash_sql(&edited);
+    assert_ne!(old, new);
+    assert_eq!(journal, journal_before.replace(&old, &new), "only that entry's hash changed");
+    let lines = out.cargo_lines.join("\n");
+    assert!(
+        lines.contains("re-stamped migrations/0001_add_users_bio.sql in the journal")
+            && lines.contains("refuses to open (Edited)"),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("MIGRATION_ALLOW_EDIT names 0007_nope, which is not an edited"),
+        "{lines}"
+    );
+
+    // From now on the edited text is the recorded one: no error, no replay, nothing written.
+    let again = dir.run().unwrap();
+    assert!(again.written.is_empty() && !again.replayed, "{again:?}");
+}
+
+/// Rewrites the folder's journal as version 1 (no hashes), as an older schema-core wrote it.
+fn downgrade_journal(dir: &Dir) -> String {
+    let path = "migrations/meta/_journal.json";
+    let mut journal: serde_json::Value = serde_json::from_str(&dir.read(path)).unwrap();
+    journal["version"] = 1.into();
+    for entry in journal["entries"].as_array_mut().unwrap() {
+        entry.as_object_mut().unwrap().remove("hash");
+    }
+    let text = schema_core::model::canonical_json(&journal);
+    dir.write(path, &text);
+    text
+}
+
+/// A version-1 journal: check mode accepts it with a warning (the replay proves the files) and
+/// writes nothing; a write-mode build upgrades it, adding the hashes and changing nothing else;
+/// after that, edits are caught.
+#[test]
+fn a_version_1_journal_is_upgraded_by_a_write_mode_build() {
+    let dir = three_migrations();
+    let v2 = dir.read("migrations/meta/_journal.json");
+    let v1 = downgrade_journal(&dir);
+    assert!(v1.contains("\"version\": 1") && !v1.contains("hash"), "{v1}");
+    let before = dir.files();
+
+    let out = dir.run_with(|e| e.schema_migrations = Some("check".into())).unwrap();
+    assert!(out.replayed && out.written.is_empty(), "{out:?}");
+    let lines = out.cargo_lines.join("\n");
+    assert!(
+        lines.contains("cargo:warning=migrations/meta/_journal.json is version 1")
+            && lines.contains("SCHEMA_MIGRATIONS=write cargo build"),
+        "{lines}"
+    );
+    assert_eq!(dir.files(), before);
+
+    // Version 1 has no hashes: an edit the replay cannot see is not caught (yet).
+    let name = "migrations/0000_create_users.sql";
+    let original = dir.read(name);
+    dir.write(name, &format!("-- note\n{original}"));
+    dir.run_with(|e| e.schema_migrations = Some("check".into())).unwrap();
+    dir.write(name, &original);
+
+    let out = dir.run().unwrap();
+    assert!(out.replayed, "the upgrade proves the files by replay first");
+    assert_eq!(out.written, [dir.path().join("migrations/meta/_journal.json")]);
+    assert_eq!(dir.read("migrations/meta/_journal.json"), v2, "only version and hashes changed");
+    assert!(
+        out.cargo_lines
+            .iter()
+            .any(|l| l.contains("upgraded migrations/meta/_journal.json to version 2")),
+        "{:#?}",
+        out.cargo_lines
+    );
+    let again = dir.run().unwrap();
+    assert!(again.written.is_empty() && !again.replayed, "{again:?}");
+    dir.write(name, &format!("-- note\n{original}"));
+    let err = dir.run().unwrap_err().report();
+    assert!(err.contains("migrations/0000_create_users.sql was"), "{err}");
+
+    // A version-1 journal whose files no longer replay to the snapshots is not upgraded.
+    dir.write(name, &original);
+    downgrade_journal(&dir);
+    let last = "migrations/0002_rebuild_users.sql";
+    let rebuild = dir.read(last);
+    assert!(rebuild.contains("\"bio\" TEXT"), "{rebuild}");
+    dir.write(last, &rebuild.replace("\"bio\" TEXT", "\"bio\" BLOB"));
+    let before = dir.files();
+    let err = dir.run().unwrap_err().report();
+    assert!(err.contains("differs from its snapshot is 0002_rebuild_users"), "{err}");
+    assert_eq!(dir.files(), before);
 }

@@ -13,7 +13,8 @@ pub struct Embedded<'a> {
     pub tag: &'a str,
     /// Absolute path of the `.sql` file (`include_str!`).
     pub path: &'a Path,
-    /// [`super::format::migration_hash`] of the file.
+    /// [`migrate_engine::hash_sql`] of the file (the hash of the normalised text, which is what
+    /// the runtime executes).
     pub hash: &'a str,
     /// The chain value up to and including this migration.
     pub chain: &'a str,

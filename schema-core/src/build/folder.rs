@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 
 use super::format::{
-    self, DIALECT, FORMAT_VERSION, Journal, JournalEntry, Snapshot, SnapshotHeader, parse_indexed,
-    snapshot_file_name,
+    self, DIALECT, JOURNAL_VERSION, Journal, JournalEntry, LEGACY_JOURNAL_VERSION,
+    SNAPSHOT_VERSION, Snapshot, SnapshotHeader, is_hash, parse_indexed, snapshot_file_name,
 };
+use migrate_engine::hash_sql;
 
 /// The journal's file name inside `meta/`.
 pub const JOURNAL_FILE: &str = "_journal.json";
@@ -22,8 +23,10 @@ pub struct Migration {
     pub entry: JournalEntry,
     /// Absolute path of the `.sql` file.
     pub path: PathBuf,
-    /// The file's text, as read (hash it with [`format::migration_hash`]).
+    /// The file's text, as read.
     pub sql: String,
+    /// [`migrate_engine::hash_sql`] of [`Migration::sql`] (what the journal entry must record).
+    pub hash: String,
     /// The snapshot after this migration; `None` for a hand-written migration the build is about
     /// to adopt (its snapshot is the previous one's schema).
     pub snapshot: Option<SnapshotFile>,
@@ -61,8 +64,30 @@ pub struct Folder {
     pub journaled: usize,
     /// Every file the folder's checks looked at (for `cargo:rerun-if-changed`).
     pub watched: Vec<PathBuf>,
+    /// The journal's format: whether its entries record hashes.
+    pub journal_version: JournalVersion,
     /// The latest journaled snapshot, parsed and with its id checked.
     latest: Option<Snapshot>,
+}
+
+/// The format of a folder's journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JournalVersion {
+    /// Version 1: entries without hashes (upgraded by a write-mode build).
+    Legacy,
+    /// Version 2: each entry records its file's hash (also what an empty folder gets).
+    Hashed,
+}
+
+/// A committed migration whose file no longer has the hash its journal entry records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditedFile {
+    /// The migration's tag.
+    pub tag: String,
+    /// The hash the journal records.
+    pub recorded: String,
+    /// The hash of the file as it is now.
+    pub actual: String,
 }
 
 impl Folder {
@@ -82,6 +107,23 @@ impl Folder {
     #[must_use]
     pub fn latest_snapshot(&self) -> Option<&Snapshot> {
         self.latest.as_ref()
+    }
+
+    /// The journaled migrations whose file differs from the hash their entry records (none for
+    /// a version-1 journal, which records no hashes).
+    #[must_use]
+    pub fn edited(&self) -> Vec<EditedFile> {
+        self.migrations[..self.journaled]
+            .iter()
+            .filter_map(|m| {
+                let recorded = m.entry.hash.as_ref()?;
+                (*recorded != m.hash).then(|| EditedFile {
+                    tag: m.entry.tag.clone(),
+                    recorded: recorded.clone(),
+                    actual: m.hash.clone(),
+                })
+            })
+            .collect()
     }
 
     /// Reads and checks the folder `dir`. A missing folder is an empty one.
@@ -148,14 +190,18 @@ impl Folder {
             }
         }
 
-        // The journal: version, dialect, consecutive indexes, tags.
-        if journal.version != FORMAT_VERSION {
-            return Err(Error::UnsupportedFormat {
-                path: journal_path,
-                found: format!("version {}", journal.version),
-                expected: format!("version {FORMAT_VERSION}"),
-            });
-        }
+        // The journal: version, dialect, consecutive indexes, tags, hashes.
+        let journal_version = match journal.version {
+            JOURNAL_VERSION => JournalVersion::Hashed,
+            LEGACY_JOURNAL_VERSION => JournalVersion::Legacy,
+            other => {
+                return Err(Error::UnsupportedFormat {
+                    path: journal_path,
+                    found: format!("version {other}"),
+                    expected: format!("version {JOURNAL_VERSION} (or {LEGACY_JOURNAL_VERSION})"),
+                });
+            }
+        };
         if journal.dialect != DIALECT {
             return Err(Error::UnsupportedFormat {
                 path: journal_path,
@@ -197,6 +243,26 @@ impl Folder {
                     ),
                     "restore meta/_journal.json from version control; if a merge left it this way, \
                      keep the entries of the main branch and run `cargo build` again"
+                        .into(),
+                ));
+            }
+            let hash_ok = match journal_version {
+                JournalVersion::Hashed => entry.hash.as_deref().is_some_and(is_hash),
+                JournalVersion::Legacy => true,
+            };
+            if !hash_ok {
+                return Err(err(
+                    format!(
+                        "meta/{JOURNAL_FILE} entry #{i} ({}) has {}: a version-{JOURNAL_VERSION} \
+                         journal records each file's hash (64 lowercase hex digits)",
+                        entry.tag,
+                        entry.hash.as_deref().map_or_else(
+                            || "no \"hash\"".to_owned(),
+                            |h| format!("the malformed hash {h:?}")
+                        )
+                    ),
+                    "restore meta/_journal.json from version control; if a merge left it this way, \
+                     take the entry (with its hash) from the branch that generated the migration"
                         .into(),
                 ));
             }
@@ -267,8 +333,13 @@ impl Folder {
             ids.insert(header.id.clone(), snap_path.clone());
             prev = Some((header.id.clone(), snap_path.clone()));
             let snapshot = SnapshotFile { path: snap_path, header, text };
+            let mut entry = entry.clone();
+            if journal_version == JournalVersion::Legacy {
+                entry.hash = None; // version 1 records none; whatever is there is not trusted
+            }
             migrations.push(Migration {
-                entry: entry.clone(),
+                hash: hash_sql(&sql),
+                entry,
                 path: sql_path,
                 sql,
                 snapshot: Some(snapshot),
@@ -351,16 +422,18 @@ impl Folder {
             let tag = file_name.trim_end_matches(".sql").to_owned();
             let sql = read_to_string(path)?;
             watched.push(path.clone());
+            let hash = hash_sql(&sql);
             migrations.push(Migration {
-                entry: JournalEntry { idx: *idx, tag, custom: true },
+                entry: JournalEntry { idx: *idx, tag, custom: true, hash: Some(hash.clone()) },
                 path: path.clone(),
                 sql,
+                hash,
                 snapshot: None,
             });
             next += 1;
         }
 
-        Ok(Self { dir: dir.to_path_buf(), migrations, journaled, watched, latest })
+        Ok(Self { dir: dir.to_path_buf(), migrations, journaled, watched, journal_version, latest })
     }
 }
 
@@ -501,12 +574,12 @@ fn parse_snapshot(path: &Path, text: &str) -> Result<Snapshot, Error> {
     // Check the version before the shape, so a future format says "upgrade" rather than "invalid".
     if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text)
         && let Some(v) = map.get("version")
-        && v.as_u64() != Some(u64::from(FORMAT_VERSION))
+        && v.as_u64() != Some(u64::from(SNAPSHOT_VERSION))
     {
         return Err(Error::UnsupportedFormat {
             path: path.to_path_buf(),
             found: format!("version {v}"),
-            expected: format!("version {FORMAT_VERSION}"),
+            expected: format!("version {SNAPSHOT_VERSION}"),
         });
     }
     serde_json::from_str(text).map_err(|source| Error::Json {
@@ -558,13 +631,15 @@ mod tests {
             names.push(format!("t{i}"));
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
             let snap = Snapshot::new(prev.as_deref(), &schema(&refs));
-            fs::write(
-                dir.join(format!("{tag}.sql")),
-                format!("CREATE TABLE \"t{i}\" (\"id\" INTEGER PRIMARY KEY);\n"),
-            )
-            .unwrap();
+            let sql = format!("CREATE TABLE \"t{i}\" (\"id\" INTEGER PRIMARY KEY);\n");
+            fs::write(dir.join(format!("{tag}.sql")), &sql).unwrap();
             fs::write(meta.join(snapshot_file_name(idx)), snap.to_json()).unwrap();
-            journal.entries.push(JournalEntry { idx, tag: (*tag).to_owned(), custom: false });
+            journal.entries.push(JournalEntry {
+                idx,
+                tag: (*tag).to_owned(),
+                custom: false,
+                hash: Some(hash_sql(&sql)),
+            });
             prev = Some(snap.id.clone());
             snaps.push(snap);
         }
@@ -717,7 +792,12 @@ mod tests {
         write_folder(tmp.path(), &["0000_a", "0001_main"]);
         let journal = fs::read_to_string(tmp.path().join("meta/_journal.json")).unwrap();
         let mut parsed: Journal = serde_json::from_str(&journal).unwrap();
-        parsed.entries.push(JournalEntry { idx: 1, tag: "0001_mine".into(), custom: false });
+        parsed.entries.push(JournalEntry {
+            idx: 1,
+            tag: "0001_mine".into(),
+            custom: false,
+            hash: Some(hash_sql("")),
+        });
         fs::write(tmp.path().join("meta/_journal.json"), parsed.to_json()).unwrap();
         let e = folder_error(tmp.path());
         assert!(e.contains("has 2 entries with idx 1: 0001_main, 0001_mine"), "{e}");
@@ -732,18 +812,79 @@ mod tests {
         let e = folder_error(tmp.path());
         assert!(e.contains("meta/_journal.json is not a valid journal"), "{e}");
 
-        let journal = Journal { version: 2, ..Journal::default() };
+        let journal = Journal { version: 3, ..Journal::default() };
         fs::write(tmp.path().join("meta/_journal.json"), journal.to_json()).unwrap();
         let e = folder_error(tmp.path());
         assert!(
-            e.contains("has version 2, but this version of schema-core reads version 1"),
+            e.contains("has version 3, but this version of schema-core reads version 2 (or 1)"),
             "{e}"
         );
 
         let mut journal = Journal::default();
-        journal.entries.push(JournalEntry { idx: 1, tag: "0001_a".into(), custom: false });
+        journal.entries.push(JournalEntry {
+            idx: 1,
+            tag: "0001_a".into(),
+            custom: false,
+            hash: Some(hash_sql("")),
+        });
         fs::write(tmp.path().join("meta/_journal.json"), journal.to_json()).unwrap();
         let e = folder_error(tmp.path());
         assert!(e.contains("is out of order"), "{e}");
+    }
+
+    #[test]
+    fn version_2_entries_need_a_well_formed_hash() {
+        for hash in [None, Some("abc"), Some(&"A".repeat(64)[..])] {
+            let tmp = tempfile::tempdir().unwrap();
+            write_folder(tmp.path(), &["0000_a"]);
+            let path = tmp.path().join("meta/_journal.json");
+            let mut journal: Journal =
+                serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+            journal.entries[0].hash = hash.map(str::to_owned);
+            fs::write(&path, journal.to_json()).unwrap();
+            let e = folder_error(tmp.path());
+            assert!(e.contains("entry #0 (0000_a) has"), "{hash:?}: {e}");
+            assert!(e.contains("records each file's hash"), "{hash:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn edited_files_and_version_1_journals() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_folder(tmp.path(), &["0000_a", "0001_b", "0002_c"]);
+        let f = Folder::read(tmp.path()).unwrap();
+        assert_eq!(f.journal_version, JournalVersion::Hashed);
+        assert!(f.edited().is_empty());
+        let recorded = f.migrations[1].hash.clone();
+        // CRLF and a BOM are not edits; a comment is.
+        let sql = fs::read_to_string(tmp.path().join("0000_a.sql")).unwrap();
+        fs::write(tmp.path().join("0000_a.sql"), format!("\u{feff}{}", sql.replace('\n', "\r\n")))
+            .unwrap();
+        fs::write(tmp.path().join("0001_b.sql"), format!("-- hi\n{}", f.migrations[1].sql))
+            .unwrap();
+        let edited = Folder::read(tmp.path()).unwrap().edited();
+        assert_eq!(
+            edited,
+            [EditedFile {
+                tag: "0001_b".into(),
+                recorded,
+                actual: hash_sql(&format!("-- hi\n{}", f.migrations[1].sql)),
+            }]
+        );
+
+        // Version 1: no hashes, nothing detected, the entries read as they are.
+        let path = tmp.path().join("meta/_journal.json");
+        let mut journal: Journal =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        journal.version = 1;
+        for e in &mut journal.entries {
+            e.hash = None;
+        }
+        fs::write(&path, journal.to_json()).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"version\": 1") && !text.contains("hash"), "{text}");
+        let f = Folder::read(tmp.path()).unwrap();
+        assert_eq!(f.journal_version, JournalVersion::Legacy);
+        assert!(f.edited().is_empty() && f.migrations.iter().all(|m| m.entry.hash.is_none()));
     }
 }

@@ -2,40 +2,54 @@
 //! the hashes the runtime checks. Pure: no I/O.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
+use migrate_engine::{BREAKPOINT, chunks, sha256_hex};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::model::{Schema, Table, canonical_json};
 
-/// The format version of `meta/_journal.json` and `meta/NNNN_snapshot.json`.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version of `meta/_journal.json` this crate writes: version 2, each entry records
+/// its file's hash.
+pub const JOURNAL_VERSION: u32 = 2;
+
+/// The journal version before hashes: still read, and upgraded to [`JOURNAL_VERSION`] by a
+/// write-mode build.
+pub const LEGACY_JOURNAL_VERSION: u32 = 1;
+
+/// The format version of `meta/NNNN_snapshot.json`.
+pub const SNAPSHOT_VERSION: u32 = 1;
 
 /// The only dialect a journal may name.
 pub const DIALECT: &str = "sqlite";
 
-/// The line that separates two statements in a migration file.
-pub const BREAKPOINT: &str = "--> statement-breakpoint";
-
 /// The longest name part of a tag (after `NNNN_`).
 pub const MAX_NAME_LEN: usize = 60;
 
-/// `meta/_journal.json`: the ordered list of migrations.
+/// `meta/_journal.json`: the ordered list of migrations, each with its file's hash.
 ///
 /// ```
 /// use schema_core::build::format::{Journal, JournalEntry};
 /// let mut journal = Journal::default();
-/// journal.entries.push(JournalEntry { idx: 0, tag: "0000_create_users".into(), custom: false });
+/// let hash = migrate_engine::hash_sql("CREATE TABLE \"users\" (\"id\" INTEGER PRIMARY KEY);\n");
+/// journal.entries.push(JournalEntry {
+///     idx: 0,
+///     tag: "0000_create_users".into(),
+///     custom: false,
+///     hash: Some(hash.clone()),
+/// });
 /// assert_eq!(
 ///     journal.to_json(),
-///     "{\n  \"dialect\": \"sqlite\",\n  \"entries\": [\n    {\n      \"custom\": false,\n      \
-///      \"idx\": 0,\n      \"tag\": \"0000_create_users\"\n    }\n  ],\n  \"version\": 1\n}\n"
+///     format!(
+///         "{{\n  \"dialect\": \"sqlite\",\n  \"entries\": [\n    {{\n      \"custom\": false,\n      \
+///          \"hash\": \"{hash}\",\n      \"idx\": 0,\n      \"tag\": \"0000_create_users\"\n    }}\n  ],\n  \
+///          \"version\": 2\n}}\n"
+///     )
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Journal {
-    /// Format version ([`FORMAT_VERSION`]).
+    /// Format version: [`JOURNAL_VERSION`], or [`LEGACY_JOURNAL_VERSION`] as read from an old
+    /// folder.
     pub version: u32,
     /// Always [`DIALECT`].
     pub dialect: String,
@@ -45,7 +59,7 @@ pub struct Journal {
 
 impl Default for Journal {
     fn default() -> Self {
-        Self { version: FORMAT_VERSION, dialect: DIALECT.to_owned(), entries: Vec::new() }
+        Self { version: JOURNAL_VERSION, dialect: DIALECT.to_owned(), entries: Vec::new() }
     }
 }
 
@@ -67,6 +81,10 @@ pub struct JournalEntry {
     /// `true` for a hand-written migration the build adopted.
     #[serde(default)]
     pub custom: bool,
+    /// [`migrate_engine::hash_sql`] of the file when it was generated or adopted (or re-stamped with
+    /// `MIGRATION_ALLOW_EDIT`); always set in a version-2 journal, absent in version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 /// `meta/NNNN_snapshot.json`: the schema after a migration, chained to the previous snapshot.
@@ -82,7 +100,7 @@ pub struct JournalEntry {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
-    /// Format version ([`FORMAT_VERSION`]).
+    /// Format version ([`SNAPSHOT_VERSION`]).
     pub version: u32,
     /// Lowercase hex SHA-256 of the canonical JSON of everything else (version, prev_id, tables).
     pub id: String,
@@ -125,7 +143,7 @@ impl SnapshotHeader {
             "null" => None,
             quoted => Some(quoted.strip_prefix('"')?.strip_suffix('"')?.to_owned()),
         };
-        let version_ok = text.ends_with(&format!("\n  \"version\": {FORMAT_VERSION}\n}}\n"));
+        let version_ok = text.ends_with(&format!("\n  \"version\": {SNAPSHOT_VERSION}\n}}\n"));
         (is_hex(id) && prev_id.as_deref().is_none_or(is_hex) && version_ok)
             .then(|| Self { id: id.to_owned(), prev_id })
     }
@@ -144,7 +162,7 @@ impl Snapshot {
     #[must_use]
     pub fn new(prev_id: Option<&str>, schema: &Schema) -> Self {
         let mut snapshot = Self {
-            version: FORMAT_VERSION,
+            version: SNAPSHOT_VERSION,
             id: String::new(),
             prev_id: prev_id.map(str::to_owned),
             tables: schema.tables.clone(),
@@ -183,106 +201,22 @@ impl Snapshot {
     }
 }
 
-/// Lowercase hex SHA-256 of `bytes`.
+/// Whether `text` has the form of a recorded hash: 64 lowercase hex digits.
 ///
 /// ```
-/// use schema_core::build::format::sha256_hex;
-/// assert_eq!(
-///     sha256_hex(b""),
-///     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-/// );
+/// use schema_core::build::format::is_hash;
+/// assert!(is_hash(&migrate_engine::hash_sql("SELECT 1;")));
+/// assert!(!is_hash("E3B0") && !is_hash(&"A".repeat(64)));
 /// ```
 #[must_use]
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for byte in digest {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
-}
-
-/// A migration's text as it is hashed and split: a leading UTF-8 BOM removed, CRLF turned into
-/// LF (so a Windows checkout does not look edited).
-///
-/// ```
-/// use schema_core::build::format::normalize_sql;
-/// assert_eq!(normalize_sql("\u{feff}SELECT 1;\r\nSELECT 2;\r\n"), "SELECT 1;\nSELECT 2;\n");
-/// ```
-#[must_use]
-pub fn normalize_sql(text: &str) -> String {
-    text.strip_prefix('\u{feff}').unwrap_or(text).replace("\r\n", "\n")
-}
-
-/// The hash the runtime records for a migration: SHA-256 hex of [`normalize_sql`]`(text)`.
-///
-/// ```
-/// use schema_core::build::format::migration_hash;
-/// assert_eq!(migration_hash("SELECT 1;\r\n"), migration_hash("\u{feff}SELECT 1;\n"));
-/// ```
-#[must_use]
-pub fn migration_hash(text: &str) -> String {
-    sha256_hex(normalize_sql(text).as_bytes())
-}
-
-/// The hash chain over migration hashes: `chain_0 = sha256_hex(hash_0)`,
-/// `chain_i = sha256_hex(chain_{i-1} + hash_i)` over the hex strings.
-///
-/// ```
-/// use schema_core::build::format::{chain, sha256_hex};
-/// let c = chain(&["aa".to_owned(), "bb".to_owned()]);
-/// assert_eq!(c[0], sha256_hex(b"aa"));
-/// assert_eq!(c[1], sha256_hex(format!("{}bb", c[0]).as_bytes()));
-/// ```
-#[must_use]
-pub fn chain(hashes: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(hashes.len());
-    for hash in hashes {
-        let next = match out.last() {
-            None => sha256_hex(hash.as_bytes()),
-            Some(prev) => sha256_hex(format!("{prev}{hash}").as_bytes()),
-        };
-        out.push(next);
-    }
-    out
-}
-
-/// Splits a migration's (normalised) text into statements at `--> statement-breakpoint` lines.
-/// Chunks are trimmed; chunks holding only whitespace and `--` comments are dropped (executing
-/// them is a no-op, and some drivers reject an empty statement).
-///
-/// ```
-/// use schema_core::build::format::split_statements;
-/// let sql = "-- header\nCREATE TABLE a(x);\n--> statement-breakpoint\nCREATE TABLE b(y);\n";
-/// assert_eq!(split_statements(sql), ["-- header\nCREATE TABLE a(x);", "CREATE TABLE b(y);"]);
-/// ```
-#[must_use]
-pub fn split_statements(sql: &str) -> Vec<&str> {
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    let mut pos = 0;
-    for line in sql.split_inclusive('\n') {
-        let end = pos + line.len();
-        if line.trim_end_matches(['\n', '\r']) == BREAKPOINT {
-            chunks.push(&sql[start..pos]);
-            start = end;
-        }
-        pos = end;
-    }
-    chunks.push(&sql[start..]);
-    chunks.into_iter().map(str::trim).filter(|c| !is_blank_sql(c)).collect()
-}
-
-/// Whether a chunk holds nothing but whitespace and `--` line comments.
-fn is_blank_sql(chunk: &str) -> bool {
-    chunk.lines().all(|l| {
-        let l = l.trim();
-        l.is_empty() || l.starts_with("--")
-    })
+pub fn is_hash(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The text of a generated migration file: header comment lines, then the statements joined by
-/// breakpoint lines (each ending in `;`), then a trailing newline.
+/// [`BREAKPOINT`] lines (each ending in `;`), then a trailing newline. Its
+/// [`migrate_engine::chunks`] are the statements (see [`unsplittable_statement`] for
+/// the one case where they cannot be).
 ///
 /// ```
 /// use schema_core::build::format::migration_text;
@@ -294,6 +228,8 @@ fn is_blank_sql(chunk: &str) -> bool {
 ///     text,
 ///     "-- godwit: allow-drop users\nDROP TABLE \"users\";\n--> statement-breakpoint\nSELECT 1;\n"
 /// );
+/// let chunks: Vec<&str> = migrate_engine::chunks(&text).map(str::trim).collect();
+/// assert_eq!(chunks, ["-- godwit: allow-drop users\nDROP TABLE \"users\";", "SELECT 1;"]);
 /// ```
 #[must_use]
 pub fn migration_text(header: &[String], statements: &[String]) -> String {
@@ -318,6 +254,22 @@ pub fn migration_text(header: &[String], statements: &[String]) -> String {
     out.push_str(&statements.join(&format!("\n{BREAKPOINT}\n")));
     out.push('\n');
     out
+}
+
+/// The 1-based number of the first statement holding a line that is exactly [`BREAKPOINT`]
+/// (say inside a string default or a check's text): the file format would read that line as
+/// a separator, so [`migration_text`] cannot hold the statement.
+///
+/// ```
+/// use schema_core::build::format::unsplittable_statement;
+/// let ok = ["CREATE TABLE t(x)".to_owned()];
+/// assert_eq!(unsplittable_statement(&ok), None);
+/// let bad = ["SELECT 1".to_owned(), "SELECT '\n--> statement-breakpoint\n'".to_owned()];
+/// assert_eq!(unsplittable_statement(&bad), Some(2));
+/// ```
+#[must_use]
+pub fn unsplittable_statement(statements: &[String]) -> Option<usize> {
+    statements.iter().position(|s| chunks(s).nth(1).is_some()).map(|i| i + 1)
 }
 
 /// Sanitises a migration name to `[a-z0-9_]`: letters lowercased, every other character becomes
@@ -450,28 +402,23 @@ mod tests {
     }
 
     #[test]
-    fn split_handles_crlf_and_trailing_breakpoints() {
-        let sql =
-            normalize_sql("A;\r\n--> statement-breakpoint\r\nB;\r\n--> statement-breakpoint\r\n");
-        assert_eq!(split_statements(&sql), ["A;", "B;"]);
-        // A marker that is not alone on its line is not a breakpoint.
-        assert_eq!(
-            split_statements("A; --> statement-breakpoint\nB;"),
-            ["A; --> statement-breakpoint\nB;"]
-        );
-        assert!(split_statements("-- only a comment\n").is_empty());
-    }
-
-    #[test]
-    fn migration_text_round_trips_through_split() {
+    fn migration_text_chunks_are_the_statements() {
         let stmts = vec![
             "CREATE TABLE \"a\" (\n  \"x\" INTEGER\n)".to_owned(),
             "CREATE INDEX i ON a(x);".into(),
+            // A breakpoint-like line that is not exactly the breakpoint stays in its statement.
+            "INSERT INTO a VALUES ('\n  --> statement-breakpoint\n')".into(),
         ];
+        assert_eq!(unsplittable_statement(&stmts), None);
         let text = migration_text(&[], &stmts);
+        let chunks: Vec<&str> = chunks(&text).map(str::trim).collect();
         assert_eq!(
-            split_statements(&text),
-            ["CREATE TABLE \"a\" (\n  \"x\" INTEGER\n);", "CREATE INDEX i ON a(x);"]
+            chunks,
+            [
+                "CREATE TABLE \"a\" (\n  \"x\" INTEGER\n);",
+                "CREATE INDEX i ON a(x);",
+                "INSERT INTO a VALUES ('\n  --> statement-breakpoint\n');"
+            ]
         );
     }
 
@@ -482,14 +429,5 @@ mod tests {
         assert_eq!(sanitize_name("!!!"), "");
         let long = sanitize_name(&format!("{}_b", "a".repeat(59)));
         assert_eq!(long, "a".repeat(59));
-    }
-
-    #[test]
-    fn chain_matches_the_contract() {
-        let hashes = vec![migration_hash("a"), migration_hash("b"), migration_hash("c")];
-        let c = chain(&hashes);
-        assert_eq!(c.len(), 3);
-        assert_eq!(c[0], sha256_hex(hashes[0].as_bytes()));
-        assert_eq!(c[2], sha256_hex(format!("{}{}", c[1], hashes[2]).as_bytes()));
     }
 }

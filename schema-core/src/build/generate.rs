@@ -11,11 +11,12 @@ use crate::{introspect, parse};
 use super::embed::{self, Embedded, Guard};
 use super::folder::{Folder, JOURNAL_FILE, display_name};
 use super::format::{
-    Journal, JournalEntry, Snapshot, chain, migration_hash, migration_text, sanitize_name,
-    snapshot_file_name, tag,
+    Journal, JournalEntry, Snapshot, migration_text, sanitize_name, snapshot_file_name, tag,
+    unsplittable_statement,
 };
 use super::mode::{BuildEnv, Mode, WATCHED_ENV};
-use super::{Generator, replay};
+use super::replay::LazyReplay;
+use super::{Generator, edits, replay};
 
 /// What a successful run did.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +33,10 @@ pub struct Outcome {
     pub cargo_lines: Vec<String>,
     /// How many migrations the database type embeds.
     pub migrations: usize,
+    /// Whether this run replayed the migrations (only to prove something new: a schema change,
+    /// an adoption, a version-1 journal's upgrade, an allowed edit; a run whose journal hashes
+    /// vouch for every file and that changes nothing does not).
+    pub replayed: bool,
 }
 
 /// A file to write: its final path and content.
@@ -82,20 +87,26 @@ impl Generator {
         let parsed = parse::parse_file(&source).map_err(schema_error)?;
         let new_schema = parse::resolve(&parsed).map_err(schema_error)?;
 
-        // 2. The folder, 3. the replay.
+        // 2. The folder and its recorded hashes.
         let folder = Folder::read(&dir)?;
         for path in folder.watched.iter().skip(2) {
             lines.push(rerun(path));
         }
-        let replayed = replay::replay(&folder)?;
+        let hashes = edits::check(&folder, &self.migrations, &env.allow_edit_list(), mode, lines)?;
+
+        // 3. The replay, only when something must be proven.
+        let adopting = folder.pending_adoption();
+        let old_schema = folder.latest_snapshot().map(Snapshot::schema).unwrap_or_default();
+        let changed = old_schema.to_canonical_json() != new_schema.to_canonical_json();
+        let mut replay = LazyReplay::new(&folder);
+        if changed || !adopting.is_empty() || hashes.journal_stale() {
+            replay.get()?;
+        }
 
         // 4. Adoption of hand-written migrations, 5. the schema change.
-        let adopting = folder.pending_adoption();
-        let old_schema = replayed.schema.clone();
-        let changed = old_schema.to_canonical_json() != new_schema.to_canonical_json();
         let mut generated = None;
         if changed {
-            let dependents = introspect::dependents(&replayed.conn)?;
+            let dependents = introspect::dependents(&replay.get()?.conn)?;
             let allow_drop = env.allow_drop_list();
             let input = PlanInput {
                 old: &old_schema,
@@ -148,6 +159,13 @@ impl Generator {
                     plan.name()
                 ));
             }
+            if !hashes.restamp.is_empty() {
+                let tags: Vec<&str> = hashes.restamp.iter().map(|e| e.tag.as_str()).collect();
+                what.push(format!(
+                    "MIGRATION_ALLOW_EDIT re-stamps the edited migration {} in the journal",
+                    tags.join(", ")
+                ));
+            }
             if !what.is_empty() {
                 return Err(Error::PendingChange {
                     what: what.join("; and "),
@@ -161,11 +179,12 @@ impl Generator {
             }
         }
 
-        // Everything this run writes, journal last.
+        // Everything this run writes, journal last. Every entry records its file's hash: an
+        // upgrade of a version-1 journal or a re-stamp (edits not allowed failed above).
         let mut journal = Journal {
             entries: folder.migrations[..folder.journaled]
                 .iter()
-                .map(|m| m.entry.clone())
+                .map(|m| JournalEntry { hash: Some(m.hash.clone()), ..m.entry.clone() })
                 .collect(),
             ..Journal::default()
         };
@@ -183,6 +202,7 @@ impl Generator {
                 idx: m.entry.idx,
                 tag: m.entry.tag.clone(),
                 custom: true,
+                hash: Some(m.hash.clone()),
             });
             outcome.adopted.push(m.entry.tag.clone());
         }
@@ -199,8 +219,12 @@ impl Generator {
                     if n.is_empty() { "migration".to_owned() } else { n }
                 });
             let tag = tag(idx, &name);
-            let text = migration_text(&plan.header_comments(), &plan.render());
-            replay::prove(&replayed, &tag, &text, &new_schema)?;
+            let statements = plan.render();
+            if let Some(statement) = unsplittable_statement(&statements) {
+                return Err(Error::UnsplittableStatement { tag, statement });
+            }
+            let text = migration_text(&plan.header_comments(), &statements);
+            replay::prove(replay.get()?, &tag, &text, &new_schema)?;
             let snapshot = Snapshot::new(prev_id.as_deref(), &new_schema);
             let sql_path = dir.join(format!("{tag}.sql"));
             files.insert(0, PendingFile { path: sql_path.clone(), content: text.clone() });
@@ -208,11 +232,17 @@ impl Generator {
                 path: folder.meta_dir().join(snapshot_file_name(idx)),
                 content: snapshot.to_json(),
             });
-            journal.entries.push(JournalEntry { idx, tag: tag.clone(), custom: false });
+            journal.entries.push(JournalEntry {
+                idx,
+                tag: tag.clone(),
+                custom: false,
+                hash: Some(migrate_engine::hash_sql(&text)),
+            });
             new_sql = Some((tag.clone(), sql_path, text));
             outcome.generated = Some(tag);
         }
-        if !files.is_empty() {
+        let journal_stale = mode == Mode::Write && hashes.journal_stale();
+        if !files.is_empty() || journal_stale {
             files.push(PendingFile {
                 path: folder.meta_dir().join(JOURNAL_FILE),
                 content: journal.to_json(),
@@ -237,19 +267,38 @@ impl Generator {
                     self.schema.display()
                 ));
             }
+            if hashes.legacy {
+                lines.push(format!(
+                    "cargo:warning=upgraded {folder_shown}/meta/{JOURNAL_FILE} to version 2 (each \
+                     entry records its file's hash, so any edit to a committed migration fails the \
+                     build); commit it"
+                ));
+            }
+            for edit in &hashes.restamp {
+                lines.push(format!(
+                    "cargo:warning=re-stamped {folder_shown}/{}.sql in the journal (MIGRATION_ALLOW_EDIT): \
+                     every database that applied its old text refuses to open (Edited); commit \
+                     {folder_shown}/ and unset MIGRATION_ALLOW_EDIT",
+                    edit.tag
+                ));
+            }
         }
+        outcome.replayed = replay.ran();
         // 6. The `$OUT_DIR` file.
         let mut sources: Vec<(u32, String, PathBuf, String)> = folder
             .migrations
             .iter()
-            .map(|m| (m.entry.idx, m.entry.tag.clone(), m.path.clone(), migration_hash(&m.sql)))
+            .map(|m| (m.entry.idx, m.entry.tag.clone(), m.path.clone(), m.hash.clone()))
             .collect();
         if let Some((tag, path, text)) = &new_sql {
             let idx = u32::try_from(sources.len()).unwrap_or(u32::MAX);
-            sources.push((idx, tag.clone(), path.clone(), migration_hash(text)));
+            sources.push((idx, tag.clone(), path.clone(), migrate_engine::hash_sql(text)));
         }
-        let hashes: Vec<String> = sources.iter().map(|s| s.3.clone()).collect();
-        let chains = chain(&hashes);
+        let mut chains: Vec<String> = Vec::with_capacity(sources.len());
+        for (_, _, _, hash) in &sources {
+            let next = migrate_engine::chain_hash(chains.last().map(String::as_str), hash);
+            chains.push(next);
+        }
         let embedded: Vec<Embedded<'_>> = sources
             .iter()
             .zip(&chains)

@@ -15,11 +15,17 @@
 //! What one run does, in order (nothing is written unless every step succeeds):
 //! 1. parses the schema file with the derive's parser;
 //! 2. reads `migrations/` and `migrations/meta/` and checks the folder is whole and linear
-//!    ([`folder`]);
-//! 3. replays every migration into an in-memory SQLite, as the runtime applies them (foreign
-//!    keys off, one transaction, transaction control refused), and checks the result against the
-//!    latest snapshot; on a difference it names the first migration whose result differs from
-//!    its own snapshot ([`replay`]);
+//!    ([`folder`]), and that every committed file still has the hash its journal entry records
+//!    ([`edits`]): an edit fails the build naming each edited file, even one the replay cannot
+//!    see (a comment, an index a later rebuild drops), unless `MIGRATION_ALLOW_EDIT` names it;
+//! 3. when something must be proven (a schema change, an adoption, a version-1 journal, an
+//!    allowed edit), replays every migration into an in-memory SQLite through the engine the
+//!    runtime applies them with (`migrate_engine::apply_checked`: foreign keys off, one
+//!    transaction per migration, the same statement policy from SQLite's authorizer, the same
+//!    foreign-key, view and schema checks, the normalised text executed), and checks the
+//!    result against the latest snapshot; on a difference it names the first migration whose
+//!    result differs from its own snapshot ([`replay`]). A build that changes nothing and whose
+//!    hashes all match does not replay;
 //! 4. adopts hand-written `.sql` files with the next index (journal entry `"custom": true`,
 //!    snapshot equal to the previous one: they may change data, views and triggers, not tables);
 //! 5. diffs the parsed schema against the latest snapshot; on a change plans, lints (warnings
@@ -34,6 +40,14 @@
 //! In check mode ([`Mode`]) steps 4 and 5 write nothing and fail the build instead, with the
 //! command to run locally.
 //!
+//! The journal (`meta/_journal.json`, version 2) records each file's hash (SHA-256 of the text
+//! with a BOM removed and CRLF turned into LF). A version-1 journal (no hashes) is proven by
+//! replay; a write-mode build upgrades it, changing nothing but the version and the hashes, and
+//! a check-mode build accepts it with a `cargo:warning` asking for that write-mode build (CI
+//! must not write). `MIGRATION_ALLOW_EDIT=<tag>[,<tag>]` re-stamps edited entries on purpose
+//! (a write, so check mode fails instead): every database that already applied the old text
+//! then refuses to open (`Edited`), so use it only for a migration no database has applied.
+//!
 //! Environment variables (each also emitted as `cargo:rerun-if-env-changed`):
 //!
 //! | variable | effect |
@@ -42,6 +56,7 @@
 //! | `SCHEMA_MIGRATIONS` | `write` forces writing (even under `CI`), `check` forces check mode |
 //! | `MIGRATION_NAME` | the name of the migration this build generates (sanitised to `[a-z0-9_]`) |
 //! | `MIGRATION_ALLOW_DROP` | comma-separated `table` or `table.column` drops to acknowledge |
+//! | `MIGRATION_ALLOW_EDIT` | comma-separated tags of edited migrations to re-stamp in the journal |
 //!
 //! A crate built from a registry or git checkout, or by `cargo package`, is always in check mode.
 //!
@@ -52,6 +67,7 @@
 //! `rust-analyzer.check.extraEnv`; the editor then shows the pending change as a build error
 //! until you build.
 
+pub mod edits;
 pub mod embed;
 pub mod folder;
 pub mod format;

@@ -6,8 +6,8 @@ use crate::error::Error;
 
 /// The environment variables the generator reads (`cargo:rerun-if-env-changed` is emitted for
 /// each of them).
-pub const WATCHED_ENV: [&str; 4] =
-    ["CI", "SCHEMA_MIGRATIONS", "MIGRATION_NAME", "MIGRATION_ALLOW_DROP"];
+pub const WATCHED_ENV: [&str; 5] =
+    ["CI", "SCHEMA_MIGRATIONS", "MIGRATION_NAME", "MIGRATION_ALLOW_DROP", "MIGRATION_ALLOW_EDIT"];
 
 /// Everything the generator reads from its environment, gathered in one place so tests and
 /// benchmarks can run it without a real build script.
@@ -33,6 +33,9 @@ pub struct BuildEnv {
     pub migration_name: Option<String>,
     /// `MIGRATION_ALLOW_DROP`: comma-separated `table` or `table.column` acknowledgements.
     pub allow_drop: Option<String>,
+    /// `MIGRATION_ALLOW_EDIT`: comma-separated tags of edited migrations whose journal entries
+    /// this build re-stamps with the new hash.
+    pub allow_edit: Option<String>,
 }
 
 impl BuildEnv {
@@ -58,6 +61,7 @@ impl BuildEnv {
             schema_migrations: var("SCHEMA_MIGRATIONS"),
             migration_name: var("MIGRATION_NAME"),
             allow_drop: var("MIGRATION_ALLOW_DROP"),
+            allow_edit: var("MIGRATION_ALLOW_EDIT"),
         })
     }
 
@@ -109,14 +113,20 @@ impl BuildEnv {
     /// ```
     #[must_use]
     pub fn allow_drop_list(&self) -> Vec<String> {
-        self.allow_drop
-            .as_deref()
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
+        comma_list(self.allow_drop.as_deref())
+    }
+
+    /// The `MIGRATION_ALLOW_EDIT` tags, trimmed, empty ones dropped.
+    ///
+    /// ```
+    /// use schema_core::build::BuildEnv;
+    /// let mut env = BuildEnv::new(".");
+    /// env.allow_edit = Some("0001_add_bio, 0003_seed".into());
+    /// assert_eq!(env.allow_edit_list(), ["0001_add_bio", "0003_seed"]);
+    /// ```
+    #[must_use]
+    pub fn allow_edit_list(&self) -> Vec<String> {
+        comma_list(self.allow_edit.as_deref())
     }
 
     /// The command a developer runs locally to write pending migrations.
@@ -134,6 +144,17 @@ impl BuildEnv {
             None => "SCHEMA_MIGRATIONS=write cargo build".to_owned(),
         }
     }
+}
+
+/// A comma-separated variable's entries, trimmed, empty ones dropped.
+fn comma_list(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Whether this build writes migration files.

@@ -2,15 +2,15 @@
 //! snapshot after each step, and the proof that a newly generated migration does what its
 //! snapshot says.
 
+use migrate_engine::{Error as EngineError, Step, apply_checked};
 use rusqlite::Connection;
-use rusqlite::fallible_iterator::FallibleIterator as _;
 
 use crate::error::Error;
 use crate::introspect::{self, DbShape};
 use crate::model::Schema;
 
 use super::folder::{Folder, Migration, edited_snapshot};
-use super::format::{Snapshot, normalize_sql, split_statements};
+use super::format::Snapshot;
 
 /// The replayed database after every migration of a folder.
 pub struct Replayed {
@@ -36,6 +36,39 @@ impl Replayed {
     }
 }
 
+/// The replay of a folder, run at most once and only when a run asks for it: a build whose
+/// journal hashes vouch for every file and that proves nothing new does not replay.
+pub struct LazyReplay<'a> {
+    folder: &'a Folder,
+    done: Option<Replayed>,
+}
+
+impl<'a> LazyReplay<'a> {
+    /// Nothing replayed yet.
+    #[must_use]
+    pub fn new(folder: &'a Folder) -> Self {
+        Self { folder, done: None }
+    }
+
+    /// The replayed database, replaying the folder ([`replay`]) on the first call.
+    ///
+    /// # Errors
+    /// What [`replay`] returns.
+    pub fn get(&mut self) -> Result<&mut Replayed, Error> {
+        let replayed = match self.done.take() {
+            Some(replayed) => replayed,
+            None => replay(self.folder)?,
+        };
+        Ok(self.done.insert(replayed))
+    }
+
+    /// Whether the folder was replayed.
+    #[must_use]
+    pub fn ran(&self) -> bool {
+        self.done.is_some()
+    }
+}
+
 /// An in-memory database configured like the runtime's while migrating: foreign keys off.
 ///
 /// # Errors
@@ -51,171 +84,46 @@ pub fn open() -> Result<Connection, Error> {
 /// # Errors
 /// SQLite errors (a model the renderer cannot create is a bug and surfaces here).
 pub fn fresh_shape(schema: &Schema) -> Result<DbShape, Error> {
-    let conn = open()?;
+    let mut conn = open()?;
     let statements = introspect::create_schema_sql(schema);
-    conn.execute_batch("BEGIN")?;
-    for statement in &statements {
-        conn.execute_batch(statement)?;
-    }
-    conn.execute_batch("COMMIT")?;
+    in_transaction(&mut conn, |conn| {
+        statements.iter().try_for_each(|statement| conn.execute_batch(statement))
+    })??;
     Ok(introspect::describe(&conn)?)
 }
 
-/// Why applying a migration failed.
-#[derive(Debug)]
-pub enum ApplyError {
-    /// A statement failed.
-    Sql {
-        /// The statement (as SQLite split it).
-        statement: String,
-        /// SQLite's error.
-        error: rusqlite::Error,
-    },
-    /// A statement controls the transaction or what the runner owns (`BEGIN`, `COMMIT`,
-    /// `PRAGMA foreign_keys`, `VACUUM`, `ATTACH`, ...): the runtime refuses such a migration.
-    Forbidden {
-        /// The statement.
-        statement: String,
-        /// What it is (`PRAGMA foreign_keys`).
-        keyword: &'static str,
-    },
+/// Runs `f` inside one transaction of `conn`, committed when `f` succeeds and rolled back
+/// otherwise. The outer error is SQLite failing to begin or commit; the inner one is `f`'s.
+/// (`apply_checked` needs `&mut Connection`, so a `rusqlite::Transaction`, which holds the only
+/// borrow, does not fit.)
+fn in_transaction<T, E>(
+    conn: &mut Connection,
+    f: impl FnOnce(&mut Connection) -> Result<T, E>,
+) -> Result<Result<T, E>, rusqlite::Error> {
+    conn.execute_batch("BEGIN")?;
+    let result = f(conn);
+    if result.is_ok() {
+        conn.execute_batch("COMMIT")?;
+    } else if !conn.is_autocommit() {
+        conn.execute_batch("ROLLBACK")?;
+    }
+    Ok(result)
 }
 
-/// Applies one migration inside a transaction, statement by statement as SQLite splits each
-/// chunk, refusing what the runtime refuses (see [`forbidden_keyword`]). The transaction is rolled
-/// back on failure.
+/// Applies one migration exactly as the runtime does, through the engine: inside a transaction
+/// (foreign keys off), `apply_checked` runs its normalised text under the statement policy and
+/// checks foreign keys, views and the schema; committed only when all of that succeeds.
 ///
 /// # Errors
-/// The failing or refused statement.
-pub fn apply(conn: &Connection, sql: &str) -> Result<(), ApplyError> {
-    let text = normalize_sql(sql);
-    let sql_error =
-        |statement: &str, error| ApplyError::Sql { statement: statement.to_owned(), error };
-    conn.execute_batch("BEGIN").map_err(|e| sql_error("BEGIN", e))?;
-    let result = apply_chunks(conn, &text);
-    if result.is_err() {
-        if !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        return result;
-    }
-    conn.execute_batch("COMMIT").map_err(|e| sql_error("COMMIT", e))
-}
-
-fn apply_chunks(conn: &Connection, text: &str) -> Result<(), ApplyError> {
-    for chunk in split_statements(text) {
-        let mut batch = rusqlite::Batch::new(conn, chunk);
-        loop {
-            let mut stmt = match batch.next() {
-                Ok(Some(stmt)) => stmt,
-                Ok(None) => break,
-                Err(error) => return Err(ApplyError::Sql { statement: chunk.to_owned(), error }),
-            };
-            let statement = stmt.expanded_sql().unwrap_or_default();
-            if let Some(keyword) = forbidden_keyword(&statement) {
-                return Err(ApplyError::Forbidden { statement, keyword });
-            }
-            let mut rows = stmt.raw_query();
-            loop {
-                match rows.next() {
-                    Ok(Some(_)) => {}
-                    Ok(None) => break,
-                    Err(error) => return Err(ApplyError::Sql { statement, error }),
-                }
-            }
-            drop(rows);
-            if conn.is_autocommit() {
-                return Err(ApplyError::Forbidden {
-                    statement,
-                    keyword: "a statement that ended the transaction",
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
-/// What the runtime refuses in a migration, by the statement's leading keywords: statements that
-/// start, end or nest its one transaction, and pragmas it owns.
-///
-/// ```
-/// use schema_core::build::replay::forbidden_keyword;
-/// assert_eq!(forbidden_keyword("-- off\nPRAGMA main.foreign_keys = OFF"), Some("PRAGMA foreign_keys"));
-/// assert_eq!(forbidden_keyword("begin immediate"), Some("BEGIN"));
-/// assert_eq!(forbidden_keyword("CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END"), None);
-/// assert_eq!(forbidden_keyword("PRAGMA defer_foreign_keys = ON"), None);
-/// ```
-#[must_use]
-pub fn forbidden_keyword(statement: &str) -> Option<&'static str> {
-    let words = leading_words(statement);
-    let first = words.first()?.as_str();
-    Some(match first {
-        "BEGIN" => "BEGIN",
-        "COMMIT" => "COMMIT",
-        "END" => "END",
-        "ROLLBACK" => "ROLLBACK",
-        "SAVEPOINT" => "SAVEPOINT",
-        "RELEASE" => "RELEASE",
-        "VACUUM" => "VACUUM",
-        "ATTACH" => "ATTACH",
-        "DETACH" => "DETACH",
-        "PRAGMA" => match words.get(1).map(String::as_str) {
-            Some("FOREIGN_KEYS") => "PRAGMA foreign_keys",
-            Some("JOURNAL_MODE") => "PRAGMA journal_mode",
-            Some("LOCKING_MODE") => "PRAGMA locking_mode",
-            _ => return None,
-        },
-        _ => return None,
-    })
-}
-
-/// The first two words of a statement, uppercased, after comments; `PRAGMA schema.name` gives
-/// `PRAGMA NAME` (the schema may be quoted).
-fn leading_words(sql: &str) -> Vec<String> {
-    let bytes = sql.as_bytes();
-    let mut words: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() && words.len() < 2 {
-        let b = bytes[i];
-        if b.is_ascii_whitespace() {
-            i += 1;
-        } else if sql[i..].starts_with("--") {
-            i = sql[i..].find('\n').map_or(bytes.len(), |n| i + n + 1);
-        } else if sql[i..].starts_with("/*") {
-            i = sql[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2);
-        } else if b.is_ascii_alphanumeric() || b == b'_' || matches!(b, b'"' | b'`' | b'[') {
-            // A word or a quoted name; a following `.` makes it a schema qualifier.
-            let (word, end) = if let Some(close) = match b {
-                b'"' => Some('"'),
-                b'`' => Some('`'),
-                b'[' => Some(']'),
-                _ => None,
-            } {
-                let end = sql[i + 1..].find(close).map_or(bytes.len(), |n| i + 1 + n + 1);
-                (None, end)
-            } else {
-                let len = sql[i..]
-                    .bytes()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
-                    .count();
-                (Some(sql[i..i + len].to_ascii_uppercase()), i + len)
-            };
-            let qualifier = !words.is_empty() && sql[end..].trim_start().starts_with('.');
-            if qualifier {
-                let dot = end + sql[end..].find('.').unwrap_or(0);
-                i = dot + 1;
-                continue;
-            }
-            match word {
-                Some(w) => words.push(w),
-                None => break,
-            }
-            i = end;
-        } else {
-            break;
-        }
-    }
-    words
+/// The engine's error (the refused or failing statement, new foreign-key violations, a broken
+/// view, ...), or [`Error::Sqlite`] when the transaction cannot begin or commit.
+pub fn apply(
+    conn: &mut Connection,
+    tag: &str,
+    sql: &str,
+) -> Result<Result<(), EngineError>, Error> {
+    let steps = [Step { tag, sql }];
+    Ok(in_transaction(conn, |conn| apply_checked(conn, &steps, &mut ()).map(drop))?)
 }
 
 /// Replays every migration of `folder` (journaled ones, then those waiting for adoption, which
@@ -230,12 +138,9 @@ fn leading_words(sql: &str) -> Vec<String> {
 /// [`Error::ReplayFailed`] when a migration's SQL fails, [`Error::ReplayMismatch`] naming the
 /// first migration whose result differs from its snapshot.
 pub fn replay(folder: &Folder) -> Result<Replayed, Error> {
-    let conn = open()?;
+    let mut conn = open()?;
     for m in &folder.migrations {
-        apply_migration(&conn, m)?;
-    }
-    if let Some(last) = folder.migrations.last() {
-        check_views(&conn, &last.entry.tag)?;
+        apply_migration(&mut conn, m)?;
     }
     let schema = folder.latest_snapshot().map(Snapshot::schema).unwrap_or_default();
     let shape = fresh_shape(&schema)?;
@@ -246,48 +151,34 @@ pub fn replay(folder: &Folder) -> Result<Replayed, Error> {
     Err(first_mismatch(folder)?)
 }
 
-/// Every view must still compile, as the runtime checks before it commits.
-///
-/// # Errors
-/// [`Error::BrokenView`] naming the view and `tag`.
-pub fn check_views(conn: &Connection, tag: &str) -> Result<(), Error> {
-    let mut stmt =
-        conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'view' ORDER BY name")?;
-    let views: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-    for view in views {
-        let probe = format!("SELECT * FROM \"{}\" LIMIT 0", view.replace('"', "\"\""));
-        if let Err(source) = conn.prepare(&probe) {
-            return Err(Error::BrokenView { tag: tag.to_owned(), view, source: Box::new(source) });
-        }
-    }
-    Ok(())
+/// Applies a migration of the folder, mapping the engine's error to the build's, with the file.
+fn apply_migration(conn: &mut Connection, m: &Migration) -> Result<(), Error> {
+    apply(conn, &m.entry.tag, &m.sql)?.map_err(|error| replay_error(m, error))
 }
 
-fn apply_migration(conn: &Connection, m: &Migration) -> Result<(), Error> {
-    apply(conn, &m.sql).map_err(|e| match e {
-        ApplyError::Sql { statement, error } => Error::ReplayFailed {
-            tag: m.entry.tag.clone(),
-            path: m.path.clone(),
-            statement,
-            source: Box::new(error),
-        },
-        ApplyError::Forbidden { statement, keyword } => Error::TransactionControl {
-            tag: m.entry.tag.clone(),
-            path: m.path.clone(),
-            statement,
-            keyword,
-        },
-    })
+/// The build error for a committed (or adopted) migration the engine refused or failed.
+fn replay_error(m: &Migration, error: EngineError) -> Error {
+    let tag = m.entry.tag.clone();
+    let path = m.path.clone();
+    match error {
+        EngineError::Refused { statement, first_line, what, .. } => {
+            Error::Refused { tag, path, statement, first_line, what }
+        }
+        EngineError::BrokenView { view, source, .. } => {
+            Error::BrokenView { tag, view, source: Box::new(source) }
+        }
+        other => Error::ReplayFailed { tag, path, source: Box::new(other) },
+    }
 }
 
 /// The slow path of [`replay`]: the error naming the first migration whose result differs from
 /// its own snapshot (every snapshot parsed, and its id checked, on the way).
 fn first_mismatch(folder: &Folder) -> Result<Error, Error> {
-    let conn = open()?;
+    let mut conn = open()?;
     let mut schema = Schema::default();
     let mut shape: Option<DbShape> = None;
     for m in &folder.migrations {
-        apply_migration(&conn, m)?;
+        apply_migration(&mut conn, m)?;
         if let Some(file) = &m.snapshot {
             let snapshot = file.parse()?;
             if !snapshot.id_is_valid() {
@@ -353,28 +244,29 @@ fn tables_only(mut shape: DbShape) -> DbShape {
     shape
 }
 
-/// The proof of a generated migration: it runs on the replayed database and yields exactly the
-/// shape of a fresh database created from `new`, with the views and triggers it had before.
+/// The proof of a generated migration: it runs on the replayed database, through the engine as
+/// the runtime runs it, and yields exactly the shape of a fresh database created from `new`, with
+/// the views and triggers it had before.
 ///
 /// # Errors
-/// [`Error::ProofFailed`].
-pub fn prove(replayed: &Replayed, tag: &str, sql: &str, new: &Schema) -> Result<(), Error> {
-    let fail = |error: Option<String>, differences: Vec<String>| Error::ProofFailed {
+/// [`Error::ProofViolations`] when it leaves foreign-key violations among rows hand-written
+/// migrations inserted, [`Error::ProofFailed`] otherwise.
+pub fn prove(replayed: &mut Replayed, tag: &str, sql: &str, new: &Schema) -> Result<(), Error> {
+    let fail = |source: Option<EngineError>, differences: Vec<String>| Error::ProofFailed {
         tag: tag.to_owned(),
         sql: sql.to_owned(),
-        error,
+        source: source.map(Box::new),
         differences,
     };
     // Views and triggers (from hand-written migrations) must come out exactly as they went in.
     let before = introspect::describe(&replayed.conn)?;
-    apply(&replayed.conn, sql).map_err(|e| {
-        let message = match e {
-            ApplyError::Sql { statement, error } => format!("  {error}\n  in: {statement}"),
-            ApplyError::Forbidden { statement, keyword } => format!("  {keyword} in: {statement}"),
-        };
-        fail(Some(message), vec![])
-    })?;
-    check_views(&replayed.conn, tag)?;
+    match apply(&mut replayed.conn, tag, sql)? {
+        Ok(()) => {}
+        Err(source @ EngineError::ForeignKeyViolation { .. }) => {
+            return Err(Error::ProofViolations { tag: tag.to_owned(), source: Box::new(source) });
+        }
+        Err(source) => return Err(fail(Some(source), vec![])),
+    }
     let mut expected = fresh_shape(new)?;
     expected.views = before.views;
     expected.triggers = before.triggers;
@@ -387,49 +279,45 @@ pub fn prove(replayed: &Replayed, tag: &str, sql: &str, new: &Schema) -> Result<
 mod tests {
     use super::*;
 
-    #[test]
-    fn leading_words_skip_comments_and_schema_qualifiers() {
-        assert_eq!(
-            leading_words("/* x */ -- y\n  pragma \"main\" . foreign_keys=0"),
-            ["PRAGMA", "FOREIGN_KEYS"]
-        );
-        assert_eq!(leading_words("PRAGMA [main].journal_mode = wal"), ["PRAGMA", "JOURNAL_MODE"]);
-        assert_eq!(leading_words("commit"), ["COMMIT"]);
-        assert_eq!(leading_words("END TRANSACTION"), ["END", "TRANSACTION"]);
-        assert!(leading_words("'lit'").is_empty());
+    fn tables(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).unwrap()
     }
 
+    /// The replay refuses what the runtime refuses (the engine's policy), rolls back, and
+    /// leaves the connection out of any transaction.
     #[test]
     fn apply_refuses_what_the_runtime_refuses_and_rolls_back() {
-        let conn = open().unwrap();
-        for sql in [
-            "CREATE TABLE a(x);\nPRAGMA foreign_keys = OFF;",
-            "CREATE TABLE a(x);\n--> statement-breakpoint\nCOMMIT;\n--> statement-breakpoint\nBEGIN;",
-            "VACUUM",
-            "savepoint s",
+        let mut conn = open().unwrap();
+        for (sql, refused) in [
+            ("CREATE TABLE a(x);\nPRAGMA foreign_keys = OFF;", "PRAGMA foreign_keys"),
+            ("CREATE TABLE a(x);\n--> statement-breakpoint\nCOMMIT;", "COMMIT"),
+            ("CREATE TABLE a(x);\nPRAGMA \"locking_mode\" = EXCLUSIVE;", "PRAGMA locking_mode"),
+            ("savepoint s", "SAVEPOINT"),
         ] {
-            match apply(&conn, sql) {
-                Err(ApplyError::Forbidden { .. }) => {}
+            match apply(&mut conn, "0001_x", sql).unwrap() {
+                Err(EngineError::Refused { what, .. }) => {
+                    assert!(what.contains(refused), "{sql}: {what}")
+                }
                 other => panic!("{sql}: {other:?}"),
             }
             assert!(conn.is_autocommit(), "{sql}: the transaction is closed");
-            let tables: i64 =
-                conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).unwrap();
-            assert_eq!(tables, 0, "{sql}: rolled back");
+            assert_eq!(tables(&conn), 0, "{sql}: rolled back");
         }
-        // Trigger bodies, strings and unrelated pragmas are fine; several statements per chunk too.
+        // Trigger bodies, strings and allowed pragmas are fine; several statements per chunk too.
         apply(
-            &conn,
+            &mut conn,
+            "0001_x",
             "CREATE TABLE t(x); CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END;\n\
              INSERT INTO t VALUES ('COMMIT; BEGIN');\nPRAGMA defer_foreign_keys = ON;\nSELECT * FROM t;",
         )
+        .unwrap()
         .unwrap();
-        match apply(&conn, "INSERT INTO nope VALUES (1)") {
-            Err(ApplyError::Sql { statement, error }) => {
-                assert!(error.to_string().contains("no such table: nope"), "{error}");
-                assert!(statement.contains("nope"), "{statement}");
+        match apply(&mut conn, "0002_y", "INSERT INTO nope VALUES (1)").unwrap() {
+            Err(EngineError::Statement { statement: 1, source, .. }) => {
+                assert!(source.to_string().contains("no such table: nope"), "{source}");
             }
             other => panic!("{other:?}"),
         }
+        assert!(conn.is_autocommit());
     }
 }

@@ -192,18 +192,36 @@ pub fn plan_for(
     plan(&PlanInput { old: &snapshot(old), new, dependents: &deps, allow_drop: &allow })
 }
 
-/// The runner protocol: FKs off outside the transaction, BEGIN IMMEDIATE, each statement,
-/// every row of foreign_key_check read, COMMIT, FKs back on. On failure: ROLLBACK, FKs on.
-pub fn apply(conn: &Connection, stmts: &[String]) -> Result<(), String> {
+/// The runner protocol through the real engine: FKs off outside the transaction, BEGIN
+/// IMMEDIATE, the statements written as a migration file (`migration_text`, as the build
+/// writes it) applied by `migrate_engine::apply_checked` (statement policy, foreign-key, view
+/// and schema checks), COMMIT, FKs back on. On failure: ROLLBACK, FKs on. `&mut` because the
+/// engine installs SQLite's authorizer for the call.
+pub fn apply(conn: &mut Connection, stmts: &[String]) -> Result<(), String> {
     conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
     assert_eq!(conn.query_row("PRAGMA foreign_keys", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
     conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let result = run_statements(conn, stmts).and_then(|()| {
-        let violations = fk_violations(conn)?;
-        if violations.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("foreign key violations: {violations:?}"))
+    let sql = schema_core::build::format::migration_text(&[], stmts);
+    let steps = [migrate_engine::Step { tag: "0001_planned", sql: &sql }];
+    let result = migrate_engine::apply_checked(conn, &steps, &mut ()).map(drop).map_err(|e| {
+        match &e {
+            // The shape the suites assert on: (table, rowid, parent, fk id) per violation.
+            migrate_engine::Error::ForeignKeyViolation { violations, .. } => {
+                let rows: Vec<Violation> = violations
+                    .iter()
+                    .map(|v| (v.table.clone(), v.rowid, v.parent.clone(), v.fk_id))
+                    .collect();
+                format!("foreign key violations: {rows:?} ({e})")
+            }
+            _ => {
+                let mut message = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    message.push_str(&format!(": {s}"));
+                    source = s.source();
+                }
+                message
+            }
         }
     });
     match &result {
