@@ -1,0 +1,132 @@
+//! The one error type of the crate.
+
+use std::path::PathBuf;
+
+/// Why a command could not run (exit code 2). Findings are not errors: they are in the
+/// [`crate::Report`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database file does not exist; godwit never creates one.
+    #[error("no database at {}; godwit opens databases read-only and never creates one: check the path", path.display())]
+    NoDatabase {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// SQLite could not open the database read-only, or failed reading it.
+    #[error("cannot read the database {}", path.display())]
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database has no ledger table (`godwit diff` needs one).
+    #[error(
+        "{} has no ledger table __schema_migrations: no Godwit migration was ever applied to it \
+         (an existing database is adopted with a baseline; `godwit status --db` shows every \
+         migration as pending)",
+        path.display()
+    )]
+    NotManaged {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The ledger's latest migration is not in the folder.
+    #[error(
+        "the database {} records {tag} (index {idx}) as its latest migration, but the folder {} \
+         has no such migration: the database is newer than this folder, or from another app \
+         (check out the branch that has {tag}.sql)",
+        db.display(),
+        folder.display()
+    )]
+    UnknownHead {
+        /// The database file.
+        db: PathBuf,
+        /// The migrations folder.
+        folder: PathBuf,
+        /// The ledger's latest index.
+        idx: u32,
+        /// The ledger's latest tag.
+        tag: String,
+    },
+    /// The migrations folder could not be read or is not whole (the build would refuse it too).
+    #[error("cannot use the migrations folder {}", dir.display())]
+    Folder {
+        /// The folder.
+        dir: PathBuf,
+        /// The folder check's error (names the files and the fix).
+        #[source]
+        source: Box<schema_core::error::Error>,
+    },
+    /// `godwit new` was pointed at a folder that does not exist.
+    #[error(
+        "no migrations folder at {}: run `cargo build` once to create it, or pass \
+         --migrations with the folder your build.rs uses",
+        dir.display()
+    )]
+    NoFolder {
+        /// The folder given.
+        dir: PathBuf,
+    },
+    /// `godwit new` was given a name with no letter or digit.
+    #[error("the migration name {name:?} has no letter or digit; use a name like \"seed_plans\"")]
+    InvalidName {
+        /// The name given.
+        name: String,
+    },
+    /// `godwit new` found a file already holding the index it would write.
+    #[error(
+        "{} already exists with index {idx}: write your SQL there, or adopt it with `cargo build` \
+         before starting another",
+        path.display()
+    )]
+    MigrationExists {
+        /// The existing file.
+        path: PathBuf,
+        /// The index.
+        idx: String,
+    },
+    /// A file could not be read or written.
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        /// `read`, `write`, ...
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `godwit check` could not run the generator (unreadable files, bad configuration).
+    #[error("cannot run the check for {}", manifest_dir.display())]
+    Check {
+        /// The crate's directory.
+        manifest_dir: PathBuf,
+        /// The generator's error.
+        #[source]
+        source: Box<schema_core::error::Error>,
+    },
+    /// The in-memory database that builds the expected schema failed.
+    #[error("cannot build the expected schema in memory")]
+    Expected {
+        /// The error.
+        #[source]
+        source: Box<schema_core::error::Error>,
+    },
+}
+
+impl Error {
+    /// [`Error::Database`] for `path`.
+    pub(crate) fn db(path: &std::path::Path) -> impl FnOnce(rusqlite::Error) -> Self + '_ {
+        move |source| Self::Database { path: path.to_path_buf(), source }
+    }
+
+    /// [`Error::Folder`] for `dir`.
+    pub(crate) fn folder(
+        dir: &std::path::Path,
+    ) -> impl FnOnce(schema_core::error::Error) -> Self + '_ {
+        move |source| Self::Folder { dir: dir.to_path_buf(), source: Box::new(source) }
+    }
+}

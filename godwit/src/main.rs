@@ -1,0 +1,113 @@
+//! The `godwit` binary: parses the command line and runs one command of the `godwit` library.
+//! Exit codes: 0 nothing to report, 1 a finding, 2 the command could not run (usage included).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use godwit::{CheckArgs, DiffArgs, EXIT_ERROR, NewArgs, Report, StatusArgs};
+
+const EXIT_CODES: &str = "Exit codes: 0 nothing to report; 1 a finding (pending, edited or \
+unknown migrations, a pending schema change, a folder the build refuses, drift); 2 the command \
+could not run (usage error, missing or unreadable file, SQLite error).";
+
+/// Godwit's command-line tool: migration status, new hand-written migrations, check mode
+/// without cargo, and drift between a database and its migrations. Databases are only ever
+/// opened read-only.
+#[derive(Debug, Parser)]
+#[command(name = "godwit", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Every migration of the folder; with --db, whether each is applied (time, duration),
+    /// pending or edited, and the ledger rows the folder does not have.
+    #[command(after_help = EXIT_CODES)]
+    Status {
+        /// The migrations folder.
+        #[arg(long, default_value = "migrations", value_name = "DIR")]
+        migrations: PathBuf,
+        /// A database to compare with the folder (opened read-only, never created).
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+    },
+    /// Writes the next hand-written migration, NNNN_<name>.sql, with a header saying what it
+    /// may hold; the next `cargo build` adopts it.
+    #[command(after_help = EXIT_CODES)]
+    New {
+        /// The migration's name (sanitised to [a-z0-9_], at most 60 characters).
+        name: String,
+        /// The migrations folder (must exist).
+        #[arg(long, default_value = "migrations", value_name = "DIR")]
+        migrations: PathBuf,
+    },
+    /// Check mode without cargo (a CI gate): fails showing the pending SQL when the structs
+    /// differ from the latest snapshot, and on every error the build would fail with. Reads
+    /// MIGRATION_NAME, MIGRATION_ALLOW_DROP and MIGRATION_ALLOW_EDIT like the build.
+    #[command(after_help = EXIT_CODES)]
+    Check {
+        /// The crate's directory (where its Cargo.toml and build.rs are).
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        manifest_path: PathBuf,
+        /// The schema file, relative to the crate, as given to Generator::schema.
+        #[arg(long, value_name = "FILE")]
+        schema: Option<PathBuf>,
+        /// The migrations folder, relative to the crate, as given to Generator::migrations.
+        #[arg(long, value_name = "DIR")]
+        migrations: Option<PathBuf>,
+        /// The generated type's name, as given to Generator::db_name.
+        #[arg(long, value_name = "NAME")]
+        db_name: Option<String>,
+    },
+    /// Drift: compares the live database with the schema of the last migration its ledger
+    /// records (tables with that migration's snapshot; views and triggers with the folder
+    /// replayed up to it).
+    #[command(after_help = EXIT_CODES)]
+    Diff {
+        /// The database (opened read-only).
+        db: PathBuf,
+        /// The migrations folder.
+        #[arg(long, default_value = "migrations", value_name = "DIR")]
+        migrations: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Status { migrations, db } => godwit::status(&StatusArgs { migrations, db }),
+        Command::New { name, migrations } => godwit::new_migration(&NewArgs { name, migrations }),
+        Command::Check { manifest_path, schema, migrations, db_name } => {
+            let var = |name: &str| std::env::var(name).ok();
+            godwit::check(&CheckArgs {
+                schema,
+                migrations,
+                db_name,
+                migration_name: var("MIGRATION_NAME"),
+                allow_drop: var("MIGRATION_ALLOW_DROP"),
+                allow_edit: var("MIGRATION_ALLOW_EDIT"),
+                ..CheckArgs::new(manifest_path)
+            })
+        }
+        Command::Diff { db, migrations } => godwit::diff(&DiffArgs { db, migrations }),
+    };
+    match result {
+        Ok(report) => print_report(&report),
+        Err(e) => {
+            eprintln!("error: {}", godwit::report_error(&e));
+            ExitCode::from(exit_byte(EXIT_ERROR))
+        }
+    }
+}
+
+fn print_report(report: &Report) -> ExitCode {
+    print!("{}", report.text);
+    ExitCode::from(exit_byte(report.exit_code()))
+}
+
+fn exit_byte(code: i32) -> u8 {
+    u8::try_from(code).unwrap_or(u8::MAX)
+}
