@@ -52,7 +52,7 @@ pub enum Error {
         tag: String,
     },
     /// The migrations folder could not be read or is not whole (the build would refuse it too).
-    #[error("cannot use the migrations folder {}", dir.display())]
+    #[error("cannot use the migrations folder (the build would refuse it too)")]
     Folder {
         /// The folder.
         dir: PathBuf,
