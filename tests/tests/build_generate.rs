@@ -670,3 +670,55 @@ fn a_version_1_journal_is_upgraded_by_a_write_mode_build() {
     assert!(err.contains("differs from its snapshot is 0002_rebuild_users"), "{err}");
     assert_eq!(dir.files(), before);
 }
+
+/// The replay runs the runtime's foreign-key check: a hand-written migration that leaves a row
+/// pointing nowhere fails the build (as it would fail on every user's machine), naming the row,
+/// its column and value.
+#[test]
+fn a_hand_written_migration_that_orphans_rows_fails_the_build() {
+    let schema = "use migrate_runtime::Table;\n\n#[derive(Table)]\n#[table(name = \"teams\")]\npub struct Team {\n    \
+                  #[column(primary_key)]\n    pub id: i64,\n}\n\n#[derive(Table)]\n#[table(name = \"members\")]\npub struct Member {\n    \
+                  #[column(primary_key)]\n    pub id: i64,\n    #[column(references = Team)]\n    pub team_id: i64,\n}\n\n\
+                  migrate_runtime::include_db!();\n";
+    let dir = Dir::new(schema);
+    dir.run().unwrap();
+    dir.write(
+        "migrations/0001_seed.sql",
+        "INSERT INTO \"teams\" (\"id\") VALUES (1);\n--> statement-breakpoint\n\
+         INSERT INTO \"members\" (\"id\", \"team_id\") VALUES (7, 1), (8, 42);\n",
+    );
+    let before = dir.files();
+    let err = dir.run().unwrap_err().report();
+    assert!(err.contains("migration 0001_seed") && err.contains("fails when replayed"), "{err}");
+    assert!(err.contains("members rowid 8 -> teams (team_id = 42)"), "{err}");
+    assert_eq!(dir.files(), before);
+    dir.write(
+        "migrations/0001_seed.sql",
+        "INSERT INTO \"teams\" (\"id\") VALUES (1);\n--> statement-breakpoint\n\
+         INSERT INTO \"members\" (\"id\", \"team_id\") VALUES (7, 1);\n",
+    );
+    assert_eq!(dir.run().unwrap().adopted, ["0001_seed"]);
+}
+
+/// A default whose text holds a line that is exactly the breakpoint cannot be written in the
+/// migration file format: the build says which statement and which attributes, instead of
+/// writing a file that splits inside a string literal.
+#[test]
+fn a_generated_statement_holding_a_breakpoint_line_is_refused() {
+    let dir = Dir::new(&users(
+        "    #[column(default = \"a\\n--> statement-breakpoint\\nb\")]\n    pub motto: String,\n",
+    ));
+    let err = dir.run().unwrap_err().report();
+    assert!(
+        err.contains("the generated migration 0000_create_users: statement 1 holds a line that is exactly `--> statement-breakpoint`"),
+        "{err}"
+    );
+    assert!(err.contains("`default`") && !err.contains("bug in schema-core"), "{err}");
+    assert!(!dir.path().join("migrations").exists());
+    // With spaces around it, the line is content: generated, and the default survives.
+    dir.write(
+        "src/schema.rs",
+        &users("    #[column(default = \"a\\n --> statement-breakpoint\\nb\")]\n    pub motto: String,\n"),
+    );
+    assert_eq!(dir.run().unwrap().generated.as_deref(), Some("0000_create_users"));
+}

@@ -114,14 +114,10 @@ fn in_transaction<T, E>(
 /// (foreign keys off), `apply_checked` runs its normalised text under the statement policy and
 /// checks foreign keys, views and the schema; committed only when all of that succeeds.
 ///
-/// # Errors
-/// The engine's error (the refused or failing statement, new foreign-key violations, a broken
-/// view, ...), or [`Error::Sqlite`] when the transaction cannot begin or commit.
-pub fn apply(
-    conn: &mut Connection,
-    tag: &str,
-    sql: &str,
-) -> Result<Result<(), EngineError>, Error> {
+/// The inner error is the engine's (the refused or failing statement, new foreign-key
+/// violations, a broken view, ...); the outer one is [`Error::Sqlite`] when the transaction
+/// cannot begin or commit.
+fn apply(conn: &mut Connection, tag: &str, sql: &str) -> Result<Result<(), EngineError>, Error> {
     let steps = [Step { tag, sql }];
     Ok(in_transaction(conn, |conn| apply_checked(conn, &steps, &mut ()).map(drop))?)
 }
