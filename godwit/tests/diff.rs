@@ -97,3 +97,20 @@ fn unmanaged_and_missing_databases_exit_2() {
     let run = app.godwit(&["diff"]);
     assert_eq!(run.code, 2, "{}", run.shown());
 }
+
+#[test]
+fn a_folder_that_no_longer_replays_compares_tables_only() {
+    let app = App::v3();
+    app.database("app.db", 3);
+    fs::write(app.migrations().join("0002_user_emails.sql"), "INSERT INTO nowhere VALUES (1);\n")
+        .unwrap();
+    let run = app.godwit(&["diff", "app.db"]);
+    assert_eq!(run.code, 1, "{}", run.shown());
+    assert!(
+        run.stdout.contains("views and triggers not compared: replaying 0002_user_emails failed"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("no such table: nowhere"), "{}", run.stdout);
+    assert!(run.stdout.contains("no drift"), "{}", run.stdout);
+}
