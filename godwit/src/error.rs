@@ -108,6 +108,21 @@ pub enum Error {
         #[source]
         source: Box<schema_core::error::Error>,
     },
+    /// `godwit pull` would overwrite a file.
+    #[error("{} already exists; godwit pull never overwrites a file: pass another --out", path.display())]
+    OutputExists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The schema file `godwit pull` wrote does not parse with the derive's parser: a bug in
+    /// `godwit pull` (the database's names or SQL are not the user's mistake).
+    #[error(
+        "the structs godwit pull generated do not parse ({message}); this is a bug in godwit pull, please report it with the database's schema (`sqlite3 DB .schema`)"
+    )]
+    PulledSchema {
+        /// The parser's message.
+        message: String,
+    },
     /// The in-memory database that builds the expected schema failed.
     #[error("cannot build the expected schema in memory")]
     Expected {

@@ -8,13 +8,14 @@
 //! | `godwit new NAME [--migrations DIR]` | writes the next hand-written migration file with a header saying what it may hold |
 //! | `godwit check [--manifest-path DIR]` | check mode without cargo: the pending SQL when the structs differ from the latest snapshot, and every folder error |
 //! | `godwit diff DB [--migrations DIR]` | drift: the live database against the schema of the last migration its ledger records |
+//! | `godwit pull DB [--out FILE]` | an existing database's tables as `#[derive(Table)]` structs, proven to reproduce it; the rest listed with its SQL |
 //!
 //! Exit codes, the same for every command (scripts rely on them):
 //!
 //! | code | meaning |
 //! |---|---|
 //! | 0 | nothing to report: up to date, no drift, the file was written |
-//! | 1 | a finding: a pending or edited migration, a ledger row unknown to the folder, a pending schema change, a folder the build would refuse, drift |
+//! | 1 | a finding: a pending or edited migration, a ledger row unknown to the folder, a pending schema change, a folder the build would refuse, drift, a table `pull` cannot reproduce exactly |
 //! | 2 | the command could not run: a usage error, a missing database or folder, an I/O or SQLite error |
 //!
 //! Databases are always opened read-only: no command creates or writes a database.
@@ -32,6 +33,7 @@ mod diff;
 mod error;
 mod ledger;
 mod new;
+mod pull;
 mod status;
 mod time;
 
@@ -40,6 +42,7 @@ pub use diff::{DiffArgs, diff};
 pub use error::Error;
 pub use ledger::LedgerRow;
 pub use new::{NewArgs, header as new_header, new_migration};
+pub use pull::{PullArgs, pull};
 pub use status::{StatusArgs, status};
 pub use time::iso8601_utc;
 

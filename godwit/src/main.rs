@@ -62,6 +62,17 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         db_name: Option<String>,
     },
+    /// Introspects an existing database into #[derive(Table)] structs (a schema file); what
+    /// the model cannot express is listed at its end with its SQL, never dropped. Exit 1 when
+    /// some table is not reproduced exactly by its struct.
+    #[command(after_help = EXIT_CODES)]
+    Pull {
+        /// The database (opened read-only).
+        db: PathBuf,
+        /// The schema file to write (never overwritten); without it the file goes to stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Drift: compares the live database with the schema of the last migration its ledger
     /// records (tables with that migration's snapshot; views and triggers with the folder
     /// replayed up to it).
@@ -92,6 +103,7 @@ fn main() -> ExitCode {
                 ..CheckArgs::new(manifest_path)
             })
         }
+        Command::Pull { db, out } => godwit::pull(&godwit::PullArgs { db, out }),
         Command::Diff { db, migrations } => godwit::diff(&DiffArgs { db, migrations }),
     };
     match result {
