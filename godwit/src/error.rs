@@ -108,6 +108,41 @@ pub enum Error {
         #[source]
         source: Box<schema_core::error::Error>,
     },
+    /// `godwit baseline` found a ledger with rows: the database is already managed.
+    #[error(
+        "{} already records {rows} migration(s) in __schema_migrations: it is managed by Godwit \
+         already, there is nothing to baseline (`godwit status --db` shows where it stands)",
+        path.display()
+    )]
+    AlreadyManaged {
+        /// The database.
+        path: PathBuf,
+        /// How many ledger rows it has.
+        rows: i64,
+    },
+    /// `godwit baseline` found no journaled migration.
+    #[error(
+        "the migrations folder {} has no journaled migration to baseline at: run `cargo build` \
+         first (after `godwit pull`) so the first migration exists",
+        dir.display()
+    )]
+    NothingToBaseline {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// `godwit baseline --to` names no journaled migration.
+    #[error(
+        "--to {to}: the folder {} has no journaled migration with that tag or index (its last is {last})",
+        dir.display()
+    )]
+    UnknownTarget {
+        /// What `--to` said.
+        to: String,
+        /// The folder.
+        dir: PathBuf,
+        /// The folder's last journaled tag.
+        last: String,
+    },
     /// `godwit pull` would overwrite a file.
     #[error("{} already exists; godwit pull never overwrites a file: pass another --out", path.display())]
     OutputExists {

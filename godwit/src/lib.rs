@@ -8,6 +8,7 @@
 //! | `godwit new NAME [--migrations DIR]` | writes the next hand-written migration file with a header saying what it may hold |
 //! | `godwit check [--manifest-path DIR]` | check mode without cargo: the pending SQL when the structs differ from the latest snapshot, and every folder error |
 //! | `godwit diff DB [--migrations DIR]` | drift: the live database against the schema of the last migration its ledger records |
+//! | `godwit baseline DB [--migrations DIR] [--to TAG]` | adopts an existing database: records migrations 0..N as applied after proving its schema equals what they create |
 //! | `godwit pull DB [--out FILE]` | an existing database's tables as `#[derive(Table)]` structs, proven to reproduce it; the rest listed with its SQL |
 //!
 //! Exit codes, the same for every command (scripts rely on them):
@@ -15,10 +16,11 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | nothing to report: up to date, no drift, the file was written |
-//! | 1 | a finding: a pending or edited migration, a ledger row unknown to the folder, a pending schema change, a folder the build would refuse, drift, a table `pull` cannot reproduce exactly |
+//! | 1 | a finding: a pending or edited migration, a ledger row unknown to the folder, a pending schema change, a folder the build would refuse, drift, a table `pull` cannot reproduce exactly, a database `baseline` refuses |
 //! | 2 | the command could not run: a usage error, a missing database or folder, an I/O or SQLite error |
 //!
-//! Databases are always opened read-only: no command creates or writes a database.
+//! Databases are opened read-only, except by `baseline`, which writes only the ledger rows, in one
+//! transaction, after its proof. No command creates a database.
 //!
 //! ```no_run
 //! use godwit::{status, StatusArgs};
@@ -28,15 +30,18 @@
 //! # Ok::<(), godwit::Error>(())
 //! ```
 
+mod baseline;
 mod check;
 mod diff;
 mod error;
+mod expected;
 mod ledger;
 mod new;
 mod pull;
 mod status;
 mod time;
 
+pub use baseline::{BaselineArgs, baseline};
 pub use check::{CheckArgs, check};
 pub use diff::{DiffArgs, diff};
 pub use error::Error;

@@ -8,12 +8,13 @@ use clap::{Parser, Subcommand};
 use godwit::{CheckArgs, DiffArgs, EXIT_ERROR, NewArgs, Report, StatusArgs};
 
 const EXIT_CODES: &str = "Exit codes: 0 nothing to report; 1 a finding (pending, edited or \
-unknown migrations, a pending schema change, a folder the build refuses, drift); 2 the command \
+unknown migrations, a pending schema change, a folder the build refuses, drift, a table pull \
+cannot reproduce exactly, a database baseline refuses); 2 the command \
 could not run (usage error, missing or unreadable file, SQLite error).";
 
 /// Godwit's command-line tool: migration status, new hand-written migrations, check mode
-/// without cargo, and drift between a database and its migrations. Databases are only ever
-/// opened read-only.
+/// without cargo, drift, pulling an existing database into structs, and baselining it. No
+/// command creates a database; only `baseline` writes one (its ledger rows, after its proof).
 #[derive(Debug, Parser)]
 #[command(name = "godwit", version, after_help = EXIT_CODES)]
 struct Cli {
@@ -73,6 +74,21 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Adopts an existing database: records migrations 0..N as applied (the ledger rows the
+    /// runtime writes) after proving its schema equals what they create; otherwise refuses,
+    /// showing the differences, and writes nothing.
+    #[command(after_help = EXIT_CODES)]
+    Baseline {
+        /// The database (must exist; only its ledger is written).
+        db: PathBuf,
+        /// The migrations folder.
+        #[arg(long, default_value = "migrations", value_name = "DIR")]
+        migrations: PathBuf,
+        /// The last migration the database already has (tag or index); default: the folder's
+        /// last journaled migration.
+        #[arg(long, value_name = "TAG")]
+        to: Option<String>,
+    },
     /// Drift: compares the live database with the schema of the last migration its ledger
     /// records (tables with that migration's snapshot; views and triggers with the folder
     /// replayed up to it).
@@ -102,6 +118,9 @@ fn main() -> ExitCode {
                 allow_edit: var("MIGRATION_ALLOW_EDIT"),
                 ..CheckArgs::new(manifest_path)
             })
+        }
+        Command::Baseline { db, migrations, to } => {
+            godwit::baseline(&godwit::BaselineArgs { db, migrations, to })
         }
         Command::Pull { db, out } => godwit::pull(&godwit::PullArgs { db, out }),
         Command::Diff { db, migrations } => godwit::diff(&DiffArgs { db, migrations }),
