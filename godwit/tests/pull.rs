@@ -11,7 +11,8 @@ use schema_core::introspect::{describe, differences};
 
 /// A shop with 11 tables: AUTOINCREMENT, a self-reference, composite primary and foreign keys,
 /// partial and unique indexes, named and unnamed checks, defaults of every kind, STRICT with
-/// ANY, WITHOUT ROWID, NUMERIC, keyword and mixed-case column names; and a view and a trigger.
+/// ANY, WITHOUT ROWID, NUMERIC, keyword and mixed-case column names. [`VIEW`] and [`TRIGGER`]
+/// complete it where a test wants them.
 const SHOP: &str = r#"
 CREATE TABLE "customers" ("id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "email" TEXT NOT NULL UNIQUE,
   "name" TEXT NOT NULL DEFAULT 'it''s me', "karma" INTEGER NOT NULL DEFAULT 0 CHECK (karma >= 0),
@@ -38,8 +39,6 @@ CREATE INDEX orders_open ON orders(customer_id, status) WHERE status <> 'done';
 CREATE UNIQUE INDEX products_title ON products(title);
 CREATE INDEX reviews_by_customer ON reviews(customer_id) WHERE customer_id IS NOT NULL;
 CREATE UNIQUE INDEX coupons_active ON coupons(code, active);
-CREATE VIEW open_orders AS SELECT * FROM orders WHERE status <> 'done';
-CREATE TRIGGER orders_audit AFTER UPDATE OF status ON orders BEGIN INSERT INTO audit (what) VALUES ('order ' || NEW.id); END;
 "#;
 
 fn workspace_root() -> PathBuf {
@@ -52,7 +51,15 @@ fn godwit(dir: &Path, args: &[&str]) -> std::process::Output {
 
 fn shop(dir: &Path) -> PathBuf {
     let path = dir.join("shop.db");
-    rusqlite::Connection::open(&path).unwrap().execute_batch(SHOP).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(SHOP).unwrap();
+    conn.execute_batch(
+        "INSERT INTO customers (email) VALUES ('a@x');\n\
+         INSERT INTO products VALUES ('p1', 'Pen', 1.5);\n\
+         INSERT INTO orders (id, customer_id) VALUES (1, 1);\n\
+         INSERT INTO order_lines (order_id, line, sku) VALUES (1, 1, 'p1');",
+    )
+    .unwrap();
     path
 }
 
@@ -86,6 +93,7 @@ fn temp_crate(dir: &Path) {
 fn a_pulled_database_builds_into_a_first_migration_equal_to_it() {
     let tmp = tempfile::tempdir().unwrap();
     let db = shop(tmp.path());
+    rusqlite::Connection::open(&db).unwrap().execute_batch(&format!("{VIEW}\n{TRIGGER}")).unwrap();
     let krate = tmp.path().join("app");
     temp_crate(&krate);
     let out = godwit(tmp.path(), &["pull", "shop.db", "--out", "app/src/schema.rs"]);
@@ -98,10 +106,102 @@ fn a_pulled_database_builds_into_a_first_migration_equal_to_it() {
 
     // A real `cargo build`: the build script generates the first migration, the derive compiles
     // every struct (and its compile-time guard against the snapshot).
+    cargo_build(&krate);
+    let first =
+        fs::read_to_string(krate.join(format!("migrations/{}.sql", tags(&krate)[0]))).unwrap();
+    assert_eq!(tags(&krate).len(), 1);
+
+    // The first migration, applied through the engine, yields exactly the database's tables.
+    let mut replayed = schema_core::build::replay::open().unwrap();
+    replayed.execute_batch("BEGIN").unwrap();
+    migrate_engine::apply_checked(
+        &mut replayed,
+        &[migrate_engine::Step { tag: "0000", sql: &first }],
+        &mut (),
+    )
+    .unwrap();
+    replayed.execute_batch("COMMIT").unwrap();
+    let mut expected = describe(&rusqlite::Connection::open(&db).unwrap()).unwrap();
+    expected.views.clear();
+    expected.triggers.clear();
+    let actual = describe(&replayed).unwrap();
+    assert_eq!(differences(&expected, &actual), Vec::<String>::new());
+    assert_eq!(actual.tables.len(), 11);
+
+    // Baseline now: the database's view and trigger are not in the migrations yet.
+    let out = godwit(tmp.path(), &["baseline", "shop.db", "--migrations", "app/migrations"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("unexpected view open_orders")
+            && stdout.contains("unexpected trigger orders_audit"),
+        "{stdout}"
+    );
+
+    // The user does what the pulled file says: a hand-written migration for them, adopted by
+    // the next build; then the baseline proves the whole schema and records both migrations.
+    let out = godwit(&krate, &["new", "views_and_triggers"]);
+    assert_eq!(out.status.code(), Some(0));
+    let custom = krate.join("migrations/0001_views_and_triggers.sql");
+    let header = fs::read_to_string(&custom).unwrap();
+    let objects = [VIEW, TRIGGER].join("\n--> statement-breakpoint\n");
+    fs::write(&custom, format!("{header}{objects}\n")).unwrap();
+    cargo_build(&krate);
+    let after = tags(&krate);
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert_eq!(after[1], "0001_views_and_triggers");
+    let out = godwit(tmp.path(), &["baseline", "shop.db", "--migrations", "app/migrations"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = godwit(tmp.path(), &["status", "--db", "shop.db", "--migrations", "app/migrations"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = godwit(tmp.path(), &["diff", "shop.db", "--migrations", "app/migrations"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // The runtime, given the folder's migrations as the app embeds them, finds the database up
+    // to date and keeps every row.
+    let migrations = runtime_migrations(&krate.join("migrations"));
+    let mut conn = rusqlite::Connection::open(&db).unwrap();
+    migrate_runtime::verify(&conn, &migrations).unwrap();
+    assert!(migrate_runtime::migrate(&mut conn, &migrations).unwrap().is_empty());
+    let lines: i64 = conn.query_row("SELECT count(*) FROM order_lines", [], |r| r.get(0)).unwrap();
+    assert_eq!(lines, 1);
+}
+
+/// The folder's migrations as `include_db!` embeds them (leaked: the runtime's type holds
+/// `&'static str`s).
+fn runtime_migrations(dir: &Path) -> Vec<migrate_runtime::Migration> {
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let journal: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("meta/_journal.json")).unwrap()).unwrap();
+    let mut chain: Option<String> = None;
+    let mut out = Vec::new();
+    for e in journal["entries"].as_array().unwrap() {
+        let tag = e["tag"].as_str().unwrap().to_owned();
+        let sql = fs::read_to_string(dir.join(format!("{tag}.sql"))).unwrap();
+        let hash = migrate_runtime::hash_sql(&sql);
+        let next = migrate_runtime::chain_hash(chain.as_deref(), &hash);
+        chain = Some(next.clone());
+        out.push(migrate_runtime::Migration {
+            idx: u32::try_from(e["idx"].as_u64().unwrap()).unwrap(),
+            tag: leak(tag),
+            sql: leak(sql),
+            hash: leak(hash),
+            chain: leak(next),
+        });
+    }
+    out
+}
+
+/// The view and trigger of [`SHOP`], as a hand-written migration holds them.
+const VIEW: &str = "CREATE VIEW open_orders AS SELECT * FROM orders WHERE status <> 'done';";
+const TRIGGER: &str = "CREATE TRIGGER orders_audit AFTER UPDATE OF status ON orders BEGIN INSERT INTO audit (what) VALUES ('order ' || NEW.id); END;";
+
+/// `cargo build` of the temp crate in write mode, sharing the e2e tests' target directory.
+fn cargo_build(krate: &Path) {
     let target = workspace_root().join("target").join("tmp").join("godwit-e2e");
     let build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args(["build", "--offline", "--quiet"])
-        .current_dir(&krate)
+        .current_dir(krate)
         .env("CARGO_TARGET_DIR", &target)
         .env("SCHEMA_MIGRATIONS", "write")
         .env_remove("CI")
@@ -113,30 +213,18 @@ fn a_pulled_database_builds_into_a_first_migration_equal_to_it() {
         "cargo build failed:\n{}",
         String::from_utf8_lossy(&build.stderr)
     );
-    let first: Vec<PathBuf> = fs::read_dir(krate.join("migrations"))
+}
+
+/// The migration tags of the temp crate's folder, sorted.
+fn tags(krate: &Path) -> Vec<String> {
+    let mut tags: Vec<String> = fs::read_dir(krate.join("migrations"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(first.len(), 1, "{first:?}");
-    let sql = fs::read_to_string(&first[0]).unwrap();
-
-    // The first migration, applied through the engine, yields exactly the database's tables.
-    let mut replayed = schema_core::build::replay::open().unwrap();
-    replayed.execute_batch("BEGIN").unwrap();
-    migrate_engine::apply_checked(
-        &mut replayed,
-        &[migrate_engine::Step { tag: "0000", sql: &sql }],
-        &mut (),
-    )
-    .unwrap();
-    replayed.execute_batch("COMMIT").unwrap();
-    let mut expected = describe(&rusqlite::Connection::open(&db).unwrap()).unwrap();
-    expected.views.clear();
-    expected.triggers.clear();
-    let actual = describe(&replayed).unwrap();
-    assert_eq!(differences(&expected, &actual), Vec::<String>::new());
-    assert_eq!(actual.tables.len(), 11);
+    tags.sort();
+    tags
 }
 
 #[test]
