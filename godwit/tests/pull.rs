@@ -238,7 +238,8 @@ fn what_the_model_cannot_express_is_listed_with_its_sql() {
              UNIQUE (\"First Name\", born));\n\
              CREATE INDEX people_lower ON people(lower(\"First Name\"));\n\
              CREATE INDEX people_born_desc ON people(born DESC);\n\
-             CREATE TABLE ok (id INTEGER PRIMARY KEY NOT NULL);",
+             CREATE TABLE ok (id INTEGER PRIMARY KEY NOT NULL);\n\
+             CREATE TABLE child (id INTEGER PRIMARY KEY NOT NULL, ok_id INTEGER NOT NULL REFERENCES ok(id) ON DELETE SET NULL);",
         )
         .unwrap();
     let out = godwit(tmp.path(), &["pull", "legacy.db"]);
@@ -249,6 +250,8 @@ fn what_the_model_cannot_express_is_listed_with_its_sql() {
         "//     CREATE INDEX people_lower ON people(lower(\"First Name\"));",
         "//     CREATE INDEX people_born_desc ON people(born DESC);",
         "generated column full",
+        "FOREIGN KEY (ok_id) on_delete = set null: the column is NOT NULL",
+        "//     CREATE TABLE child (id INTEGER PRIMARY KEY NOT NULL, ok_id INTEGER NOT NULL REFERENCES ok(id) ON DELETE SET NULL);",
     ] {
         assert!(stdout.contains(kept), "{kept}:\n{stdout}");
     }

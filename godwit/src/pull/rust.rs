@@ -253,7 +253,7 @@ fn render_table(out: &mut String, t: &RawTable, db: &RawDb, names: &Names, un: &
         }
     }
     let _ = writeln!(out, "pub struct {} {{", names.structs[&t.name]);
-    let single_fks = single_fks(t, db, names);
+    let single_fks = single_fks(t, db, names, un);
     for c in columns {
         render_field(out, t, c, pk.len() == 1, &single_fks, un, names);
     }
@@ -375,13 +375,33 @@ fn action(a: &str) -> Option<String> {
     (!a.eq_ignore_ascii_case("NO ACTION")).then(|| a.to_ascii_lowercase())
 }
 
-fn fk_actions(fk: &FkShape) -> Vec<String> {
+/// The action attributes of `fk`. An action the model refuses for these columns (`set null`
+/// on a NOT NULL column, `set default` on a NOT NULL column without a default: SQLite accepts
+/// both and fails when the action fires) is left out and noted.
+fn fk_actions(fk: &FkShape, t: &RawTable, un: &mut Unexpressed) -> Vec<String> {
+    let columns: Vec<&RawColumn> =
+        t.columns.iter().filter(|c| fk.columns.contains(&c.name)).collect();
     let mut out = Vec::new();
-    if let Some(a) = action(&fk.on_delete) {
-        out.push(format!("on_delete = {}", lit(&a)));
-    }
-    if let Some(a) = action(&fk.on_update) {
-        out.push(format!("on_update = {}", lit(&a)));
+    for (key, value) in [("on_delete", &fk.on_delete), ("on_update", &fk.on_update)] {
+        let Some(a) = action(value) else { continue };
+        let refused = match a.as_str() {
+            "set null" => columns.iter().any(|c| c.not_null),
+            "set default" => columns.iter().any(|c| c.not_null && c.default.is_none()),
+            _ => false,
+        };
+        if refused {
+            un.note(
+                &t.name,
+                format!(
+                    "FOREIGN KEY ({}) {key} = {a}: the column is NOT NULL{}, so the action \
+                     would fail when it fires; the struct leaves the action out",
+                    fk.columns.join(", "),
+                    if a == "set default" { " without a default" } else { "" }
+                ),
+            );
+        } else {
+            out.push(format!("{key} = {}", lit(&a)));
+        }
     }
     out
 }
@@ -392,7 +412,12 @@ fn parent_ok(fk: &FkShape, db: &RawDb) -> bool {
 }
 
 /// Single-column foreign keys as `references = ..` column attributes, by column.
-fn single_fks(t: &RawTable, db: &RawDb, names: &Names) -> BTreeMap<String, String> {
+fn single_fks(
+    t: &RawTable,
+    db: &RawDb,
+    names: &Names,
+    un: &mut Unexpressed,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for fk in t.shape.foreign_keys.iter().filter(|fk| fk.columns.len() == 1) {
         if !parent_ok(fk, db) || out.contains_key(&fk.columns[0]) {
@@ -406,7 +431,7 @@ fn single_fks(t: &RawTable, db: &RawDb, names: &Names) -> BTreeMap<String, Strin
             lit(&format!("{parent}::{}", field.strip_prefix("r#").unwrap_or(field)))
         };
         let mut parts = vec![format!("references = {target}")];
-        parts.extend(fk_actions(fk));
+        parts.extend(fk_actions(fk, t, un));
         out.insert(fk.columns[0].clone(), parts.join(", "));
     }
     out
@@ -445,7 +470,7 @@ fn render_table_fks(
             format!("references = {}", names.structs[&fk.table]),
             format!("to({})", to.join(", ")),
         ];
-        parts.extend(fk_actions(fk));
+        parts.extend(fk_actions(fk, t, un));
         let _ = writeln!(out, "#[foreign_key({})]", parts.join(", "));
     }
 }
