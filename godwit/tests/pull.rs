@@ -277,3 +277,30 @@ fn usage_errors_exit_2_and_nothing_is_overwritten() {
     let out = godwit(tmp.path(), &["pull"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn foreign_keys_the_model_refuses_are_listed_not_fatal() {
+    let tmp = tempfile::tempdir().unwrap();
+    rusqlite::Connection::open(tmp.path().join("fks.db"))
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE p (id INTEGER PRIMARY KEY NOT NULL, name TEXT);\n\
+             CREATE TABLE \"we\"\"ird\" (id INTEGER PRIMARY KEY NOT NULL, pname TEXT REFERENCES p(name),\n\
+               gone INTEGER REFERENCES nowhere(id), \"select\" TEXT CHECK (\"select\" <> 'x\"y'));\n\
+             CREATE TABLE multi (a INTEGER NOT NULL, b INTEGER NOT NULL, c INTEGER, PRIMARY KEY (a, b),\n\
+               FOREIGN KEY (c) REFERENCES multi(a), FOREIGN KEY (a, b) REFERENCES multi(b, a));",
+        )
+        .unwrap();
+    let out = godwit(tmp.path(), &["pull", "fks.db"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    for expected in [
+        "FOREIGN KEY (pname) REFERENCES p (name): the parent key is neither",
+        "FOREIGN KEY (gone) REFERENCES nowhere (id): the parent table does not exist",
+        "FOREIGN KEY (c) REFERENCES multi (a): the parent key is neither",
+        "#[foreign_key(columns(a, b), references = Multi, to(b, a))]",
+        "#[table(name = \"we\\\"ird\")]",
+    ] {
+        assert!(stdout.contains(expected), "{expected}:\n{stdout}");
+    }
+}

@@ -406,9 +406,42 @@ fn fk_actions(fk: &FkShape, t: &RawTable, un: &mut Unexpressed) -> Vec<String> {
     out
 }
 
-/// Whether `fk`'s parent exists with every named column.
+/// Whether `fk`'s parent exists with every named column, and they are its primary key or
+/// unique as the model sees it (the parser refuses any other parent key: SQLite fails every
+/// write to such a child with "foreign key mismatch").
 fn parent_ok(fk: &FkShape, db: &RawDb) -> bool {
-    db.shape.tables.get(&fk.table).is_some_and(|p| fk.to.iter().all(|c| p.columns.contains_key(c)))
+    parent_problem(fk, db).is_none()
+}
+
+/// Why `fk` cannot be a struct attribute, if it cannot.
+fn parent_problem(fk: &FkShape, db: &RawDb) -> Option<&'static str> {
+    let Some(parent) = db.shape.tables.get(&fk.table) else {
+        return Some("the parent table does not exist in this database");
+    };
+    if !fk.to.iter().all(|c| parent.columns.contains_key(c)) {
+        return Some("a parent column does not exist in this database");
+    }
+    let same = |set: &[String]| {
+        set.len() == fk.to.len()
+            && set.iter().all(|s| fk.to.iter().any(|c| c.eq_ignore_ascii_case(s)))
+    };
+    let mut pk: Vec<(i64, String)> =
+        parent.columns.iter().filter(|(_, c)| c.pk > 0).map(|(n, c)| (c.pk, n.clone())).collect();
+    pk.sort();
+    let pk: Vec<String> = pk.into_iter().map(|(_, n)| n).collect();
+    let unique_column =
+        fk.to.len() == 1 && parent.constraint_indexes.contains(&("u".to_owned(), fk.to.clone()));
+    let unique_index = parent.indexes.values().any(|i| {
+        i.unique && i.where_clause.is_none() && read::plain_columns(i) && same(&i.columns)
+    });
+    if same(&pk) || unique_column || unique_index {
+        None
+    } else {
+        Some(
+            "the parent key is neither the parent's primary key nor unique, so SQLite fails \
+             every write to this table with \"foreign key mismatch\"",
+        )
+    }
 }
 
 /// Single-column foreign keys as `references = ..` column attributes, by column.
@@ -447,12 +480,11 @@ fn render_table_fks(
 ) {
     let mut single_seen = BTreeSet::new();
     for fk in &t.shape.foreign_keys {
-        if !parent_ok(fk, db) {
+        if let Some(problem) = parent_problem(fk, db) {
             un.note(
                 &t.name,
                 format!(
-                    "FOREIGN KEY ({}) REFERENCES {} ({}): the parent table or column does not \
-                     exist in this database",
+                    "FOREIGN KEY ({}) REFERENCES {} ({}): {problem}; the struct leaves it out",
                     fk.columns.join(", "),
                     fk.table,
                     fk.to.join(", ")
