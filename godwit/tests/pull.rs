@@ -238,7 +238,9 @@ fn what_the_model_cannot_express_is_listed_with_its_sql() {
              UNIQUE (\"First Name\", born));\n\
              CREATE INDEX people_lower ON people(lower(\"First Name\"));\n\
              CREATE INDEX people_born_desc ON people(born DESC);\n\
-             CREATE TABLE ok (id INTEGER PRIMARY KEY NOT NULL);\n\
+             CREATE TABLE ok (id INTEGER PRIMARY KEY NOT NULL, \
+               tag TEXT COLLATE NOCASE DEFAULT ('a' COLLATE BINARY) CHECK (tag <> 'B' COLLATE NOCASE));\n\
+             CREATE TABLE soft (id INTEGER PRIMARY KEY NOT NULL, v TEXT UNIQUE ON CONFLICT REPLACE);\n\
              CREATE TABLE child (id INTEGER PRIMARY KEY NOT NULL, ok_id INTEGER NOT NULL REFERENCES ok(id) ON DELETE SET NULL);",
         )
         .unwrap();
@@ -250,6 +252,8 @@ fn what_the_model_cannot_express_is_listed_with_its_sql() {
         "//     CREATE INDEX people_lower ON people(lower(\"First Name\"));",
         "//     CREATE INDEX people_born_desc ON people(born DESC);",
         "generated column full",
+        "a column collation (COLLATE): the model does not hold it",
+        "an ON CONFLICT clause: the model does not hold it",
         "FOREIGN KEY (ok_id) on_delete = set null: the column is NOT NULL",
         "//     CREATE TABLE child (id INTEGER PRIMARY KEY NOT NULL, ok_id INTEGER NOT NULL REFERENCES ok(id) ON DELETE SET NULL);",
     ] {

@@ -21,6 +21,9 @@ pub(crate) struct RawTable {
     pub checks: Vec<RawCheck>,
     /// CREATE INDEX statements of this table: (name, SQL).
     pub index_sql: Vec<(String, String)>,
+    /// Clauses of the CREATE TABLE text that neither the model nor the introspected shape
+    /// holds (`COLLATE`, `ON CONFLICT`, `DEFERRABLE`, ...): each makes the struct inexact.
+    pub unmodelled: Vec<String>,
 }
 
 /// One column, as read.
@@ -88,7 +91,9 @@ pub(crate) fn read(conn: &Connection) -> rusqlite::Result<RawDb> {
         let index_sql = stmt
             .query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
-        let checks = checks(&tokenize(&sql));
+        let tokens = tokenize(&sql);
+        let checks = checks(&tokens);
+        let unmodelled = unmodelled(&tokens);
         tables.push(RawTable {
             name: name.clone(),
             sql,
@@ -96,6 +101,7 @@ pub(crate) fn read(conn: &Connection) -> rusqlite::Result<RawDb> {
             shape: table_shape.clone(),
             checks,
             index_sql,
+            unmodelled,
         });
     }
     let mut stmt = conn.prepare(
@@ -151,6 +157,40 @@ fn checks(tokens: &[Token]) -> Vec<RawCheck> {
         out.push(RawCheck { name, expr: sql_text(&tokens[k + 2..end]) });
     }
     out
+}
+
+/// Keywords of a CREATE TABLE outside expressions that the model cannot write and the shape
+/// comparison does not see, with what they mean.
+const UNMODELLED: [(&str, &str); 6] = [
+    ("COLLATE", "a column collation (COLLATE)"),
+    ("CONFLICT", "an ON CONFLICT clause"),
+    ("DEFERRABLE", "a deferrable foreign key (DEFERRABLE)"),
+    ("MATCH", "a foreign-key MATCH clause"),
+    ("DESC", "a descending primary key (DESC)"),
+    ("ASC", "an explicit key order (ASC)"),
+];
+
+/// The [`UNMODELLED`] clauses a CREATE TABLE uses, skipping CHECK, DEFAULT and generated
+/// expressions (where `COLLATE` is part of the expression, which is kept as written).
+fn unmodelled(tokens: &[Token]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut k = 0;
+    while k < tokens.len() {
+        let t = &tokens[k];
+        let opens_expr = (t.is_kw("CHECK") || t.is_kw("DEFAULT") || t.is_kw("AS"))
+            && tokens.get(k + 1).is_some_and(|n| n.is_punct("("));
+        if opens_expr {
+            k = closing_paren(tokens, k + 1).unwrap_or(tokens.len());
+            continue;
+        }
+        if let Some((_, what)) = UNMODELLED.iter().find(|(kw, _)| t.is_kw(kw))
+            && !found.iter().any(|f: &String| f == what)
+        {
+            found.push((*what).to_owned());
+        }
+        k += 1;
+    }
+    found
 }
 
 /// The index of the `)` closing the `(` at `open`.

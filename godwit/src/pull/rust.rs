@@ -227,6 +227,9 @@ fn render_table(out: &mut String, t: &RawTable, db: &RawDb, names: &Names, un: &
         table_attr.push("without_rowid".into());
     }
     let _ = writeln!(out, "#[table({})]", table_attr.join(", "));
+    for what in &t.unmodelled {
+        un.note(&t.name, format!("{what}: the model does not hold it"));
+    }
     let columns: Vec<&RawColumn> = t.columns.iter().filter(|c| !c.generated).collect();
     for c in t.columns.iter().filter(|c| c.generated) {
         un.note(
