@@ -12,9 +12,11 @@ unknown migrations, a pending schema change, a folder the build refuses, drift, 
 cannot reproduce exactly, a database baseline refuses); 2 the command \
 could not run (usage error, missing or unreadable file, SQLite error).";
 
-/// Godwit's command-line tool: migration status, new hand-written migrations, check mode
-/// without cargo, drift, pulling an existing database into structs, and baselining it. No
-/// command creates a database; only `baseline` writes one (its ledger rows, after its proof).
+/// Godwit's command-line tool for SQLite migrations.
+///
+/// Migration status, new hand-written migrations, check mode without cargo, drift, pulling an
+/// existing database into structs, and baselining it. No command creates a database; only
+/// `baseline` writes one (its ledger rows, after its proof).
 #[derive(Debug, Parser)]
 #[command(name = "godwit", version, after_help = EXIT_CODES)]
 struct Cli {
@@ -24,8 +26,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Every migration of the folder; with --db, whether each is applied (time, duration),
-    /// pending or edited, and the ledger rows the folder does not have.
+    /// Every migration of the folder and, with --db, where the database stands.
+    ///
+    /// With --db, each migration is applied (ISO-8601 UTC time, duration), pending or edited
+    /// (stored and file short hashes), and ledger rows the folder does not have are listed.
     #[command(after_help = EXIT_CODES)]
     Status {
         /// The migrations folder.
@@ -35,8 +39,10 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         db: Option<PathBuf>,
     },
-    /// Writes the next hand-written migration, NNNN_<name>.sql, with a header saying what it
-    /// may hold; the next `cargo build` adopts it.
+    /// Writes the next hand-written migration file.
+    ///
+    /// NNNN_<name>.sql, with a header saying what it may hold; the next `cargo build` adopts
+    /// it.
     #[command(after_help = EXIT_CODES)]
     New {
         /// The migration's name (sanitised to [a-z0-9_], at most 60 characters).
@@ -45,9 +51,11 @@ enum Command {
         #[arg(long, default_value = "migrations", value_name = "DIR")]
         migrations: PathBuf,
     },
-    /// Check mode without cargo (a CI gate): fails showing the pending SQL when the structs
-    /// differ from the latest snapshot, and on every error the build would fail with. Reads
-    /// MIGRATION_NAME, MIGRATION_ALLOW_DROP and MIGRATION_ALLOW_EDIT like the build.
+    /// Check mode without cargo: a CI gate for the migrations folder.
+    ///
+    /// Fails showing the pending SQL when the structs differ from the latest snapshot, and on
+    /// every error the build would fail with. Reads MIGRATION_NAME, MIGRATION_ALLOW_DROP and
+    /// MIGRATION_ALLOW_EDIT like the build; writes nothing.
     #[command(after_help = EXIT_CODES)]
     Check {
         /// The crate's directory (where its Cargo.toml and build.rs are).
@@ -63,9 +71,10 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         db_name: Option<String>,
     },
-    /// Introspects an existing database into #[derive(Table)] structs (a schema file); what
-    /// the model cannot express is listed at its end with its SQL, never dropped. Exit 1 when
-    /// some table is not reproduced exactly by its struct.
+    /// Writes an existing database's tables as #[derive(Table)] structs.
+    ///
+    /// What the model cannot express is listed at the end of the file with its SQL, never
+    /// dropped. Exit 1 when some table is not reproduced exactly by its struct.
     #[command(after_help = EXIT_CODES)]
     Pull {
         /// The database (opened read-only).
@@ -74,9 +83,11 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// Adopts an existing database: records migrations 0..N as applied (the ledger rows the
-    /// runtime writes) after proving its schema equals what they create; otherwise refuses,
-    /// showing the differences, and writes nothing.
+    /// Adopts an existing database by recording migrations 0..N as applied.
+    ///
+    /// Writes the ledger rows the runtime writes, after proving the database's schema equals
+    /// what the migrations create; otherwise refuses, showing the differences, and writes
+    /// nothing.
     #[command(after_help = EXIT_CODES)]
     Baseline {
         /// The database (must exist; only its ledger is written).
@@ -89,9 +100,10 @@ enum Command {
         #[arg(long, value_name = "TAG")]
         to: Option<String>,
     },
-    /// Drift: compares the live database with the schema of the last migration its ledger
-    /// records (tables with that migration's snapshot; views and triggers with the folder
-    /// replayed up to it).
+    /// Drift between a live database and the migrations its ledger records.
+    ///
+    /// Tables are compared with the snapshot of the ledger's last migration; views and
+    /// triggers with the folder's migrations replayed up to it.
     #[command(after_help = EXIT_CODES)]
     Diff {
         /// The database (opened read-only).

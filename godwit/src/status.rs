@@ -87,16 +87,31 @@ pub fn status(args: &StatusArgs) -> Result<Report, Error> {
     }
     let rows: BTreeMap<u32, &LedgerRow> =
         ledger.iter().flatten().map(|row| (row.idx, row)).collect();
-    let last_applied = rows.keys().next_back().copied();
+    migration_lines(&mut text, &folder, ledger.as_ref().map(|_| &rows), &mut counts);
+    unknown_lines(&mut text, &folder, &rows, &mut counts);
+    let outcome = summarise(&mut text, &counts, ledger.is_some());
+    Ok(Report { text, outcome })
+}
+
+/// One line per migration of the folder (continuation lines for further notes); `rows` is
+/// the ledger by index when a database was given.
+fn migration_lines(
+    text: &mut String,
+    folder: &Folder,
+    rows: Option<&BTreeMap<u32, &LedgerRow>>,
+    counts: &mut Counts,
+) {
+    let last_applied = rows.and_then(|rows| rows.keys().next_back().copied());
     let width = folder.migrations.iter().map(|m| m.entry.tag.len()).max().unwrap_or(0);
+    let indent = " ".repeat(width + 24);
     for (i, m) in folder.migrations.iter().enumerate() {
         let journaled = i < folder.journaled;
         let kind = if !journaled || m.entry.custom { "custom" } else { "generated" };
         let _ = write!(text, "  {:width$}  {kind:9}  {}  ", m.entry.tag, short(&m.hash));
         let mut notes = Vec::new();
-        if ledger.is_some() {
+        if let Some(rows) = rows {
             let state = db_state(m, rows.get(&m.entry.idx).copied(), last_applied);
-            notes.push(describe_state(&state, m, &mut counts));
+            notes.push(describe_state(&state, m, counts));
         }
         if !journaled {
             counts.waiting += 1;
@@ -110,31 +125,38 @@ pub fn status(args: &StatusArgs) -> Result<Report, Error> {
                 short(&m.hash),
                 m.entry.tag
             ));
-        } else if ledger.is_none() {
+        } else if rows.is_none() {
             notes.push("in the journal".to_owned());
         }
-        let indent = " ".repeat(width + 24);
         let _ = writeln!(text, "{}", notes.join(&format!("\n{indent}")));
     }
+}
+
+/// The ledger rows at indexes the folder does not have.
+fn unknown_lines(
+    text: &mut String,
+    folder: &Folder,
+    rows: &BTreeMap<u32, &LedgerRow>,
+    counts: &mut Counts,
+) {
     let known: Vec<u32> = folder.migrations.iter().map(|m| m.entry.idx).collect();
     let unknown: Vec<&LedgerRow> =
         rows.values().copied().filter(|row| !known.contains(&row.idx)).collect();
-    if !unknown.is_empty() {
-        counts.unknown = unknown.len();
-        text.push_str("ledger rows unknown to the folder (the database is newer than it):\n");
-        for row in unknown {
-            let _ = writeln!(
-                text,
-                "  {}  stored {}  applied {} in {} ms",
-                row.tag,
-                short(&row.hash),
-                iso8601_utc(row.applied_at_ms),
-                row.duration_ms
-            );
-        }
+    if unknown.is_empty() {
+        return;
     }
-    let outcome = summarise(&mut text, &counts, ledger.is_some());
-    Ok(Report { text, outcome })
+    counts.unknown = unknown.len();
+    text.push_str("ledger rows unknown to the folder (the database is newer than it):\n");
+    for row in unknown {
+        let _ = writeln!(
+            text,
+            "  {}  stored {}  applied {} in {} ms",
+            row.tag,
+            short(&row.hash),
+            iso8601_utc(row.applied_at_ms),
+            row.duration_ms
+        );
+    }
 }
 
 fn plural(n: usize) -> &'static str {
