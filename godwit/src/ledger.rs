@@ -70,3 +70,15 @@ pub(crate) fn read(conn: &Connection, path: &Path) -> Result<Option<Vec<LedgerRo
         .map_err(Error::db(path))?;
     Ok(Some(rows))
 }
+
+/// How many user tables the database has (not `sqlite_%`, not the ledger).
+pub(crate) fn user_tables(conn: &Connection, path: &Path) -> Result<usize, Error> {
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' \
+         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> '__schema_migrations'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| usize::try_from(n).unwrap_or(0))
+    .map_err(Error::db(path))
+}

@@ -63,10 +63,15 @@ pub fn status(args: &StatusArgs) -> Result<Report, Error> {
         return Err(Error::NoFolder { dir: args.migrations.clone() });
     }
     let folder = Folder::read(&args.migrations).map_err(Error::folder(&args.migrations))?;
+    let mut unmanaged = None;
     let ledger = match &args.db {
         Some(path) => {
             let conn = ledger::open_read_only(path)?;
-            Some(ledger::read(&conn, path)?.unwrap_or_default())
+            let rows = ledger::read(&conn, path)?;
+            if rows.is_none() {
+                unmanaged = Some(ledger::user_tables(&conn, path)?);
+            }
+            Some(rows.unwrap_or_default())
         }
         None => None,
     };
@@ -89,6 +94,20 @@ pub fn status(args: &StatusArgs) -> Result<Report, Error> {
         ledger.iter().flatten().map(|row| (row.idx, row)).collect();
     migration_lines(&mut text, &folder, ledger.as_ref().map(|_| &rows), &mut counts);
     unknown_lines(&mut text, &folder, &rows, &mut counts);
+    match unmanaged {
+        Some(0) => {
+            text.push_str("the database is empty: the app's first open applies everything\n")
+        }
+        Some(tables) => {
+            let _ = writeln!(
+                text,
+                "the database has {tables} table{} but no ledger (__schema_migrations): it predates \
+                 Godwit; adopt it with `godwit baseline` once its schema matches a migration",
+                plural(tables)
+            );
+        }
+        None => {}
+    }
     let outcome = summarise(&mut text, &counts, ledger.is_some());
     Ok(Report { text, outcome })
 }

@@ -43,6 +43,8 @@ fn a_database_without_ledger_has_everything_pending() {
     let run = app.godwit(&["status", "--db", "fresh.db"]);
     assert_eq!(run.code, 1, "{}", run.shown());
     assert!(run.stdout.contains("0 applied, 2 pending"), "{}", run.stdout);
+    assert!(run.stdout.contains("has 1 table but no ledger"), "{}", run.stdout);
+    snap!("status_unmanaged", run);
 }
 
 #[test]
