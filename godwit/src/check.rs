@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use schema_core::build::{BuildEnv, Generator};
 use schema_core::error::Error as CoreError;
 
+use crate::buildrs::{self, GeneratorConfig};
 use crate::error::Error;
 use crate::{Outcome, Report, report_error};
 
@@ -46,25 +47,18 @@ impl CheckArgs {
 }
 
 /// Runs the crate's generator in check mode (`SCHEMA_MIGRATIONS=check`, writing nothing, no
-/// `$OUT_DIR` file): clean when the folder is whole, every file has its journal hash and the
+/// `$OUT_DIR` file), for the configuration the flags give, or else for every configuration
+/// the crate's `build.rs` runs (each `schema_core::build::generate()` and each
+/// `Generator::new()` chain with string-literal paths; the defaults without a `build.rs`): clean when the folder is whole, every file has its journal hash and the
 /// structs equal the latest snapshot. A finding is the error the build would fail with: the
 /// pending migration's SQL when the structs changed, a hand-written file waiting for adoption,
 /// an edited migration, a replay mismatch, a schema error in the structs, ...
 ///
 /// # Errors
 /// [`Error::Check`] when the check cannot run at all: the schema file is missing or
-/// unreadable, the configuration is invalid, an I/O error.
+/// unreadable, the configuration is invalid, an I/O error; [`Error::BuildScript`] when
+/// `build.rs` computes a path (pass the flags instead).
 pub fn check(args: &CheckArgs) -> Result<Report, Error> {
-    let mut generator = Generator::new();
-    if let Some(schema) = &args.schema {
-        generator = generator.schema(schema);
-    }
-    if let Some(migrations) = &args.migrations {
-        generator = generator.migrations(migrations);
-    }
-    if let Some(name) = &args.db_name {
-        generator = generator.db_name(name);
-    }
     // `--manifest-path path/Cargo.toml`, as cargo spells it, means its directory.
     let manifest_dir = match args.manifest_dir.file_name() {
         Some(name) if name == "Cargo.toml" => {
@@ -78,8 +72,70 @@ pub fn check(args: &CheckArgs) -> Result<Report, Error> {
     env.migration_name.clone_from(&args.migration_name);
     env.allow_drop.clone_from(&args.allow_drop);
     env.allow_edit.clone_from(&args.allow_edit);
+    let configs = configs(args, &manifest_dir)?;
+    let several = configs.len() > 1;
     let mut text = String::new();
-    match generator.run_in(&env) {
+    let mut outcome = Outcome::Clean;
+    for config in &configs {
+        let (lines, found) = check_one(config, &env)?;
+        if several {
+            let _ = writeln!(
+                text,
+                "{} ({}, {}):",
+                config.db_name.as_deref().unwrap_or("Db"),
+                config.schema.as_deref().unwrap_or("src/schema.rs"),
+                config.migrations.as_deref().unwrap_or("migrations")
+            );
+            for line in lines.lines() {
+                let _ = writeln!(text, "  {line}");
+            }
+        } else {
+            text.push_str(&lines);
+        }
+        if found == Outcome::Findings {
+            outcome = Outcome::Findings;
+        }
+    }
+    Ok(Report { text, outcome })
+}
+
+/// The configurations to check: the one the flags give, else every one `build.rs` runs
+/// (the defaults when it has none, or there is no `build.rs`).
+fn configs(args: &CheckArgs, manifest_dir: &Path) -> Result<Vec<GeneratorConfig>, Error> {
+    if args.schema.is_some() || args.migrations.is_some() || args.db_name.is_some() {
+        let text = |p: &Option<PathBuf>| p.as_ref().map(|p| p.to_string_lossy().into_owned());
+        return Ok(vec![GeneratorConfig {
+            schema: text(&args.schema),
+            migrations: text(&args.migrations),
+            db_name: args.db_name.clone(),
+        }]);
+    }
+    let path = manifest_dir.join("build.rs");
+    let source = match std::fs::read_to_string(&path) {
+        Ok(source) => source,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(vec![GeneratorConfig::default()]);
+        }
+        Err(source) => return Err(Error::Io { action: "read", path, source }),
+    };
+    let found = buildrs::detect(&source).map_err(|message| Error::BuildScript { path, message })?;
+    Ok(if found.is_empty() { vec![GeneratorConfig::default()] } else { found })
+}
+
+/// Runs the generator of one configuration in check mode: its output lines and outcome.
+fn check_one(config: &GeneratorConfig, env: &BuildEnv) -> Result<(String, Outcome), Error> {
+    let mut generator = Generator::new();
+    if let Some(schema) = &config.schema {
+        generator = generator.schema(schema);
+    }
+    if let Some(migrations) = &config.migrations {
+        generator = generator.migrations(migrations);
+    }
+    if let Some(name) = &config.db_name {
+        generator = generator.db_name(name);
+    }
+    let mut text = String::new();
+    match generator.run_in(env) {
         Ok(outcome) => {
             for line in &outcome.cargo_lines {
                 if let Some(warning) = line.strip_prefix("cargo:warning=") {
@@ -92,14 +148,14 @@ pub fn check(args: &CheckArgs) -> Result<Report, Error> {
                 outcome.migrations,
                 if outcome.migrations == 1 { "" } else { "s" }
             );
-            Ok(Report { text, outcome: Outcome::Clean })
+            Ok((text, Outcome::Clean))
         }
         Err(e) if cannot_run(&e) => {
-            Err(Error::Check { manifest_dir: args.manifest_dir.clone(), source: Box::new(e) })
+            Err(Error::Check { manifest_dir: env.manifest_dir.clone(), source: Box::new(e) })
         }
         Err(e) => {
             let _ = writeln!(text, "error: {}", report_error(&e));
-            Ok(Report { text, outcome: Outcome::Findings })
+            Ok((text, Outcome::Findings))
         }
     }
 }

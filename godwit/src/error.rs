@@ -158,6 +158,14 @@ pub enum Error {
         /// The parser's message.
         message: String,
     },
+    /// `godwit check` cannot read the generator configuration from `build.rs`.
+    #[error("cannot tell which databases {} checks: {message}", path.display())]
+    BuildScript {
+        /// The build script.
+        path: PathBuf,
+        /// What it does that `godwit check` cannot follow.
+        message: String,
+    },
     /// The in-memory database that builds the expected schema failed.
     #[error("cannot build the expected schema in memory")]
     Expected {

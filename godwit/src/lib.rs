@@ -31,6 +31,7 @@
 //! ```
 
 mod baseline;
+mod buildrs;
 mod check;
 mod diff;
 mod error;

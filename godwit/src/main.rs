@@ -54,8 +54,10 @@ enum Command {
     /// Check mode without cargo: a CI gate for the migrations folder.
     ///
     /// Fails showing the pending SQL when the structs differ from the latest snapshot, and on
-    /// every error the build would fail with. Reads MIGRATION_NAME, MIGRATION_ALLOW_DROP and
-    /// MIGRATION_ALLOW_EDIT like the build; writes nothing.
+    /// every error the build would fail with. Without --schema, --migrations or --db-name it
+    /// checks every database the crate's build.rs generates (each `build::generate()` and
+    /// `Generator::new()` chain with literal paths). Reads MIGRATION_NAME,
+    /// MIGRATION_ALLOW_DROP and MIGRATION_ALLOW_EDIT like the build; writes nothing.
     #[command(after_help = EXIT_CODES)]
     Check {
         /// The crate's directory (where its Cargo.toml and build.rs are).

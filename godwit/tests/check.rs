@@ -116,3 +116,63 @@ fn generator_options_are_mirrored() {
     assert_eq!(run.code, 2, "{}", run.shown());
     snap!("check_bad_db_name", run);
 }
+
+#[test]
+fn every_database_of_build_rs_is_checked() {
+    let app = App::v2();
+    // A second database in the same crate, configured in build.rs as the app's build runs it.
+    fs::create_dir_all(app.dir().join("src/db")).unwrap();
+    fs::write(
+        app.dir().join("src/db/pulse.rs"),
+        "use migrate_runtime::Table;\n\n#[derive(Table)]\npub struct Beat {\n    \
+         #[column(primary_key)]\n    pub id: i64,\n}\n",
+    )
+    .unwrap();
+    let pulse = schema_core::build::Generator::new()
+        .schema("src/db/pulse.rs")
+        .migrations("migrations/pulse")
+        .db_name("PulseDb");
+    let mut env = schema_core::build::BuildEnv::new(app.dir());
+    env.schema_migrations = Some("write".into());
+    pulse.run_in(&env).unwrap();
+    fs::write(
+        app.dir().join("build.rs"),
+        "use schema_core::build::Generator;\n\nfn main() {\n    schema_core::build::generate();\n    \
+         Generator::new()\n        .schema(\"src/db/pulse.rs\")\n        .migrations(\"migrations/pulse\")\n        \
+         .db_name(\"PulseDb\")\n        .run();\n}\n",
+    )
+    .unwrap();
+    let run = app.godwit(&["check"]);
+    assert_eq!(run.code, 0, "{}", run.shown());
+    snap!("check_two_databases", run);
+
+    // A change in the second database's structs fails the check, naming that database.
+    fs::write(
+        app.dir().join("src/db/pulse.rs"),
+        "use migrate_runtime::Table;\n\n#[derive(Table)]\npub struct Beat {\n    \
+         #[column(primary_key)]\n    pub id: i64,\n    pub bpm: Option<i64>,\n}\n",
+    )
+    .unwrap();
+    let run = app.godwit(&["check"]);
+    assert_eq!(run.code, 1, "{}", run.shown());
+    assert!(
+        run.stdout.contains("PulseDb (src/db/pulse.rs, migrations/pulse):\n  error:"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("ADD COLUMN \"bpm\" INTEGER"), "{}", run.stdout);
+
+    // A computed path cannot be followed: the flags are asked for.
+    fs::write(
+        app.dir().join("build.rs"),
+        "fn main() {\n    let dir = std::env::var(\"DB\").unwrap();\n    \
+         schema_core::build::Generator::new().migrations(dir).run();\n}\n",
+    )
+    .unwrap();
+    let run = app.godwit(&["check"]);
+    assert_eq!(run.code, 2, "{}", run.shown());
+    assert!(run.stderr.contains("pass --migrations"), "{}", run.stderr);
+    // The flags override build.rs.
+    let run = app.godwit(&["check", "--migrations", "migrations"]);
+    assert_eq!(run.code, 0, "{}", run.shown());
+}
