@@ -48,7 +48,7 @@ pub struct BaselineArgs {
 /// not whole, empty, or has no migration `--to` names.
 pub fn baseline(args: &BaselineArgs) -> Result<Report, Error> {
     if !args.migrations.is_dir() {
-        return Err(Error::NoFolder { dir: args.migrations.clone() });
+        return Err(Error::no_folder(&args.migrations));
     }
     let folder = Folder::read(&args.migrations).map_err(Error::folder(&args.migrations))?;
     let journaled = &folder.migrations[..folder.journaled];

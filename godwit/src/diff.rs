@@ -34,7 +34,7 @@ pub struct DiffArgs {
 /// ledger's last migration.
 pub fn diff(args: &DiffArgs) -> Result<Report, Error> {
     if !args.migrations.is_dir() {
-        return Err(Error::NoFolder { dir: args.migrations.clone() });
+        return Err(Error::no_folder(&args.migrations));
     }
     let conn = ledger::open_read_only(&args.db)?;
     let rows = ledger::read(&conn, &args.db)?

@@ -60,15 +60,13 @@ pub enum Error {
         #[source]
         source: Box<schema_core::error::Error>,
     },
-    /// `godwit new` was pointed at a folder that does not exist.
-    #[error(
-        "no migrations folder at {}: run `cargo build` once to create it, or pass \
-         --migrations with the folder your build.rs uses",
-        dir.display()
-    )]
+    /// The migrations folder does not exist.
+    #[error("no migrations folder at {}: {hint}", dir.display())]
     NoFolder {
         /// The folder given.
         dir: PathBuf,
+        /// What to do: the folders `build.rs` in the current directory configures, if any.
+        hint: String,
     },
     /// `godwit new` was given a name with no letter or digit.
     #[error("the migration name {name:?} has no letter or digit; use a name like \"seed_plans\"")]
@@ -179,6 +177,27 @@ impl Error {
     /// [`Error::Database`] for `path`.
     pub(crate) fn db(path: &std::path::Path) -> impl FnOnce(rusqlite::Error) -> Self + '_ {
         move |source| Self::Database { path: path.to_path_buf(), source }
+    }
+
+    /// [`Error::NoFolder`] for `dir`, with the folders the current directory's `build.rs`
+    /// generates (when it names any) as the hint.
+    pub(crate) fn no_folder(dir: &std::path::Path) -> Self {
+        let folders: Vec<String> = std::fs::read_to_string("build.rs")
+            .ok()
+            .and_then(|source| crate::buildrs::detect(&source).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| c.migrations.unwrap_or_else(|| "migrations".to_owned()))
+            .filter(|f| std::path::Path::new(f) != dir)
+            .collect();
+        let hint = if folders.is_empty() {
+            "run `cargo build` once to create it, or pass --migrations with the folder your \
+             build.rs uses"
+                .to_owned()
+        } else {
+            format!("this crate's build.rs generates {}: pass --migrations", folders.join(", "))
+        };
+        Self::NoFolder { dir: dir.to_path_buf(), hint }
     }
 
     /// [`Error::Folder`] for `dir`.

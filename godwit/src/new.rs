@@ -33,7 +33,7 @@ pub fn new_migration(args: &NewArgs) -> Result<Report, Error> {
     }
     let dir = &args.migrations;
     if !dir.is_dir() {
-        return Err(Error::NoFolder { dir: dir.clone() });
+        return Err(Error::no_folder(dir));
     }
     let folder = Folder::read(dir).map_err(Error::folder(dir))?;
     let idx = u32::try_from(folder.migrations.len()).unwrap_or(u32::MAX);

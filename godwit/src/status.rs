@@ -60,7 +60,7 @@ struct Counts {
 /// The folder is not whole, the database is missing or unreadable.
 pub fn status(args: &StatusArgs) -> Result<Report, Error> {
     if !args.migrations.is_dir() {
-        return Err(Error::NoFolder { dir: args.migrations.clone() });
+        return Err(Error::no_folder(&args.migrations));
     }
     let folder = Folder::read(&args.migrations).map_err(Error::folder(&args.migrations))?;
     let mut unmanaged = None;

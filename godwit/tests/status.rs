@@ -131,3 +131,21 @@ fn help_documents_exit_codes() {
     assert_eq!(run.code, 0, "{}", run.shown());
     snap!("status_help", run);
 }
+
+#[test]
+fn a_missing_folder_names_the_folders_build_rs_generates() {
+    let app = App::v1();
+    fs::write(
+        app.dir().join("build.rs"),
+        "fn main() {\n    schema_core::build::Generator::new().migrations(\"db/main\").run();\n    \
+         schema_core::build::Generator::new().migrations(\"db/cache\").run();\n}\n",
+    )
+    .unwrap();
+    let run = app.godwit(&["status", "--migrations", "db"]);
+    assert_eq!(run.code, 2, "{}", run.shown());
+    assert!(
+        run.stderr.contains("this crate's build.rs generates db/main, db/cache: pass --migrations"),
+        "{}",
+        run.stderr
+    );
+}
