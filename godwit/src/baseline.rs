@@ -12,6 +12,7 @@ use schema_core::introspect;
 
 use crate::error::Error;
 use crate::expected;
+use crate::pull::read::unmodelled_differences;
 use crate::{Outcome, Report};
 
 /// The ledger table exactly as `migrate-runtime` creates it (its `CREATE_LEDGER`; the test
@@ -86,7 +87,8 @@ pub fn baseline(args: &BaselineArgs) -> Result<Report, Error> {
         return Err(Error::AlreadyManaged { path: args.db.clone(), rows });
     }
     let actual = introspect::describe(&tx).map_err(Error::db(&args.db))?;
-    let differences = introspect::differences(&expected.shape, &actual);
+    let mut differences = introspect::differences(&expected.shape, &actual);
+    differences.extend(unmodelled_differences(&tx).map_err(Error::db(&args.db))?);
     if !differences.is_empty() {
         let _ = writeln!(
             text,

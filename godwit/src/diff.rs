@@ -10,6 +10,7 @@ use schema_core::introspect::{self, DbShape};
 use crate::error::Error;
 use crate::expected;
 use crate::ledger::{self, LedgerRow};
+use crate::pull::read::unmodelled_differences;
 use crate::{Outcome, Report};
 
 /// The arguments of `godwit diff`.
@@ -93,7 +94,8 @@ pub fn diff(args: &DiffArgs) -> Result<Report, Error> {
         actual.views.clear();
         actual.triggers.clear();
     }
-    let differences = introspect::differences(&expected.shape, &actual);
+    let mut differences = introspect::differences(&expected.shape, &actual);
+    differences.extend(unmodelled_differences(&conn).map_err(Error::db(&args.db))?);
     Ok(finish(text, &edited, &differences))
 }
 

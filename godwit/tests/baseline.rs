@@ -167,3 +167,25 @@ fn an_edited_folder_or_an_empty_one_is_refused() {
     assert_eq!(run.code, 2, "{}", run.shown());
     assert!(run.stderr.contains("no journaled migration"), "{}", run.stderr);
 }
+
+#[test]
+fn a_collation_the_migrations_never_create_is_refused() {
+    let app = App::v1();
+    // The same columns as 0000, but the key column has a collation: the shape comparison does
+    // not see collations on unindexed columns, the baseline must.
+    let db = app.dir().join("nocase.db");
+    let sql = app.runtime_migrations()[0]
+        .sql
+        .replace("\"id\" INTEGER PRIMARY KEY", "\"id\" INTEGER COLLATE NOCASE PRIMARY KEY");
+    assert!(sql.contains("COLLATE NOCASE"), "{sql}");
+    Connection::open(&db).unwrap().execute_batch(&sql).unwrap();
+    let run = app.godwit(&["baseline", "nocase.db"]);
+    assert_eq!(run.code, 1, "{}", run.shown());
+    assert!(
+        run.stdout
+            .contains("table users: a column collation (COLLATE), which no migration creates"),
+        "{}",
+        run.stdout
+    );
+    assert!(!has_ledger(&db));
+}

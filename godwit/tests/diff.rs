@@ -114,3 +114,21 @@ fn a_folder_that_no_longer_replays_compares_tables_only() {
     assert!(run.stdout.contains("no such table: nowhere"), "{}", run.stdout);
     assert!(run.stdout.contains("no drift"), "{}", run.stdout);
 }
+
+#[test]
+fn clauses_the_shape_cannot_see_are_drift_too() {
+    let app = App::v1();
+    app.database("app.db", 1);
+    // Rebuild the table out of band with an ON CONFLICT clause and a collation.
+    sql(
+        &app,
+        "app.db",
+        "CREATE TABLE users2 (\"id\" INTEGER COLLATE NOCASE PRIMARY KEY AUTOINCREMENT NOT NULL, \
+         \"email\" TEXT NOT NULL ON CONFLICT REPLACE UNIQUE);\n\
+         DROP TABLE users; ALTER TABLE users2 RENAME TO users;",
+    );
+    let run = app.godwit(&["diff", "app.db"]);
+    assert_eq!(run.code, 1, "{}", run.shown());
+    assert!(run.stdout.contains("table users: a column collation (COLLATE)"), "{}", run.stdout);
+    assert!(run.stdout.contains("table users: an ON CONFLICT clause"), "{}", run.stdout);
+}

@@ -1,6 +1,6 @@
 //! `godwit pull`: an existing database's tables as `#[derive(Table)]` structs.
 
-mod read;
+pub(crate) mod read;
 mod rust;
 
 use std::fmt::Write as _;
