@@ -196,9 +196,21 @@ fn runtime_migrations(dir: &Path) -> Vec<migrate_runtime::Migration> {
 const VIEW: &str = "CREATE VIEW open_orders AS SELECT * FROM orders WHERE status <> 'done';";
 const TRIGGER: &str = "CREATE TRIGGER orders_audit AFTER UPDATE OF status ON orders BEGIN INSERT INTO audit (what) VALUES ('order ' || NEW.id); END;";
 
+/// The target directory the workspace's end-to-end tests share (`tests::e2e` uses the same
+/// rule): `GODWIT_E2E_TARGET_DIR`, else `<target>/tmp/godwit-e2e` next to this test binary's.
+fn shared_target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("GODWIT_E2E_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let target =
+        exe.ancestors().nth(3).map_or_else(|| workspace_root().join("target"), Path::to_path_buf);
+    target.join("tmp").join("godwit-e2e")
+}
+
 /// `cargo build` of the temp crate in write mode, sharing the e2e tests' target directory.
 fn cargo_build(krate: &Path) {
-    let target = workspace_root().join("target").join("tmp").join("godwit-e2e");
+    let target = shared_target_dir();
     let build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args(["build", "--offline", "--quiet"])
         .current_dir(krate)
