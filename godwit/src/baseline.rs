@@ -31,6 +31,8 @@ pub struct BaselineArgs {
     /// The last migration the database already has, by tag or index; the folder's last
     /// journaled migration by default.
     pub to: Option<String>,
+    /// Prove, print what would be recorded, and write nothing.
+    pub dry_run: bool,
 }
 
 /// Records the folder's migrations `0..=N` as applied in an existing database that has no
@@ -106,6 +108,20 @@ pub fn baseline(args: &BaselineArgs) -> Result<Report, Error> {
              (--to TAG)\n",
         );
         return Ok(Report { text, outcome: Outcome::Findings });
+    }
+    if args.dry_run {
+        let _ = writeln!(
+            text,
+            "dry run: {}'s schema equals {}; `godwit baseline` would record {} migration{} as \
+             applied ({}..{}); nothing was written",
+            args.db.display(),
+            last.entry.tag,
+            prefix.len(),
+            if prefix.len() == 1 { "" } else { "s" },
+            prefix[0].entry.tag,
+            last.entry.tag
+        );
+        return Ok(Report { text, outcome: Outcome::Clean });
     }
     record(&tx, prefix).map_err(Error::db(&args.db))?;
     tx.commit().map_err(Error::db(&args.db))?;

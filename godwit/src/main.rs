@@ -101,6 +101,9 @@ enum Command {
         /// last journaled migration.
         #[arg(long, value_name = "TAG")]
         to: Option<String>,
+        /// Prove and report, but write nothing (exit 0 when the baseline would succeed).
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Drift between a live database and the migrations its ledger records.
     ///
@@ -133,8 +136,8 @@ fn main() -> ExitCode {
                 ..CheckArgs::new(manifest_path)
             })
         }
-        Command::Baseline { db, migrations, to } => {
-            godwit::baseline(&godwit::BaselineArgs { db, migrations, to })
+        Command::Baseline { db, migrations, to, dry_run } => {
+            godwit::baseline(&godwit::BaselineArgs { db, migrations, to, dry_run })
         }
         Command::Pull { db, out } => godwit::pull(&godwit::PullArgs { db, out }),
         Command::Diff { db, migrations } => godwit::diff(&DiffArgs { db, migrations }),

@@ -39,6 +39,11 @@ fn has_ledger(path: &std::path::Path) -> bool {
 fn a_matching_database_is_baselined_and_the_runtime_accepts_it() {
     let app = App::v3();
     let db = legacy(&app, "legacy.db", 3);
+    let before = fs::read(&db).unwrap();
+    let run = app.godwit(&["baseline", "legacy.db", "--dry-run"]);
+    assert_eq!(run.code, 0, "{}", run.shown());
+    assert!(run.stdout.contains("nothing was written"), "{}", run.stdout);
+    assert_eq!(fs::read(&db).unwrap(), before, "a dry run writes nothing");
     let run = app.godwit(&["baseline", "legacy.db"]);
     assert_eq!(run.code, 0, "{}", run.shown());
     snap!("baseline_ok", run);
