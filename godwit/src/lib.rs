@@ -8,7 +8,7 @@
 //! | `godwit new NAME [--migrations DIR]` | writes the next hand-written migration file with a header saying what it may hold |
 //! | `godwit check [--manifest-path DIR] [--schema F --migrations D --db-name N]` | check mode without cargo, for every database the crate's `build.rs` generates (or the one the flags name): the pending SQL when the structs differ from the latest snapshot, and every error the build would fail with |
 //! | `godwit diff DB [--migrations DIR]` | drift: the live database against the schema of the last migration its ledger records |
-//! | `godwit baseline DB [--migrations DIR] [--to TAG]` | adopts an existing database: records migrations 0..N as applied after proving its schema equals what they create |
+//! | `godwit baseline DB [--migrations DIR] [--to TAG] [--dry-run]` | adopts an existing database: records migrations 0..N as applied after proving its schema equals what they create |
 //! | `godwit pull DB [--out FILE]` | an existing database's tables as `#[derive(Table)]` structs, proven to reproduce it; the rest listed with its SQL |
 //!
 //! Exit codes, the same for every command (scripts rely on them):
