@@ -85,7 +85,7 @@ fn in_with_no_one_and_many_values() -> Result {
     assert_eq!(ids(conn, id.in_([3]))?, [3]);
     assert_eq!(ids(conn, id.in_([4, 1, 99, 3]))?, [1, 3, 4]);
     // From any iterator, borrowed values too.
-    let wanted = vec![2_i64, 3];
+    let wanted = [2_i64, 3];
     assert_eq!(ids(conn, id.in_(wanted.iter()))?, [2, 3]);
     assert_eq!(ids(conn, id.in_((1..=4).filter(|i| i % 2 == 0)))?, [2, 4]);
     // Text: &str for a String column.
