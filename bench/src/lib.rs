@@ -12,6 +12,7 @@
 //! ```
 
 pub mod jobs;
+pub mod queries;
 pub mod report;
 pub mod schemas;
 
