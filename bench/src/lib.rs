@@ -213,6 +213,7 @@ pub fn prepare(
         goal: None,
         rounds: many,
     });
+    cases.extend(queries::cases(dir, sizes, want, &mut progress)?);
     cases.retain(|c| want(&c.name));
     Ok(cases)
 }

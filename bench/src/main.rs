@@ -101,10 +101,8 @@ fn run(args: &Args) -> Result<(), String> {
         .prefix("godwit-bench-")
         .tempdir()
         .map_err(|e| format!("temp dir: {e}"))?;
-    let mut cases =
+    let cases =
         bench::prepare(dir.path(), &sizes, args.only.as_deref(), |line| eprintln!("{line}"))?;
-    let want = |name: &str| args.only.as_deref().is_none_or(|o| name.contains(o));
-    cases.extend(bench::queries::cases(dir.path(), &sizes, want, |line| eprintln!("{line}"))?);
     if cases.is_empty() {
         return Err(format!(
             "no benchmark name contains {:?}",

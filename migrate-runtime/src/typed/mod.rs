@@ -1,14 +1,17 @@
 //! Typed data access: the `#[derive(Table)]` struct reads and writes its own rows.
 //!
-//! [`Crud`] adds `insert`, `get`, `list`, `find`, `update` and `delete` to a
+//! [`Crud`] adds `insert`, `get`, `list`, `find`, `update` and `delete`, and `insert_many`,
+//! `upsert`, `upsert_on`, `update_columns` and `insert_with_defaults`, to a
 //! [`rusqlite::Connection`] (and so to a [`rusqlite::Transaction`], which dereferences to one),
-//! to [`Database`] and to the generated `Db`. [`Database::transaction`] runs a closure in one
-//! transaction, committing on `Ok` and rolling back on `Err`.
+//! to [`Database`] and to the generated `Db`. [`Query`] (`User::query()`) filters, orders,
+//! pages, counts and tests for rows; [`Filter`] is its condition. [`Database::transaction`]
+//! runs a closure in one transaction, committing on `Ok` and rolling back on `Err`.
 //!
-//! Every statement is built by the derive at compile time with quoted identifiers, takes its
-//! values as bound parameters, and is prepared once per connection (`prepare_cached`) or per
-//! transaction ([`Tx`]). Errors are [`Error::Data`], naming the operation, the table and, when
-//! it is known, the column. See [`Crud`] for the design.
+//! Every statement quotes its identifiers and takes its values as bound parameters; the fixed
+//! ones are built by the derive at compile time, the others (filters, orders, chosen columns)
+//! from the typed columns at run time. Each is prepared once per connection
+//! (`prepare_cached`) or per transaction ([`Tx`]). Errors are [`Error::Data`], naming the
+//! operation, the table and, when it is known, the column. See [`Crud`] for the design.
 
 use std::fmt;
 
@@ -306,11 +309,19 @@ where
 ///   and [`update`](Self::update), only compile for a table with a primary key.
 /// - **New rows.** A rowid-alias key (a single `INTEGER PRIMARY KEY`) of `0` means "let SQLite
 ///   assign it" (see [`insert`](Self::insert)).
-/// - **Filters.** [`find`](Self::find) takes a [`Filter`] built from the typed columns
-///   (`User::COL.email.eq(..)`): a column of another table or a value of another type does not
-///   compile; `None` matches `NULL`.
+/// - **Filters and queries.** [`find`](Self::find) takes a [`Filter`] built from the typed
+///   columns (`User::COL.age.gt(30).or(..)`), and [`Query`] (`User::query()`) adds an order,
+///   a limit and an offset, `count` and `exists`: a column of another table, a value of
+///   another type, an order comparison on a BLOB column, `like` on a column that is not TEXT
+///   or `is_null` on a NOT NULL column does not compile; `eq(None)` matches `NULL`.
 /// - **Order.** Rows come back in primary-key order (a table without a key: SQLite's scan
-///   order).
+///   order), or a [`Query`]'s own.
+/// - **Writes of many rows, of some columns, of defaults.** [`insert_many`](Self::insert_many)
+///   reuses one statement, all or nothing; [`upsert`](Self::upsert) and
+///   [`upsert_on`](Self::upsert_on) write `ON CONFLICT .. DO UPDATE`;
+///   [`update_columns`](Self::update_columns) writes only the columns named;
+///   [`insert_with_defaults`](Self::insert_with_defaults) leaves the columns named to their
+///   SQL `DEFAULT`. Plain [`insert`](Self::insert) writes every field, a `None` as `NULL`.
 /// - **Errors.** [`Error::Data`] names the operation, the table and, when a value failed to
 ///   convert in either direction, the column; SQLite's own message (a `UNIQUE` or `CHECK`
 ///   failure, a lock) is its source.
