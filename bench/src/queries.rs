@@ -58,7 +58,7 @@ const FLOOR_QUERY: &str = "SELECT \"id\", \"category\", \"price\", \"name\", \"n
 /// One side of one typed-query benchmark.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QueryJob {
-    /// Ours: [`QUERIES`] filtered, ordered, limited `Item::query()`s, each listing its rows.
+    /// Ours: 200 filtered, ordered, limited `Item::query()`s, each listing its rows.
     /// Floor: the same SQL, one cached rusqlite statement, the rows read into the same struct.
     Filtered {
         /// The filled database (read only).
