@@ -149,8 +149,10 @@ pub trait Keyed: Table {
 /// one per field, as `T::COL.<field>`.
 ///
 /// It names the column in raw SQL ([`name`](Self::name), or `Display`, which writes the quoted
-/// identifier) and builds equality [filters](crate::Filter) that only accept values of the
-/// field's type, so a misspelt column or a value of the wrong type does not compile.
+/// identifier), builds [filters](crate::Filter) (`eq`, `ne`, `gt`, `ge`, `lt`, `le`, `in_`,
+/// `like`, `is_null`, `is_not_null`) that only accept values of the field's type, and
+/// [order keys](crate::Order) (`asc`, `desc`), so a misspelt column or a value of the wrong
+/// type does not compile.
 ///
 /// ```
 /// use migrate_runtime::Table;
