@@ -98,6 +98,8 @@ pub enum Job {
         /// Where the database is created (removed before each iteration).
         db: PathBuf,
     },
+    /// Issue 13: the typed query builder and `insert_many` (see [`crate::queries`]).
+    Queries(crate::queries::QueryJob),
 }
 
 impl Job {
@@ -117,6 +119,7 @@ impl Job {
             Self::BuildNoChange { krate } => vec!["build-no-change".into(), p(krate)],
             Self::Generate { krate } => vec!["generate".into(), p(krate)],
             Self::Insert { rows, db } => vec!["insert".into(), rows.to_string(), p(db)],
+            Self::Queries(q) => std::iter::once("queries".to_owned()).chain(q.to_args()).collect(),
         }
     }
 
@@ -138,6 +141,9 @@ impl Job {
             [k, d] if k == "build-no-change" => Ok(Self::BuildNoChange { krate: path(d) }),
             [k, d] if k == "generate" => Ok(Self::Generate { krate: path(d) }),
             [k, n, db] if k == "insert" => Ok(Self::Insert { rows: num(n)?, db: path(db) }),
+            [k, rest @ ..] if k == "queries" => {
+                crate::queries::QueryJob::from_args(rest).map(Self::Queries)
+            }
             _ => Err(bad()),
         }
     }
@@ -311,6 +317,7 @@ impl Job {
                 remove_db(db);
                 Ok(elapsed)
             }
+            (Self::Queries(q), side) => q.once(side),
         }
     }
 }

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod jobs;
+pub mod queries;
 pub mod report;
 pub mod schemas;
 
@@ -212,6 +213,7 @@ pub fn prepare(
         goal: None,
         rounds: many,
     });
+    cases.extend(queries::cases(dir, sizes, want, &mut progress)?);
     cases.retain(|c| want(&c.name));
     Ok(cases)
 }

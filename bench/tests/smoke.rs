@@ -19,7 +19,7 @@ fn smoke_run_prints_every_row_with_a_ratio() {
     assert!(stdout.contains("- cores (nproc): "), "{stdout}");
     let rows: Vec<&str> =
         stdout.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| benchmark")).collect();
-    let labels = ["1. ", "2. ", "3a. ", "3b. ", "3c. ", "4a. ", "4b. ", "8. "];
+    let labels = ["1. ", "2. ", "3a. ", "3b. ", "3c. ", "4a. ", "4b. ", "8. ", "9a. ", "9b. "];
     assert_eq!(rows.len(), labels.len(), "{stdout}");
     for (row, label) in rows.iter().zip(labels) {
         assert!(row.starts_with(&format!("| {label}")), "{row}");

@@ -117,7 +117,10 @@ mod table;
 pub use table::{Column, Keyed, Table};
 
 mod typed;
-pub use typed::{ColumnValue, Crud, Filter, Operation, Tx};
+pub use table::sql_type;
+pub use typed::{
+    ColumnList, ColumnValue, Crud, Direction, Filter, Nullable, Nulls, Operation, Order, Query, Tx,
+};
 
 mod error;
 mod macros;

@@ -71,6 +71,31 @@ pub trait Table: Sized {
     /// then lets SQLite assign it.
     #[doc(hidden)]
     fn __assigns_rowid(&self) -> bool;
+
+    /// A [`Query`](crate::Query) over this table: filters, order, limit and offset, then
+    /// `list`, `first`, `count` or `exists` on any [`Crud`](crate::Crud) connection.
+    ///
+    /// ```
+    /// use migrate_runtime::Table;
+    ///
+    /// #[derive(Table)]
+    /// pub struct User {
+    ///     #[column(primary_key)]
+    ///     pub id: i64,
+    ///     pub name: String,
+    ///     pub age: i64,
+    /// }
+    ///
+    /// let adults = User::query().filter(User::COL.age.ge(18)).order_by(User::COL.name.asc());
+    /// assert_eq!(
+    ///     adults.to_sql(),
+    ///     r#"SELECT "id", "name", "age" FROM "user" WHERE "age" >= ?1 ORDER BY "name" ASC"#
+    /// );
+    /// ```
+    #[must_use]
+    fn query<'a>() -> crate::Query<'a, Self> {
+        crate::Query::new()
+    }
 }
 
 /// A [`Table`] with a primary key: the typed `get`, `update` and `delete` of
@@ -124,8 +149,10 @@ pub trait Keyed: Table {
 /// one per field, as `T::COL.<field>`.
 ///
 /// It names the column in raw SQL ([`name`](Self::name), or `Display`, which writes the quoted
-/// identifier) and builds equality [filters](crate::Filter) that only accept values of the
-/// field's type, so a misspelt column or a value of the wrong type does not compile.
+/// identifier), builds [filters](crate::Filter) (`eq`, `ne`, `gt`, `ge`, `lt`, `le`, `in_`,
+/// `like`, `is_null`, `is_not_null`) that only accept values of the field's type, and
+/// [order keys](crate::Order) (`asc`, `desc`), so a misspelt column or a value of the wrong
+/// type does not compile.
 ///
 /// ```
 /// use migrate_runtime::Table;
@@ -144,13 +171,89 @@ pub trait Keyed: Table {
 /// let sql = format!("SELECT count(*) FROM note WHERE {title} = ?1");
 /// assert_eq!(sql, r#"SELECT count(*) FROM note WHERE "select" = ?1"#);
 /// ```
-pub struct Column<T, V> {
+///
+/// The third parameter is the column's SQL type as a marker of [`sql_type`]: the derive sets it
+/// from the schema (`sql_type = ".."` included), and it decides which filters compile: no order
+/// comparison on a BLOB column, `like` only on a TEXT one (see [`Filter`](crate::Filter)).
+pub struct Column<T, V, S = sql_type::Any> {
     name: &'static str,
     index: usize,
-    marker: PhantomData<fn() -> (T, V)>,
+    marker: ColumnMarker<T, V, S>,
 }
 
-impl<T, V> Column<T, V> {
+/// Ties a [`Column`] to its table, field type and SQL type without owning any of them.
+type ColumnMarker<T, V, S> = PhantomData<fn() -> (T, V, S)>;
+
+/// The SQL type of a [`Column`], as a type: the derive writes `Column<User, String, Text>` for a
+/// TEXT column. The traits [`Ordered`](sql_type::Ordered) and [`Textual`](sql_type::Textual)
+/// say which filters a column of that type takes.
+pub mod sql_type {
+    mod sealed {
+        pub trait Sealed {}
+    }
+
+    /// The column's SQL type, one of the markers of this module (sealed).
+    pub trait SqlType: sealed::Sealed {
+        /// The SQL name, as in the `CREATE TABLE`.
+        const NAME: &'static str;
+    }
+
+    /// SQL types whose values have a useful order, so `gt`/`ge`/`lt`/`le` compile: every type
+    /// but BLOB.
+    #[diagnostic::on_unimplemented(
+        message = "a `{Self}` column cannot be compared with `gt`, `ge`, `lt` or `le`",
+        label = "the column is `{Self}`",
+        note = "SQLite orders BLOBs byte by byte, which is rarely what a filter means: compare \
+                with `eq`/`ne`/`in_`, or write the SQL yourself"
+    )]
+    pub trait Ordered: SqlType {}
+
+    /// SQL types that `like` applies to: TEXT only.
+    #[diagnostic::on_unimplemented(
+        message = "`like` needs a TEXT column, this one is `{Self}`",
+        label = "the column is `{Self}`",
+        note = "LIKE matches text patterns: use `eq`, `in_` or a comparison on this column"
+    )]
+    pub trait Textual: SqlType {}
+
+    macro_rules! markers {
+        ($($(#[$doc:meta])* $name:ident = $sql:literal;)*) => {$(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+            pub enum $name {}
+
+            impl sealed::Sealed for $name {}
+
+            impl SqlType for $name {
+                const NAME: &'static str = $sql;
+            }
+        )*};
+    }
+
+    markers! {
+        /// `INTEGER`.
+        Integer = "INTEGER";
+        /// `REAL`.
+        Real = "REAL";
+        /// `TEXT`.
+        Text = "TEXT";
+        /// `BLOB`.
+        Blob = "BLOB";
+        /// `NUMERIC`.
+        Numeric = "NUMERIC";
+        /// `ANY` (STRICT tables), and the default of a hand-written `Column`.
+        Any = "ANY";
+    }
+
+    impl Ordered for Integer {}
+    impl Ordered for Real {}
+    impl Ordered for Text {}
+    impl Ordered for Numeric {}
+    impl Ordered for Any {}
+    impl Textual for Text {}
+}
+
+impl<T, V, S> Column<T, V, S> {
     /// Used by the derive.
     #[doc(hidden)]
     #[must_use]
@@ -171,22 +274,22 @@ impl<T, V> Column<T, V> {
     }
 }
 
-impl<T, V> Clone for Column<T, V> {
+impl<T, V, S> Clone for Column<T, V, S> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<T, V> Copy for Column<T, V> {}
+impl<T, V, S> Copy for Column<T, V, S> {}
 
-impl<T, V> fmt::Debug for Column<T, V> {
+impl<T, V, S> fmt::Debug for Column<T, V, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Column").field("name", &self.name).field("index", &self.index).finish()
     }
 }
 
 /// Writes the column name as a quoted SQL identifier (`"name"`, inner `"` doubled).
-impl<T, V> fmt::Display for Column<T, V> {
+impl<T, V, S> fmt::Display for Column<T, V, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&migrate_engine::quote_ident(self.name))
     }

@@ -351,14 +351,15 @@ fn columns_const(input: &DeriveInput, parsed: &ParsedTable) -> TokenStream {
             .find(|f| f.ident.as_ref() == Some(field))
             .map_or(syn::Visibility::Inherited, |f| f.vis.clone())
     };
-    let decls = parsed.fields.iter().map(|f| {
+    let decls = parsed.fields.iter().zip(&parsed.table.columns).map(|(f, c)| {
         let field = &f.ident;
         let ty = &f.ty;
         let vis = visibility(field);
         let doc = format!("Column `{}` of table `{}`.", f.column, table);
+        let marker = sql_type_marker(c.ty);
         quote! {
             #[doc = #doc]
-            #vis #field: ::migrate_runtime::Column<#ident, #ty>,
+            #vis #field: ::migrate_runtime::Column<#ident, #ty, ::migrate_runtime::sql_type::#marker>,
         }
     });
     let inits = parsed.fields.iter().enumerate().map(|(idx, f)| {
@@ -386,4 +387,18 @@ fn columns_const(input: &DeriveInput, parsed: &ParsedTable) -> TokenStream {
             #vis const COL: #holder = #holder { #(#inits)* };
         }
     }
+}
+
+/// The `migrate_runtime::sql_type` marker of a column's SQL type (it decides which typed
+/// filters compile on the column).
+fn sql_type_marker(ty: SqlType) -> syn::Ident {
+    let name = match ty {
+        SqlType::Integer => "Integer",
+        SqlType::Real => "Real",
+        SqlType::Text => "Text",
+        SqlType::Blob => "Blob",
+        SqlType::Numeric => "Numeric",
+        SqlType::Any => "Any",
+    };
+    format_ident!("{}", name)
 }

@@ -1,25 +1,32 @@
 //! Typed data access: the `#[derive(Table)]` struct reads and writes its own rows.
 //!
-//! [`Crud`] adds `insert`, `get`, `list`, `find`, `update` and `delete` to a
+//! [`Crud`] adds `insert`, `get`, `list`, `find`, `update` and `delete`, and `insert_many`,
+//! `upsert`, `upsert_on`, `update_columns` and `insert_with_defaults`, to a
 //! [`rusqlite::Connection`] (and so to a [`rusqlite::Transaction`], which dereferences to one),
-//! to [`Database`] and to the generated `Db`. [`Database::transaction`] runs a closure in one
-//! transaction, committing on `Ok` and rolling back on `Err`.
+//! to [`Database`] and to the generated `Db`. [`Query`] (`User::query()`) filters, orders,
+//! pages, counts and tests for rows; [`Filter`] is its condition. [`Database::transaction`]
+//! runs a closure in one transaction, committing on `Ok` and rolling back on `Err`.
 //!
-//! Every statement is built by the derive at compile time with quoted identifiers, takes its
-//! values as bound parameters, and is prepared once per connection (`prepare_cached`) or per
-//! transaction ([`Tx`]). Errors are [`Error::Data`], naming the operation, the table and, when
-//! it is known, the column. See [`Crud`] for the design.
+//! Every statement quotes its identifiers and takes its values as bound parameters; the fixed
+//! ones are built by the derive at compile time, the others (filters, orders, chosen columns)
+//! from the typed columns at run time. Each is prepared once per connection
+//! (`prepare_cached`) or per transaction ([`Tx`]). Errors are [`Error::Data`], naming the
+//! operation, the table and, when it is known, the column. See [`Crud`] for the design.
 
-use std::fmt::{self, Write as _};
-use std::marker::PhantomData;
+use std::fmt;
 
-use rusqlite::types::ToSql;
 use rusqlite::{Connection, Statement, Transaction, TransactionBehavior};
 
-use migrate_engine::quote_ident;
-
-use crate::table::{Column, Keyed, Table};
+use crate::table::{Keyed, Table};
 use crate::{Database, Error, Phase, Result};
+
+mod filter;
+mod query;
+mod write;
+
+pub use filter::{ColumnValue, Filter, Nullable};
+pub use query::{Direction, Nulls, Order, Query};
+pub use write::ColumnList;
 
 /// The SQL of one table's typed operations; written by the derive (not a public API).
 #[doc(hidden)]
@@ -65,6 +72,20 @@ pub enum Operation {
     Update,
     /// [`Crud::delete`].
     Delete,
+    /// [`Query::list`] and [`Query::first`].
+    Query,
+    /// [`Query::count`].
+    Count,
+    /// [`Query::exists`].
+    Exists,
+    /// [`Crud::insert_many`].
+    InsertMany,
+    /// [`Crud::upsert`] and [`Crud::upsert_on`].
+    Upsert,
+    /// [`Crud::update_columns`].
+    UpdateColumns,
+    /// [`Crud::insert_with_defaults`].
+    InsertWithDefaults,
 }
 
 impl fmt::Display for Operation {
@@ -76,120 +97,18 @@ impl fmt::Display for Operation {
             Operation::Find => "find in",
             Operation::Update => "update",
             Operation::Delete => "delete from",
+            Operation::Query => "query",
+            Operation::Count => "count the rows of",
+            Operation::Exists => "look for rows in",
+            Operation::InsertMany => "insert rows into",
+            Operation::Upsert => "upsert into",
+            Operation::UpdateColumns => "update columns of",
+            Operation::InsertWithDefaults => "insert with defaults into",
         })
     }
 }
 
-/// A value that can be compared with a column whose field has Rust type `V`: `V` itself, `&V`,
-/// `&str` for `String`, `&[u8]` for `Vec<u8>`, and, for an `Option<V>` column, `None` or any of
-/// those for `V`. A value of another type does not compile.
-///
-/// ```compile_fail
-/// use migrate_runtime::Table;
-///
-/// #[derive(Table)]
-/// pub struct User {
-///     #[column(primary_key)]
-///     pub id: i64,
-///     pub email: String,
-/// }
-///
-/// let filter = User::COL.id.eq("not a number"); // error: `&str` is not a value of an i64 column
-/// ```
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be compared with a column of type `{V}`",
-    label = "not a value of a `{V}` column",
-    note = "pass a `{V}`, a reference to one, or for String and Vec<u8> columns a &str or &[u8]"
-)]
-pub trait ColumnValue<V>: ToSql {}
-
-impl<V: ToSql> ColumnValue<V> for V {}
-impl<V: ToSql> ColumnValue<V> for &V {}
-impl ColumnValue<String> for &str {}
-impl ColumnValue<Vec<u8>> for &[u8] {}
-impl<V: ToSql> ColumnValue<Option<V>> for V {}
-impl<V: ToSql> ColumnValue<Option<V>> for &V {}
-impl ColumnValue<Option<String>> for &str {}
-impl ColumnValue<Option<Vec<u8>>> for &[u8] {}
-
-/// An equality filter on the columns of table `T`, for [`Crud::find`]: made by
-/// [`Column::eq`] and joined with [`Filter::and`]. `NULL` matches `None` (the SQL is
-/// `"column" IS ?`, which SQLite answers from an index like `=`).
-///
-/// ```
-/// use migrate_runtime::Table;
-///
-/// #[derive(Table)]
-/// pub struct User {
-///     #[column(primary_key)]
-///     pub id: i64,
-///     pub email: String,
-///     pub team_id: Option<i64>,
-/// }
-///
-/// let filter = User::COL.team_id.eq(None).and(User::COL.email.eq("ada@example.com"));
-/// assert_eq!(filter.to_sql_condition(), r#""team_id" IS ?1 AND "email" IS ?2"#);
-/// ```
-pub struct Filter<'a, T> {
-    terms: Vec<(usize, Box<dyn ToSql + 'a>)>,
-    marker: PhantomData<fn() -> T>,
-}
-
-impl<T, V> Column<T, V> {
-    /// The filter "this column equals `value`" (`NULL` equals `None`).
-    ///
-    /// ```
-    /// use migrate_runtime::Table;
-    ///
-    /// #[derive(Table)]
-    /// pub struct Tag {
-    ///     #[column(primary_key)]
-    ///     pub name: String,
-    ///     pub uses: u32,
-    /// }
-    ///
-    /// let by_name = Tag::COL.name.eq("rust");
-    /// let unused = Tag::COL.uses.eq(0);
-    /// # let _ = (by_name, unused);
-    /// ```
-    #[must_use]
-    pub fn eq<'a>(self, value: impl ColumnValue<V> + 'a) -> Filter<'a, T> {
-        Filter { terms: vec![(self.index(), Box::new(value))], marker: PhantomData }
-    }
-}
-
-impl<'a, T: Table> Filter<'a, T> {
-    /// Both filters must hold.
-    #[must_use]
-    pub fn and(mut self, other: Filter<'a, T>) -> Self {
-        self.terms.extend(other.terms);
-        self
-    }
-
-    /// The SQL condition, with parameters `?1`, `?2`, .. in term order.
-    #[must_use]
-    pub fn to_sql_condition(&self) -> String {
-        let mut out = String::new();
-        for (i, (column, _)) in self.terms.iter().enumerate() {
-            if i > 0 {
-                out.push_str(" AND ");
-            }
-            out.push_str(&quote_ident(T::COLUMNS[*column]));
-            let _ = write!(out, " IS ?{}", i + 1);
-        }
-        out
-    }
-}
-
-impl<T> fmt::Debug for Filter<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Filter")
-            .field("columns", &self.terms.iter().map(|t| t.0).collect::<Vec<_>>())
-            .finish_non_exhaustive()
-    }
-}
-
-fn data_error<T: Table>(
+pub(crate) fn data_error<T: Table>(
     operation: Operation,
     column: Option<usize>,
     source: rusqlite::Error,
@@ -228,13 +147,119 @@ fn bind_columns<T: Table>(
     Ok(())
 }
 
-fn collect_rows<T: Table>(stmt: &mut Statement<'_>, operation: Operation) -> Result<Vec<T>> {
+pub(crate) fn collect_rows<T: Table>(
+    stmt: &mut Statement<'_>,
+    operation: Operation,
+) -> Result<Vec<T>> {
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(|e| data_error::<T>(operation, None, e))? {
         out.push(T::from_row(row).map_err(|e| read_error::<T>(operation, e))?);
     }
     Ok(out)
+}
+
+/// The columns an insert of `row` writes: all but `left_out` and, when SQLite assigns it, the
+/// rowid-alias key.
+fn inserted_columns<T: Table>(row: &T, left_out: &[usize]) -> Vec<usize> {
+    let skip = if row.__assigns_rowid() { T::__SQL.rowid_key } else { None };
+    (0..T::COLUMNS.len()).filter(|c| Some(*c) != skip && !left_out.contains(c)).collect()
+}
+
+/// Whether [`Crud::insert_many`] runs in a transaction of its own or a savepoint of the
+/// caller's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Own,
+    Savepoint,
+}
+
+impl Scope {
+    fn begin(self) -> &'static str {
+        match self {
+            Scope::Own => "BEGIN IMMEDIATE",
+            Scope::Savepoint => "SAVEPOINT godwit_insert_many",
+        }
+    }
+
+    fn commit(self) -> &'static str {
+        match self {
+            Scope::Own => "COMMIT",
+            Scope::Savepoint => "RELEASE godwit_insert_many",
+        }
+    }
+
+    fn rollback(self) -> &'static str {
+        match self {
+            Scope::Own => "ROLLBACK",
+            Scope::Savepoint => "ROLLBACK TO godwit_insert_many; RELEASE godwit_insert_many",
+        }
+    }
+}
+
+/// The rows of [`Crud::insert_many`], through one statement per insert shape.
+fn insert_rows<'r, C, T>(conn: &C, rows: impl IntoIterator<Item = &'r T>) -> Result<usize>
+where
+    C: Crud + ?Sized,
+    T: Table + 'r,
+{
+    let op = Operation::InsertMany;
+    let sql = T::__SQL;
+    conn.__with_statement(sql.insert, |full| {
+        if sql.rowid_key.is_none() {
+            return insert_each(rows, full, None);
+        }
+        conn.__with_statement(sql.insert_assigned, |assigned| {
+            insert_each(rows, full, Some(assigned))
+        })
+        .map_err(|e| data_error::<T>(op, None, e))?
+    })
+    .map_err(|e| data_error::<T>(op, None, e))?
+}
+
+fn insert_each<'r, T: Table + 'r>(
+    rows: impl IntoIterator<Item = &'r T>,
+    full: &mut Statement<'_>,
+    mut assigned: Option<&mut Statement<'_>>,
+) -> Result<usize> {
+    let mut n = 0;
+    for row in rows {
+        match assigned.as_deref_mut() {
+            Some(stmt) if row.__assigns_rowid() => insert_one(row, stmt, T::__SQL.rowid_key)?,
+            _ => insert_one(row, full, None)?,
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Binds every column of `row` but `skip` and runs `stmt`.
+fn insert_one<T: Table>(row: &T, stmt: &mut Statement<'_>, skip: Option<usize>) -> Result<()> {
+    let op = Operation::InsertMany;
+    bind_columns(row, stmt, (0..T::COLUMNS.len()).filter(|c| Some(*c) != skip), op)?;
+    stmt.raw_execute().map_err(|e| data_error::<T>(op, None, e))?;
+    Ok(())
+}
+
+/// [`Crud::upsert`] and [`Crud::upsert_on`] with the conflict target's column indexes.
+fn upsert_row<C, T>(conn: &C, row: &T, target: &[usize]) -> Result<i64>
+where
+    C: Crud + ?Sized,
+    T: Table,
+{
+    let op = Operation::Upsert;
+    let columns = inserted_columns(row, &[]);
+    let sql = write::upsert_of::<T>(&columns, target);
+    conn.__with_statement(&sql, |stmt| {
+        bind_columns(row, stmt, columns.iter().copied(), op)?;
+        let mut rows = stmt.raw_query();
+        let returned = rows.next().map_err(|e| data_error::<T>(op, None, e))?;
+        match returned {
+            Some(r) => r.get(0).map_err(|e| data_error::<T>(op, None, e)),
+            None => Ok(0),
+        }
+    })
+    .map_err(|e| data_error::<T>(op, None, e))?
 }
 
 /// Typed reads and writes of `#[derive(Table)]` rows, for a [`Connection`], a
@@ -284,11 +309,19 @@ fn collect_rows<T: Table>(stmt: &mut Statement<'_>, operation: Operation) -> Res
 ///   and [`update`](Self::update), only compile for a table with a primary key.
 /// - **New rows.** A rowid-alias key (a single `INTEGER PRIMARY KEY`) of `0` means "let SQLite
 ///   assign it" (see [`insert`](Self::insert)).
-/// - **Filters.** [`find`](Self::find) takes a [`Filter`] built from the typed columns
-///   (`User::COL.email.eq(..)`): a column of another table or a value of another type does not
-///   compile; `None` matches `NULL`.
+/// - **Filters and queries.** [`find`](Self::find) takes a [`Filter`] built from the typed
+///   columns (`User::COL.age.gt(30).or(..)`), and [`Query`] (`User::query()`) adds an order,
+///   a limit and an offset, `count` and `exists`: a column of another table, a value of
+///   another type, an order comparison on a BLOB column, `like` on a column that is not TEXT
+///   or `is_null` on a NOT NULL column does not compile; `eq(None)` matches `NULL`.
 /// - **Order.** Rows come back in primary-key order (a table without a key: SQLite's scan
-///   order).
+///   order), or a [`Query`]'s own.
+/// - **Writes of many rows, of some columns, of defaults.** [`insert_many`](Self::insert_many)
+///   reuses one statement, all or nothing; [`upsert`](Self::upsert) and
+///   [`upsert_on`](Self::upsert_on) write `ON CONFLICT .. DO UPDATE`;
+///   [`update_columns`](Self::update_columns) writes only the columns named;
+///   [`insert_with_defaults`](Self::insert_with_defaults) leaves the columns named to their
+///   SQL `DEFAULT`. Plain [`insert`](Self::insert) writes every field, a `None` as `NULL`.
 /// - **Errors.** [`Error::Data`] names the operation, the table and, when a value failed to
 ///   convert in either direction, the column; SQLite's own message (a `UNIQUE` or `CHECK`
 ///   failure, a lock) is its source.
@@ -364,26 +397,14 @@ pub trait Crud {
             .map_err(|e| data_error::<T>(Operation::List, None, e))?
     }
 
-    /// The rows matching `filter`, in primary-key order.
+    /// The rows matching `filter`, in primary-key order: `T::query().filter(filter).list(..)`
+    /// (see [`Query`] for order, limit, count and exists).
     ///
     /// # Errors
     /// [`Error::Data`]: a filter value that does not convert, or a stored value that does not
     /// fit its field (naming the column).
     fn find<T: Table>(&self, filter: Filter<'_, T>) -> Result<Vec<T>> {
-        let sql = T::__SQL;
-        let mut text = String::with_capacity(sql.select.len() + sql.order.len() + 64);
-        text.push_str(sql.select);
-        text.push_str(" WHERE ");
-        text.push_str(&filter.to_sql_condition());
-        text.push_str(sql.order);
-        self.__with_statement(&text, |stmt| {
-            for (i, (column, value)) in filter.terms.iter().enumerate() {
-                stmt.raw_bind_parameter(i + 1, value)
-                    .map_err(|e| data_error::<T>(Operation::Find, Some(*column), e))?;
-            }
-            collect_rows(stmt, Operation::Find)
-        })
-        .map_err(|e| data_error::<T>(Operation::Find, None, e))?
+        Query::new().filter(filter).list_as(self, Operation::Find, None)
     }
 
     /// Writes every non-key field of `row` to the row with `row`'s primary key. Returns whether
@@ -414,6 +435,225 @@ pub trait Crud {
             Ok(changed > 0)
         })
         .map_err(|e| data_error::<T>(Operation::Delete, None, e))?
+    }
+
+    /// Inserts every row of `rows` with one prepared statement (two when some rows let SQLite
+    /// assign their rowid-alias key, see [`insert`](Self::insert)), all or nothing: on a
+    /// connection outside a transaction it runs in its own (`BEGIN IMMEDIATE` .. `COMMIT`);
+    /// inside one (a [`Tx`], a [`rusqlite::Transaction`]) in a savepoint of the caller's
+    /// transaction, which the caller still commits. Returns how many rows it inserted.
+    ///
+    /// ```
+    /// use migrate_runtime::{Crud, Table};
+    /// # use migrate_runtime::rusqlite::Connection;
+    ///
+    /// #[derive(Table)]
+    /// pub struct Point {
+    ///     #[column(primary_key)]
+    ///     pub id: i64,
+    ///     pub x: f64,
+    /// }
+    ///
+    /// # let conn = Connection::open_in_memory()?;
+    /// # conn.execute_batch(r#"CREATE TABLE "point" ("id" INTEGER PRIMARY KEY, "x" REAL NOT NULL)"#)?;
+    /// let points: Vec<Point> = (1..=100).map(|id| Point { id, x: id as f64 / 2.0 }).collect();
+    /// assert_eq!(conn.insert_many(&points)?, 100);
+    /// // A failing row (a duplicate key) leaves nothing behind.
+    /// assert!(conn.insert_many(&[Point { id: 101, x: 0.0 }, Point { id: 1, x: 0.0 }]).is_err());
+    /// assert_eq!(Point::query().count(&conn)?, 100);
+    /// # Ok::<(), migrate_runtime::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Data`] ([`Operation::InsertMany`]), after the rollback of every row: a value
+    /// that does not convert (naming its column), a constraint, or the transaction's begin or
+    /// commit.
+    fn insert_many<'r, T: Table + 'r>(
+        &self,
+        rows: impl IntoIterator<Item = &'r T>,
+    ) -> Result<usize> {
+        let op = Operation::InsertMany;
+        let conn = self.connection();
+        let scope = if conn.is_autocommit() { Scope::Own } else { Scope::Savepoint };
+        conn.execute_batch(scope.begin()).map_err(|e| data_error::<T>(op, None, e))?;
+        match insert_rows(self, rows) {
+            Ok(n) => {
+                if let Err(e) = conn.execute_batch(scope.commit()) {
+                    let _ = conn.execute_batch(scope.rollback());
+                    return Err(data_error::<T>(op, None, e));
+                }
+                Ok(n)
+            }
+            Err(err) => {
+                // The row's error is the one to report; a failing rollback leaves the caller's
+                // transaction (or SQLite, on close) to roll back.
+                let _ = conn.execute_batch(scope.rollback());
+                Err(err)
+            }
+        }
+    }
+
+    /// Inserts `row`, or, when a row with its primary key exists, overwrites that row's other
+    /// columns with `row`'s (`INSERT .. ON CONFLICT (key) DO UPDATE SET c = excluded.c, ..`).
+    /// Returns the row's rowid (0 for a WITHOUT ROWID table). A rowid-alias key of 0 is
+    /// assigned as by [`insert`](Self::insert), so that row is always new.
+    ///
+    /// ```
+    /// use migrate_runtime::{Crud, Table};
+    /// # use migrate_runtime::rusqlite::Connection;
+    ///
+    /// #[derive(Debug, PartialEq, Table)]
+    /// pub struct Setting {
+    ///     #[column(primary_key)]
+    ///     pub key: String,
+    ///     pub value: String,
+    /// }
+    ///
+    /// # let conn = Connection::open_in_memory()?;
+    /// # conn.execute_batch(r#"CREATE TABLE "setting" ("key" TEXT PRIMARY KEY, "value" TEXT NOT NULL)"#)?;
+    /// conn.upsert(&Setting { key: "theme".into(), value: "dark".into() })?;
+    /// conn.upsert(&Setting { key: "theme".into(), value: "light".into() })?;
+    /// assert_eq!(conn.get::<Setting>("theme")?.map(|s| s.value).as_deref(), Some("light"));
+    /// # Ok::<(), migrate_runtime::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Data`] ([`Operation::Upsert`]): a value that does not convert (naming its
+    /// column), or a constraint other than the key's.
+    fn upsert<T: Keyed>(&self, row: &T) -> Result<i64> {
+        upsert_row(self, row, &write::key_indexes::<T>())
+    }
+
+    /// [`upsert`](Self::upsert) on another uniqueness: inserts `row`, or, when it conflicts with
+    /// a row on the `conflict` columns (which must be exactly the columns of a `UNIQUE`
+    /// constraint or index, or the primary key), overwrites that row's columns that are neither
+    /// in `conflict` nor in the primary key. An empty `conflict` means any uniqueness.
+    ///
+    /// ```
+    /// use migrate_runtime::{Crud, Table};
+    /// # use migrate_runtime::rusqlite::Connection;
+    ///
+    /// #[derive(Debug, PartialEq, Table)]
+    /// pub struct User {
+    ///     #[column(primary_key)]
+    ///     pub id: i64,
+    ///     #[column(unique)]
+    ///     pub email: String,
+    ///     pub name: String,
+    /// }
+    ///
+    /// # let conn = Connection::open_in_memory()?;
+    /// # conn.execute_batch(r#"CREATE TABLE "user" ("id" INTEGER PRIMARY KEY,
+    /// #     "email" TEXT NOT NULL UNIQUE, "name" TEXT NOT NULL)"#)?;
+    /// let id = conn.upsert_on(&User { id: 0, email: "ada@x.org".into(), name: "Ada".into() }, User::COL.email)?;
+    /// let again = conn.upsert_on(&User { id: 0, email: "ada@x.org".into(), name: "Ada L.".into() }, User::COL.email)?;
+    /// assert_eq!(id, again); // the same row, renamed
+    /// assert_eq!(conn.get::<User>(id)?.map(|u| u.name).as_deref(), Some("Ada L."));
+    /// # Ok::<(), migrate_runtime::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Data`] ([`Operation::Upsert`]): `conflict` is not a uniqueness of the table
+    /// (SQLite: "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint"), a
+    /// value that does not convert, or another constraint.
+    fn upsert_on<T: Table>(&self, row: &T, conflict: impl ColumnList<T>) -> Result<i64> {
+        let mut target = Vec::new();
+        conflict.push_indexes(&mut target);
+        upsert_row(self, row, &target)
+    }
+
+    /// Writes only the `columns` of `row` (a column, or a tuple of them) to the row with `row`'s
+    /// primary key: `UPDATE t SET a = ?1, b = ?2 WHERE key = ?3`. Returns whether such a row
+    /// existed. Naming a key column writes the value it already has.
+    ///
+    /// ```
+    /// use migrate_runtime::{Crud, Table};
+    /// # use migrate_runtime::rusqlite::Connection;
+    ///
+    /// #[derive(Debug, PartialEq, Table)]
+    /// pub struct User {
+    ///     #[column(primary_key)]
+    ///     pub id: i64,
+    ///     pub name: String,
+    ///     pub visits: i64,
+    /// }
+    ///
+    /// # let conn = Connection::open_in_memory()?;
+    /// # conn.execute_batch(r#"CREATE TABLE "user" ("id" INTEGER PRIMARY KEY,
+    /// #     "name" TEXT NOT NULL, "visits" INTEGER NOT NULL)"#)?;
+    /// conn.insert(&User { id: 1, name: "ada".into(), visits: 0 })?;
+    /// // A stale copy: only `visits` is written, so the name is kept.
+    /// let stale = User { id: 1, name: "old name".into(), visits: 5 };
+    /// assert!(conn.update_columns(&stale, User::COL.visits)?);
+    /// assert_eq!(conn.get::<User>(1)?, Some(User { id: 1, name: "ada".into(), visits: 5 }));
+    /// # Ok::<(), migrate_runtime::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Data`] ([`Operation::UpdateColumns`]): a value that does not convert (naming
+    /// its column), or a constraint.
+    fn update_columns<T: Keyed>(&self, row: &T, columns: impl ColumnList<T>) -> Result<bool> {
+        let op = Operation::UpdateColumns;
+        let bound = write::update_of::<T>(&write::indexes(&columns));
+        self.__with_statement(&bound.sql, |stmt| {
+            bind_columns(row, stmt, bound.columns.iter().copied(), op)?;
+            let changed = stmt.raw_execute().map_err(|e| data_error::<T>(op, None, e))?;
+            Ok(changed > 0)
+        })
+        .map_err(|e| data_error::<T>(op, None, e))?
+    }
+
+    /// Inserts `row` but leaves the `defaulted` columns out of the statement, so SQLite fills
+    /// them: with the column's `DEFAULT` (`#[column(default = ..)]` or `default_sql`, e.g.
+    /// `CURRENT_TIMESTAMP`), else `NULL`. The fields of `row` for those columns are ignored (read
+    /// the row back with [`get`](Self::get) to see what SQLite stored). A rowid-alias key of 0 is
+    /// assigned as by [`insert`](Self::insert). Returns the rowid.
+    ///
+    /// The rule is explicit on purpose: [`insert`](Self::insert) always writes every field (a
+    /// `None` is stored as `NULL`, never replaced by a default), and a default applies only to
+    /// the columns named here.
+    ///
+    /// ```
+    /// use migrate_runtime::{Crud, Table};
+    /// # use migrate_runtime::rusqlite::Connection;
+    ///
+    /// #[derive(Debug, PartialEq, Table)]
+    /// pub struct Task {
+    ///     #[column(primary_key)]
+    ///     pub id: i64,
+    ///     pub title: String,
+    ///     #[column(default = "todo")]
+    ///     pub status: String,
+    /// }
+    ///
+    /// # let conn = Connection::open_in_memory()?;
+    /// # conn.execute_batch(r#"CREATE TABLE "task" ("id" INTEGER PRIMARY KEY,
+    /// #     "title" TEXT NOT NULL, "status" TEXT NOT NULL DEFAULT 'todo')"#)?;
+    /// let task = Task { id: 0, title: "write docs".into(), status: String::new() };
+    /// let id = conn.insert_with_defaults(&task, Task::COL.status)?;
+    /// assert_eq!(conn.get::<Task>(id)?.map(|t| t.status).as_deref(), Some("todo"));
+    /// # Ok::<(), migrate_runtime::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Data`] ([`Operation::InsertWithDefaults`]): a value that does not convert
+    /// (naming its column), or a constraint (a left-out NOT NULL column without a default
+    /// fails on `NOT NULL`).
+    fn insert_with_defaults<T: Table>(
+        &self,
+        row: &T,
+        defaulted: impl ColumnList<T>,
+    ) -> Result<i64> {
+        let op = Operation::InsertWithDefaults;
+        let left_out = write::indexes(&defaulted);
+        let columns = inserted_columns(row, &left_out);
+        self.__with_statement(&write::insert_of::<T>(&columns), |stmt| {
+            bind_columns(row, stmt, columns.iter().copied(), op)?;
+            stmt.raw_execute().map_err(|e| data_error::<T>(op, None, e))?;
+            Ok(())
+        })
+        .map_err(|e| data_error::<T>(op, None, e))??;
+        Ok(if T::__SQL.without_rowid { 0 } else { self.connection().last_insert_rowid() })
     }
 }
 
