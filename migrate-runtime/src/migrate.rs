@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use migrate_engine::{Step, chain_hash, hash_sql, short, tags_of};
+use migrate_engine::{ProgressHook, Step, chain_hash, hash_sql, short, tags_of};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::error::{Error, Phase, PhaseExt, Result};
@@ -704,7 +704,7 @@ pub(crate) fn migrate_with(
     };
     let steps: Vec<Step<'_>> = pending.iter().map(|m| Step { tag: m.tag, sql: m.sql }).collect();
     let tags = tags_of(&steps);
-    report.applied = apply(&mut lock, pending, &steps, &tags)?;
+    report.applied = apply(&mut lock, pending, &steps, &tags, options.progress.as_ref())?;
     commit(lock, &tags, &report)?;
     Ok(report)
 }
@@ -767,9 +767,21 @@ fn apply(
     pending: &[Migration],
     steps: &[Step<'_>],
     tags: &str,
+    progress: Option<&ProgressHook>,
 ) -> Result<Vec<AppliedMigration>> {
     conn.execute_batch(CREATE_LEDGER).phase_of(Phase::RecordLedger, tags)?;
-    let outcome = migrate_engine::apply_checked(conn, steps, &mut LedgerRecorder { pending })?;
+    let mut recorder = LedgerRecorder { pending };
+    let outcome = match progress {
+        Some(hook) => migrate_engine::apply_checked_with_progress(conn, steps, &mut recorder, hook),
+        None => migrate_engine::apply_checked(conn, steps, &mut recorder),
+    }
+    .map_err(|e| match e {
+        migrate_engine::Error::Cancelled { tag, statement } => {
+            log::info!("migrating was cancelled at {tag} statement {statement}");
+            Error::Cancelled { tag, statement }
+        }
+        other => Error::Apply(other),
+    })?;
     Ok(pending
         .iter()
         .zip(outcome.applied)
