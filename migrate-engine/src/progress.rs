@@ -23,6 +23,8 @@ pub struct Progress<'a> {
     /// For a statement that copies rows (`INSERT INTO .. SELECT` from another table): how far
     /// the copy is.
     pub rows: Option<Rows>,
+    /// This is the report at the statement's end (it ran to completion).
+    pub ended: bool,
 }
 
 /// How far a statement that copies rows is.
@@ -48,6 +50,9 @@ impl Progress<'_> {
     /// while it runs and 1 when it ended.
     #[must_use]
     pub fn statement_fraction(&self) -> f64 {
+        if self.ended {
+            return 1.0;
+        }
         match self.rows {
             Some(Rows { expected: 0, .. }) | None => 0.0,
             #[expect(clippy::cast_precision_loss, reason = "a fraction for display")]
@@ -170,6 +175,7 @@ impl Current {
             statement: self.statement,
             statements: self.statements.max(self.statement),
             rows,
+            ended,
         }
     }
 
