@@ -181,7 +181,8 @@ fn run(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-/// `--startup-parts`: the start-up figure split into its stages, at 10, 100 and 1,000 migrations.
+/// `--startup-parts`: the start-up figure split into its stages, at 10, 100 and 1,000 migrations,
+/// and the fresh apply of 1,000 against the floor with and without the ledger's rows.
 fn startup_parts() -> Result<(), String> {
     let dir = tempfile::Builder::new()
         .prefix("godwit-parts-")
@@ -197,6 +198,11 @@ fn startup_parts() -> Result<(), String> {
         for (label, time) in bench::parts::startup_parts(&db, &migrations, iters)? {
             println!("  {:>9}  {label}", bench::report::duration(time));
         }
+    }
+    let migrations = bench::schemas::table_migrations(1000);
+    println!("fresh apply of 1000 migrations (median of 15):");
+    for (label, time) in bench::parts::fresh_parts(&dir.path().join("fresh.db"), &migrations, 15)? {
+        println!("  {:>9}  {label}", bench::report::duration(time));
     }
     Ok(())
 }

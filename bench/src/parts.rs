@@ -133,3 +133,76 @@ pub fn startup_parts(
         })
         .collect())
 }
+
+/// The ledger as the runtime creates it.
+const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS \"__schema_migrations\" (\"idx\" INTEGER PRIMARY KEY, \
+     \"tag\" TEXT NOT NULL UNIQUE, \"hash\" TEXT NOT NULL, \"chain\" TEXT NOT NULL, \
+     \"applied_at\" INTEGER NOT NULL, \"duration_ms\" INTEGER NOT NULL)";
+
+/// One way of applying every migration to a new file.
+struct Apply {
+    label: &'static str,
+    run: fn(&Path, &[Migration]) -> Result<(), String>,
+}
+
+/// The one-transaction floor, optionally with the ledger rows the runtime writes.
+fn floor(db: &Path, m: &[Migration], ledger: bool) -> Result<(), String> {
+    let conn = Connection::open(db).map_err(err)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+    if ledger {
+        conn.execute_batch(CREATE_LEDGER).map_err(err)?;
+    }
+    for mig in m {
+        conn.execute_batch(mig.sql).map_err(err)?;
+        if ledger {
+            conn.prepare_cached(
+                "INSERT INTO \"__schema_migrations\" VALUES (?1, ?2, ?3, ?4, 0, 0)",
+            )
+            .and_then(|mut s| s.execute((mig.idx, mig.tag, mig.hash, mig.chain)))
+            .map_err(err)?;
+        }
+    }
+    conn.execute_batch("COMMIT").map_err(err)
+}
+
+const APPLIES: &[Apply] = &[
+    Apply { label: "floor: the SQL in one transaction", run: |db, m| floor(db, m, false) },
+    Apply { label: "floor + the ledger's rows", run: |db, m| floor(db, m, true) },
+    Apply {
+        label: "ours: Database::open (policy, checks, ledger)",
+        run: |db, m| {
+            let db = Database::open(db, m, &Options::new()).map_err(err)?;
+            if db.report().applied.len() == m.len() { Ok(()) } else { Err("not applied".into()) }
+        },
+    },
+];
+
+/// Medians of every way of applying `migrations` to a new file at `db`, interleaved.
+///
+/// # Errors
+/// An apply failed.
+pub fn fresh_parts(
+    db: &Path,
+    migrations: &[Migration],
+    iters: usize,
+) -> Result<Vec<(&'static str, Duration)>, String> {
+    let mut times = vec![Vec::with_capacity(iters); APPLIES.len()];
+    for _ in 0..iters {
+        for (apply, times) in APPLIES.iter().zip(&mut times) {
+            crate::jobs::remove_db(db);
+            let start = Instant::now();
+            (apply.run)(db, migrations)?;
+            times.push(start.elapsed());
+        }
+    }
+    crate::jobs::remove_db(db);
+    Ok(APPLIES
+        .iter()
+        .zip(times)
+        .map(|(apply, mut t)| {
+            t.sort();
+            (apply.label, t[t.len() / 2])
+        })
+        .collect())
+}

