@@ -56,6 +56,9 @@
 //!   violation appeared and that every view and trigger still resolves; then the run commits.
 //!   Any failure rolls everything back ([`Error::Apply`]); the previous `foreign_keys` setting is
 //!   restored on success and failure alike.
+//! - with [`Options::progress`], a callback sees migration `i` of `n`, statement `j` of `m` and the
+//!   rows a table rebuild has copied, and may cancel: the run is rolled back
+//!   ([`Error::Cancelled`]). Each applied migration is logged (`log`, `info`) after the commit.
 //!
 //! The ledger is the table `__schema_migrations(idx INTEGER PRIMARY KEY, tag TEXT NOT NULL UNIQUE,
 //! hash TEXT NOT NULL, chain TEXT NOT NULL, applied_at INTEGER NOT NULL, duration_ms INTEGER NOT
