@@ -12,6 +12,7 @@
 //! ```
 
 pub mod jobs;
+pub mod parts;
 pub mod queries;
 pub mod report;
 pub mod schemas;

@@ -12,8 +12,8 @@ use bench::jobs::{Job, Side, peak_rss_kib};
 use bench::report::{Measured, Row, machine_facts, markdown_table, plain_table};
 use bench::{Case, Sizes};
 
-const USAGE: &str =
-    "usage: cargo run --release -p bench [-- --markdown] [--rounds N] [--only TEXT] [--smoke]";
+const USAGE: &str = "usage: cargo run --release -p bench [-- --markdown] [--rounds N] [--only TEXT] [--smoke]\n       \
+     cargo run --release -p bench -- --startup-parts";
 
 struct Args {
     markdown: bool,
@@ -181,10 +181,38 @@ fn run(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// `--startup-parts`: the start-up figure split into its stages, at 10, 100 and 1,000 migrations,
+/// and the fresh apply of 1,000 against the floor with and without the ledger's rows.
+fn startup_parts() -> Result<(), String> {
+    let dir = tempfile::Builder::new()
+        .prefix("godwit-parts-")
+        .tempdir()
+        .map_err(|e| format!("temp dir: {e}"))?;
+    for n in [10, 100, 1000] {
+        let migrations = bench::schemas::table_migrations(n);
+        let db = dir.path().join(format!("startup-{n}.db"));
+        migrate_runtime::Database::open(&db, &migrations, &migrate_runtime::Options::new())
+            .map_err(|e| format!("fixture: {e}"))?;
+        let iters = if n >= 1000 { 200 } else { 1000 };
+        println!("{n} migrations (median of {iters}):");
+        for (label, time) in bench::parts::startup_parts(&db, &migrations, iters)? {
+            println!("  {:>9}  {label}", bench::report::duration(time));
+        }
+    }
+    let migrations = bench::schemas::table_migrations(1000);
+    println!("fresh apply of 1000 migrations (median of 15):");
+    for (label, time) in bench::parts::fresh_parts(&dir.path().join("fresh.db"), &migrations, 15)? {
+        println!("  {:>9}  {label}", bench::report::duration(time));
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = if args.first().map(String::as_str) == Some("__child") {
         child(&args[1..])
+    } else if args.first().map(String::as_str) == Some("--startup-parts") {
+        startup_parts()
     } else {
         parse_args(&args).and_then(|a| run(&a))
     };

@@ -8,9 +8,11 @@ use rusqlite::hooks::{AuthContext, Authorization};
 use rusqlite::{Batch, Connection, Savepoint};
 
 use crate::checks::{self, Renames, Tables};
+use crate::count::count_statements;
 use crate::error::{CheckPhase, Error, Phase};
 use crate::policy::{Touched, Watch};
-use crate::text::{chunks, first_line, normalise};
+use crate::progress::{Control, Meter, Place, ProgressHook, ops_per_row};
+use crate::text::{chunks, first_line, normalise, quote_ident};
 
 /// One migration to apply.
 #[derive(Debug, Clone, Copy)]
@@ -149,6 +151,72 @@ pub fn apply_checked(
     steps: &[Step<'_>],
     recorder: &mut dyn Recorder,
 ) -> Result<Outcome, Error> {
+    apply(conn, steps, recorder, None)
+}
+
+/// [`apply_checked`], reporting progress to `hook` (see [`ProgressHook`] for when it is called),
+/// which may cancel: the statement running is interrupted (SQLite's progress handler returns
+/// true), the engine rolls back to its savepoint and returns [`Error::Cancelled`]; the caller
+/// rolls back its transaction as after any error.
+///
+/// For a statement that copies rows (it inserts into one table and reads another, as SQLite's
+/// authorizer reports while preparing it), the engine first counts the source's rows and reads
+/// the statement's `EXPLAIN` program (see [`Rows`](crate::Rows)): that costs one `count(*)`
+/// scan of the source per copy, and only when a hook is given. The handler itself counts
+/// instructions in steps of 1,000.
+///
+/// ```
+/// use migrate_engine::{Control, Error, ProgressHook, Step, apply_checked_with_progress};
+/// use rusqlite::Connection;
+/// use std::sync::{Arc, Mutex};
+///
+/// let mut conn = Connection::open_in_memory()?;
+/// conn.execute_batch(
+///     "CREATE TABLE a (x); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000) \
+///      INSERT INTO a SELECT i FROM n;",
+/// )?;
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let log = seen.clone();
+/// let hook = ProgressHook::new(move |p| {
+///     log.lock().unwrap().push((p.statement, p.rows.map(|r| (r.done, r.expected))));
+///     Control::Continue
+/// });
+/// conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE")?;
+/// let sql = "CREATE TABLE b (x);\nINSERT INTO b SELECT x FROM a;\n";
+/// apply_checked_with_progress(&mut conn, &[Step { tag: "0001_copy", sql }], &mut (), &hook)?;
+/// conn.execute_batch("COMMIT")?;
+/// // The last report: statement 2 of 2, every row copied.
+/// assert_eq!(seen.lock().unwrap().last(), Some(&(2, Some((50000, 50000)))));
+///
+/// // Cancelling rolls the run back.
+/// let hook = ProgressHook::new(|_| Control::Cancel);
+/// conn.execute_batch("BEGIN IMMEDIATE")?;
+/// let steps = [Step { tag: "0002_drop", sql: "DROP TABLE a;\n" }];
+/// let err = apply_checked_with_progress(&mut conn, &steps, &mut (), &hook).unwrap_err();
+/// if !conn.is_autocommit() { conn.execute_batch("ROLLBACK")?; }
+/// assert!(matches!(err, Error::Cancelled { statement: 1, .. }));
+/// let n: i64 = conn.query_row("SELECT count(*) FROM a", [], |r| r.get(0))?;
+/// assert_eq!(n, 50000);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// See [`Error`].
+pub fn apply_checked_with_progress(
+    conn: &mut Connection,
+    steps: &[Step<'_>],
+    recorder: &mut dyn Recorder,
+    hook: &ProgressHook,
+) -> Result<Outcome, Error> {
+    apply(conn, steps, recorder, Some(Meter::new(hook)))
+}
+
+fn apply(
+    conn: &mut Connection,
+    steps: &[Step<'_>],
+    recorder: &mut dyn Recorder,
+    meter: Option<Meter>,
+) -> Result<Outcome, Error> {
     if conn.is_autocommit() {
         return Err(Error::NotInTransaction);
     }
@@ -161,7 +229,7 @@ pub fn apply_checked(
     if steps.is_empty() {
         return Ok(Outcome::default());
     }
-    let mut session = Session::open(conn)?;
+    let mut session = Session::open(conn, meter)?;
     let result = session.run(steps, recorder);
     let closed = session.close();
     let outcome = result?;
@@ -198,26 +266,32 @@ impl Settings {
 struct Session<'c> {
     conn: &'c mut Connection,
     watch: Watch,
+    meter: Option<Meter>,
     saved: Settings,
     open: bool,
 }
 
 impl<'c> Session<'c> {
-    fn open(conn: &'c mut Connection) -> Result<Self, Error> {
+    fn open(conn: &'c mut Connection, meter: Option<Meter>) -> Result<Self, Error> {
         let saved = Settings::read(conn).map_err(Phase::Settings.error())?;
         // From here on, dropping the session puts everything back.
-        let session = Session { conn, watch: Watch::default(), saved, open: true };
+        let session = Session { conn, watch: Watch::default(), meter, saved, open: true };
         Settings::OFF.write(session.conn).map_err(Phase::Settings.error())?;
         let callback = session.watch.callback();
         session.conn.authorizer(Some(callback)).map_err(Phase::Authorizer.error())?;
+        if let Some(meter) = &session.meter {
+            meter.install(session.conn).map_err(Phase::Authorizer.error())?;
+        }
         Ok(session)
     }
 
     fn restore(&mut self) -> Result<(), Error> {
         self.open = false;
         let removed = self.conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
+        let unmetered = if self.meter.is_some() { Meter::remove(self.conn) } else { Ok(()) };
         let restored = self.saved.write(self.conn);
         removed.map_err(Phase::Authorizer.error())?;
+        unmetered.map_err(Phase::Authorizer.error())?;
         restored.map_err(Phase::Settings.error())
     }
 
@@ -232,7 +306,13 @@ impl<'c> Session<'c> {
         // Dropped on any error (or panic): rolls back to the savepoint and releases it.
         let mut run =
             self.conn.savepoint_with_name("godwit_run").map_err(Phase::Savepoint.error())?;
-        let pass = Pass { watch: &self.watch, steps, before: &before, tags: &tags };
+        let pass = Pass {
+            watch: &self.watch,
+            meter: self.meter.as_ref(),
+            steps,
+            before: &before,
+            tags: &tags,
+        };
         let applied = pass.apply_and_check(&mut run, recorder)?;
         if let Some((view, source)) = checks::broken_view(&run).map_err(Phase::Views.error())? {
             return Err(Error::BrokenView { tags, view, source });
@@ -279,6 +359,7 @@ fn schema_resolves(conn: &mut Connection) -> Result<bool, Error> {
 /// One run's fixed inputs.
 struct Pass<'p, 'a> {
     watch: &'p Watch,
+    meter: Option<&'p Meter>,
     steps: &'p [Step<'a>],
     /// The user tables before the run.
     before: &'p Tables,
@@ -293,7 +374,7 @@ impl Pass<'_, '_> {
         run: &mut Savepoint<'_>,
         recorder: &mut dyn Recorder,
     ) -> Result<Vec<Applied>, Error> {
-        let first = apply_steps(run, self.watch, self.steps, recorder)?;
+        let first = apply_steps(run, self.watch, self.meter, self.steps, recorder)?;
         let scope =
             checks::scope(run, self.before, &first.touched).map_err(Phase::Schema.error())?;
         log::debug!("foreign-key check over {scope:?}");
@@ -307,7 +388,7 @@ impl Pass<'_, '_> {
         run.rollback().map_err(Phase::Savepoint.error())?;
         let baseline = checks::check_before(run, &scope, &first.renames, self.before)
             .map_err(|source| self.check_failed(CheckPhase::Before, source))?;
-        let second = apply_steps(run, self.watch, self.steps, recorder)?;
+        let second = apply_steps(run, self.watch, self.meter, self.steps, recorder)?;
         let scope =
             checks::scope(run, self.before, &second.touched).map_err(Phase::Schema.error())?;
         let after = checks::check_after(run, &scope)
@@ -336,6 +417,7 @@ struct Trace {
 fn apply_steps(
     conn: &Connection,
     watch: &Watch,
+    meter: Option<&Meter>,
     steps: &[Step<'_>],
     recorder: &mut dyn Recorder,
 ) -> Result<Trace, Error> {
@@ -344,7 +426,14 @@ fn apply_steps(
     let mut applied = Vec::with_capacity(steps.len());
     for (i, step) in steps.iter().enumerate() {
         let start = Instant::now();
-        run_step(conn, watch, step, &mut renames)?;
+        let place = Place {
+            migration: i + 1,
+            migrations: steps.len(),
+            tag: step.tag,
+            statement: 0,
+            statements: 0,
+        };
+        run_step(conn, Hooks { watch, meter, place }, step, &mut renames)?;
         let duration = start.elapsed();
         recorder.after_step(conn, i, duration).map_err(Phase::Record.error_in(step.tag))?;
         log::debug!("ran migration {} in {} ms", step.tag, duration.as_millis());
@@ -353,18 +442,32 @@ fn apply_steps(
     Ok(Trace { applied, touched: watch.take_touched(), renames })
 }
 
+/// What watches a step's statements: the authorizer's state, and the progress meter with the
+/// step's place in the run.
+#[derive(Clone, Copy)]
+struct Hooks<'h> {
+    watch: &'h Watch,
+    meter: Option<&'h Meter>,
+    place: Place<'h>,
+}
+
 /// Runs every statement of one step, numbered as SQLite splits them across chunks.
 fn run_step(
     conn: &Connection,
-    watch: &Watch,
+    hooks: Hooks<'_>,
     step: &Step<'_>,
     renames: &mut Renames,
 ) -> Result<(), Error> {
+    let Hooks { watch, meter, mut place } = hooks;
     let text = normalise(step.sql);
+    if meter.is_some() {
+        place.statements = count_statements(&text);
+    }
     let fail = |statement: usize, first_line: String, source| match watch.take_refusal() {
         Some(what) => Error::Refused { tag: step.tag.to_owned(), statement, first_line, what },
         None => Error::Statement { tag: step.tag.to_owned(), statement, first_line, source },
     };
+    let cancelled = |statement: usize| Error::Cancelled { tag: step.tag.to_owned(), statement };
     let schema = Phase::Schema.error_in(step.tag);
     let mut number = 0;
     for chunk in chunks(&text) {
@@ -386,6 +489,14 @@ fn run_step(
             number += 1;
             let sql = stmt.expanded_sql().unwrap_or_default();
             offset += sql.len();
+            let copy_source = watch.take_copy_source();
+            if let Some(meter) = meter {
+                place.statement = number;
+                let copy = copy_source.and_then(|source| copy_size(conn, &source, &sql));
+                if meter.start(place, copy) == Control::Cancel {
+                    return Err(cancelled(number));
+                }
+            }
             // An ALTER TABLE may rename: the table names before and after it tell.
             let names_before =
                 if watch.take_altered() { Some(Tables::read(conn).map_err(schema)?) } else { None };
@@ -394,6 +505,14 @@ fn run_step(
                 drain(&mut stmt)
             };
             drop(stmt);
+            if let Some(meter) = meter {
+                if result.is_err() && meter.cancelled() {
+                    return Err(cancelled(number));
+                }
+                if meter.end(result.is_ok()) == Control::Cancel {
+                    return Err(cancelled(number));
+                }
+            }
             if let Err(source) = result {
                 return Err(fail(number, first_line(&sql), source));
             }
@@ -416,6 +535,15 @@ fn run_step(
         }
     }
     Ok(())
+}
+
+/// For a statement that copies rows from `source`: the rows it holds and the instructions one
+/// row costs. `None` when either cannot be read (the statement is then reported without rows).
+fn copy_size(conn: &Connection, source: &str, sql: &str) -> Option<(u64, u64)> {
+    let count = format!("SELECT count(*) FROM \"main\".{}", quote_ident(source));
+    let rows: i64 = conn.query_row(&count, [], |r| r.get(0)).ok()?;
+    let per_row = ops_per_row(conn, sql).ok()?;
+    Some((u64::try_from(rows).ok()?, per_row))
 }
 
 /// Steps a statement to its end.

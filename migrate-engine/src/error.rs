@@ -113,6 +113,19 @@ pub enum Error {
         source: rusqlite::Error,
     },
 
+    /// The progress callback returned [`Control::Cancel`](crate::Control::Cancel): the statement
+    /// running then was interrupted and everything the run did rolled back.
+    #[error(
+        "migrating was cancelled by the progress callback at migration {tag} statement \
+         {statement}; nothing was applied"
+    )]
+    Cancelled {
+        /// The migration that was running.
+        tag: String,
+        /// 1-based number of its statement that was running (or had just ended).
+        statement: usize,
+    },
+
     /// Any other SQLite error, with the step of the engine it happened in.
     #[error("sqlite error while {phase}{}; nothing was applied", in_tag(tag.as_deref()))]
     Sqlite {
@@ -162,7 +175,8 @@ pub enum Phase {
     /// Reading or forcing the connection settings the engine owns for the run
     /// (`legacy_alter_table`, `writable_schema`, `foreign_keys`).
     Settings,
-    /// Installing or removing the authorizer.
+    /// Installing or removing the authorizer (or the progress handler of a
+    /// [`ProgressHook`](crate::ProgressHook)).
     Authorizer,
     /// Creating, rolling back or releasing the engine's savepoint.
     Savepoint,

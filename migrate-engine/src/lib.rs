@@ -24,13 +24,19 @@
 
 mod apply;
 mod checks;
+mod count;
 mod error;
 mod policy;
+mod progress;
 mod text;
 
-pub use apply::{Applied, Outcome, Recorder, Step, apply_checked, tags_of};
+pub use apply::{
+    Applied, Outcome, Recorder, Step, apply_checked, apply_checked_with_progress, tags_of,
+};
+pub use count::count_statements;
 pub use error::{CheckPhase, Error, FkViolation, Phase};
 pub use policy::ALLOWED_PRAGMAS;
+pub use progress::{Control, Progress, ProgressFn, ProgressHook, Rows};
 pub use text::{
     BREAKPOINT, chain_hash, chunks, first_line, hash_sql, normalise, quote_ident, sha256_hex, short,
 };

@@ -155,6 +155,31 @@ struct State {
     widened: Option<String>,
     /// Whether the current statement holds an `ALTER TABLE`.
     altered: bool,
+    /// The first table of `main` the current statement inserts into (lower-cased).
+    inserted: Option<String>,
+    /// The tables of `main` the current statement reads (lower-cased), in the order reported.
+    read: Vec<String>,
+}
+
+impl State {
+    /// Records the insert target and the tables read, for [`Watch::take_copy_source`].
+    fn note_copy(&mut self, ctx: &AuthContext<'_>) {
+        let in_main = ctx.database_name.is_none_or(|d| d.eq_ignore_ascii_case("main"));
+        match ctx.action {
+            AuthAction::Insert { table_name } if in_main && !internal(table_name) => {
+                self.inserted.get_or_insert_with(|| table_name.to_ascii_lowercase());
+            }
+            AuthAction::Read { table_name, .. }
+                if in_main && !internal(table_name) && self.read.len() < 8 =>
+            {
+                let name = table_name.to_ascii_lowercase();
+                if !self.read.contains(&name) {
+                    self.read.push(name);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The tables a run touched, as the authorizer saw them.
@@ -184,6 +209,7 @@ impl Watch {
             if !state.enforcing {
                 return Authorization::Allow;
             }
+            state.note_copy(&ctx);
             match classify(&ctx) {
                 Effect::Nothing => {}
                 Effect::Refuse(what) => {
@@ -213,7 +239,18 @@ impl Watch {
         let mut state = self.lock();
         state.enforcing = true;
         state.refusal = None;
+        state.inserted = None;
+        state.read.clear();
         Enforcing(self)
+    }
+
+    /// The table the statement just prepared copies rows from, if it copies: it inserts into a
+    /// table of `main` and reads another one (the first other one SQLite reported).
+    pub(crate) fn take_copy_source(&self) -> Option<String> {
+        let mut state = self.lock();
+        let inserted = state.inserted.take()?;
+        let read = std::mem::take(&mut state.read);
+        read.into_iter().find(|t| *t != inserted)
     }
 
     /// The refusal of the current statement, if there was one.

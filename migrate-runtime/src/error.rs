@@ -187,6 +187,21 @@ pub enum Error {
     #[error(transparent)]
     Apply(#[from] migrate_engine::Error),
 
+    /// The progress callback ([`Options::progress`](crate::Options::progress)) returned
+    /// [`Control::Cancel`](crate::Control::Cancel): the running statement was interrupted and
+    /// the whole run rolled back; the database is exactly as before (a later open applies the
+    /// same migrations again).
+    #[error(
+        "migrating was cancelled by the progress callback at migration {tag} statement \
+         {statement}; nothing was applied"
+    )]
+    Cancelled {
+        /// The migration that was running.
+        tag: String,
+        /// 1-based number of its statement that was running (or had just ended).
+        statement: usize,
+    },
+
     /// Verify-only mode (or [`verify`](crate::verify)): the database is behind this binary.
     #[error(
         "the database is behind this application: {count} migration(s) pending, first {first}; \

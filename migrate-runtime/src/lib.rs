@@ -56,6 +56,9 @@
 //!   violation appeared and that every view and trigger still resolves; then the run commits.
 //!   Any failure rolls everything back ([`Error::Apply`]); the previous `foreign_keys` setting is
 //!   restored on success and failure alike.
+//! - with [`Options::progress`], a callback sees migration `i` of `n`, statement `j` of `m` and the
+//!   rows a table rebuild has copied, and may cancel: the run is rolled back
+//!   ([`Error::Cancelled`]). Each applied migration is logged (`log`, `info`) after the commit.
 //!
 //! The ledger is the table `__schema_migrations(idx INTEGER PRIMARY KEY, tag TEXT NOT NULL UNIQUE,
 //! hash TEXT NOT NULL, chain TEXT NOT NULL, applied_at INTEGER NOT NULL, duration_ms INTEGER NOT
@@ -137,8 +140,8 @@ pub use migrate_engine;
 /// foreign-key violation, a foreign key that cannot be checked, a broken view or schema.
 pub use migrate_engine::Error as ApplyError;
 pub use migrate_engine::{
-    BREAKPOINT as STATEMENT_BREAKPOINT, CheckPhase, FkViolation, chain_hash, hash_sql,
-    normalise as normalise_sql, quote_ident,
+    BREAKPOINT as STATEMENT_BREAKPOINT, CheckPhase, Control, FkViolation, Progress, ProgressHook,
+    Rows, chain_hash, hash_sql, normalise as normalise_sql, quote_ident,
 };
 
 #[doc(hidden)]
@@ -203,11 +206,17 @@ pub struct Options {
     busy_timeout: Duration,
     backup: Backup,
     verify_only: bool,
+    pub(crate) progress: Option<ProgressHook>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { busy_timeout: Duration::from_secs(5), backup: Backup::Off, verify_only: false }
+        Options {
+            busy_timeout: Duration::from_secs(5),
+            backup: Backup::Off,
+            verify_only: false,
+            progress: None,
+        }
     }
 }
 
@@ -239,6 +248,43 @@ impl Options {
     #[must_use]
     pub fn verify_only(mut self, verify_only: bool) -> Self {
         self.verify_only = verify_only;
+        self
+    }
+
+    /// Report progress while pending migrations are applied (nothing is called when the database
+    /// is up to date): migration `i` of `n`, statement `j` of `m`, and for a statement that
+    /// copies rows (a table rebuild's `INSERT INTO .. SELECT`) rows done of rows expected (see
+    /// [`Rows`] for how they are estimated). The callback runs at each statement's start (at
+    /// most every 100 ms), while it runs (at most every 100 ms) and at its end (always: the last
+    /// call of a run is its last statement at 100%). Returning [`Control::Cancel`] interrupts the
+    /// statement and rolls the whole run back ([`Error::Cancelled`]): the database is exactly as
+    /// before.
+    ///
+    /// The callback must be `Send + 'static` (SQLite's progress handler holds it); share state
+    /// with it through an `Arc`. Counting the rows a copy expects costs one `count(*)` of its
+    /// source, paid only when a callback is set. For another interval, pass a
+    /// [`ProgressHook`] with [`ProgressHook::every`] to [`Options::progress_hook`].
+    ///
+    /// ```
+    /// use migrate_runtime::{Control, Database, Options};
+    ///
+    /// let options = Options::new().progress(|p| {
+    ///     let percent = (p.statement_fraction() * 100.0) as u32;
+    ///     eprint!("\r{}/{} {} {percent}%", p.migration, p.migrations, p.tag);
+    ///     Control::Continue
+    /// });
+    /// let db = Database::open_in_memory(&[], &options)?;
+    /// # Ok::<(), migrate_runtime::Error>(())
+    /// ```
+    #[must_use]
+    pub fn progress(self, callback: impl FnMut(&Progress<'_>) -> Control + Send + 'static) -> Self {
+        self.progress_hook(ProgressHook::new(callback))
+    }
+
+    /// [`Options::progress`] with a hook built by the caller (e.g. another throttle interval).
+    #[must_use]
+    pub fn progress_hook(mut self, hook: ProgressHook) -> Self {
+        self.progress = Some(hook);
         self
     }
 

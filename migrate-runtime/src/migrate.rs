@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use migrate_engine::{Step, chain_hash, hash_sql, short, tags_of};
+use migrate_engine::{ProgressHook, Step, chain_hash, hash_sql, short, tags_of};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::error::{Error, Phase, PhaseExt, Result};
@@ -233,6 +233,8 @@ enum Head {
     Empty,
     /// The ledger's last row.
     Last(HeadRow),
+    /// The read proves nothing (only the precise check can tell).
+    Unproven,
 }
 
 /// The ledger's last row, and whether every row's index and tag are the embedded ones.
@@ -245,20 +247,22 @@ struct HeadRow {
     rows_match: bool,
 }
 
-/// The start-up read: the last row's chain (indexed), the first and last index (indexed), the row
-/// count and every tag in index order joined by newlines, compared with `?1` (one pass over the
-/// ledger's rows, about 45 µs at 1,000 migrations; the row order of the scan is the rowid order,
-/// and were it ever not, the comparison would fail and the precise check run: never a wrong
-/// "up to date").
-const HEAD: &str = "SELECT (SELECT \"chain\" FROM \"__schema_migrations\" ORDER BY \"idx\" DESC LIMIT 1), \
-     (SELECT min(\"idx\") FROM \"__schema_migrations\"), (SELECT max(\"idx\") FROM \"__schema_migrations\"), \
-     count(*), group_concat(\"tag\", char(10)) IS ?1 FROM \"__schema_migrations\" NOT INDEXED";
+/// The start-up read, one pass over the ledger's rows in rowid order: the chain of the row with
+/// the largest index (SQLite documents that a bare column next to a single `max()` comes from
+/// the row holding the maximum), that index, the sum of the indexes, the row count, and every
+/// tag in index order joined by newlines, compared with `?1` (about 45 µs at 1,000 migrations;
+/// were the scan's order ever not the rowid order, the comparison would fail and the precise
+/// check run: never a wrong "up to date"). One statement without subqueries: its preparation is
+/// a small part of a fresh connection's start-up.
+const HEAD: &str = "SELECT \"chain\", max(\"idx\"), sum(\"idx\"), count(*), \
+     group_concat(\"tag\", char(10)) IS ?1 FROM \"__schema_migrations\" NOT INDEXED";
 
-/// The embedded tags joined as [`HEAD`] joins the ledger's, when that comparison (with the count
-/// and the first and last index) proves every `(idx, tag)` pair equal: the indexes are
-/// consecutive (as the build script writes them; `count` distinct integers between `first` and
-/// `last` are then exactly those) and no tag contains the separator (then both sides split into
-/// the same `count` tags). `None` otherwise: the fast path does not apply.
+/// The embedded tags joined as [`HEAD`] joins the ledger's, when that comparison (with the count,
+/// the last index and the sum of the indexes) proves every `(idx, tag)` pair equal: the indexes
+/// are consecutive (as the build script writes them; of `count` distinct integers up to `last`,
+/// only `last - count + 1 ..= last` reach their sum, so the ledger's indexes are exactly the
+/// embedded ones) and no tag contains the separator (then both sides split into the same `count`
+/// tags). `None` otherwise: the fast path does not apply.
 fn joined_tags(migrations: &[Migration]) -> Option<String> {
     let consecutive = migrations.windows(2).all(|w| w[0].idx.checked_add(1) == Some(w[1].idx));
     if !consecutive || migrations.iter().any(|m| m.tag.contains('\n')) {
@@ -284,29 +288,40 @@ fn read_head(conn: &Connection, migrations: &[Migration]) -> Result<Head> {
         Err(e) => return Err(e).phase(Phase::ReadLedger),
     };
     let joined = joined_tags(migrations);
-    let (chain, first, last, count, tags_equal) = stmt
-        .query_row([joined.as_deref()], |r| {
-            Ok((
-                r.get::<_, Option<String>>(0)?,
-                r.get::<_, Option<i64>>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, bool>(4)?,
-            ))
-        })
-        .phase(Phase::ReadLedger)?;
+    let read = stmt.query_row([joined.as_deref()], |r| {
+        Ok((
+            r.get::<_, Option<String>>(0)?,
+            r.get::<_, Option<i64>>(1)?,
+            r.get::<_, Option<i64>>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, bool>(4)?,
+        ))
+    });
+    let (chain, last, sum, count, tags_equal) = match read {
+        Ok(read) => read,
+        // `sum` overflows only on a ledger edited by hand (indexes near 2^63): no proof, the
+        // precise check names the problem.
+        Err(e) if is_overflow(&e) => return Ok(Head::Unproven),
+        Err(e) => return Err(e).phase(Phase::ReadLedger),
+    };
     let Some(chain) = chain else { return Ok(Head::Empty) };
     let rows_match = match (migrations.first(), migrations.last()) {
         (Some(f), Some(l)) => {
+            let (f_idx, l_idx) = (i128::from(f.idx), i128::from(l.idx));
+            let expected_sum = (f_idx + l_idx) * (l_idx - f_idx + 1) / 2;
             joined.is_some()
                 && tags_equal
-                && first == Some(i64::from(f.idx))
                 && last == Some(i64::from(l.idx))
+                && sum.map(i128::from) == Some(expected_sum)
                 && usize::try_from(count).ok() == Some(migrations.len())
         }
         _ => false,
     };
     Ok(Head::Last(HeadRow { chain, rows_match }))
+}
+
+fn is_overflow(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(_, Some(msg)) if msg.contains("integer overflow"))
 }
 
 fn is_no_such_table(e: &rusqlite::Error) -> bool {
@@ -704,7 +719,7 @@ pub(crate) fn migrate_with(
     };
     let steps: Vec<Step<'_>> = pending.iter().map(|m| Step { tag: m.tag, sql: m.sql }).collect();
     let tags = tags_of(&steps);
-    report.applied = apply(&mut lock, pending, &steps, &tags)?;
+    report.applied = apply(&mut lock, pending, &steps, &tags, options.progress.as_ref())?;
     commit(lock, &tags, &report)?;
     Ok(report)
 }
@@ -732,10 +747,22 @@ fn pending_under_lock<'m>(
     }
 }
 
-/// Inserts each migration's ledger row as the engine finishes it (inside the engine's
-/// savepoint, so a run the engine rolls back and applies again records each row once).
+/// Writes the ledger rows inside the engine's savepoint, all at once after the last step (so a
+/// run the engine rolls back and applies again records each row once).
+///
+/// Not one row after each step: every step changes the schema, so a statement prepared once
+/// would be prepared again by SQLite (the schema cookie changed) before every row, about 45,000
+/// instructions each; after the last step one prepared statement inserts them all.
 struct LedgerRecorder<'m> {
     pending: &'m [Migration],
+    /// Each step's duration, by index into `pending`.
+    durations: Vec<Duration>,
+}
+
+impl<'m> LedgerRecorder<'m> {
+    fn new(pending: &'m [Migration]) -> Self {
+        Self { pending, durations: vec![Duration::ZERO; pending.len()] }
+    }
 }
 
 impl migrate_engine::Recorder for LedgerRecorder<'_> {
@@ -745,17 +772,16 @@ impl migrate_engine::Recorder for LedgerRecorder<'_> {
         i: usize,
         duration: Duration,
     ) -> rusqlite::Result<()> {
-        let m = &self.pending[i];
-        let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
-        conn.prepare_cached(INSERT_LEDGER_ROW)?.execute(params![
-            m.idx,
-            m.tag,
-            m.hash,
-            m.chain,
-            now_ms(),
-            ms
-        ])?;
-        log::debug!("ran migration {} in {ms} ms", m.tag);
+        self.durations[i] = duration;
+        if i + 1 < self.pending.len() {
+            return Ok(());
+        }
+        let mut insert = conn.prepare(INSERT_LEDGER_ROW)?;
+        let applied_at = now_ms();
+        for (m, duration) in self.pending.iter().zip(&self.durations) {
+            let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+            insert.execute(params![m.idx, m.tag, m.hash, m.chain, applied_at, ms])?;
+        }
         Ok(())
     }
 }
@@ -767,9 +793,21 @@ fn apply(
     pending: &[Migration],
     steps: &[Step<'_>],
     tags: &str,
+    progress: Option<&ProgressHook>,
 ) -> Result<Vec<AppliedMigration>> {
     conn.execute_batch(CREATE_LEDGER).phase_of(Phase::RecordLedger, tags)?;
-    let outcome = migrate_engine::apply_checked(conn, steps, &mut LedgerRecorder { pending })?;
+    let mut recorder = LedgerRecorder::new(pending);
+    let outcome = match progress {
+        Some(hook) => migrate_engine::apply_checked_with_progress(conn, steps, &mut recorder, hook),
+        None => migrate_engine::apply_checked(conn, steps, &mut recorder),
+    }
+    .map_err(|e| match e {
+        migrate_engine::Error::Cancelled { tag, statement } => {
+            log::info!("migrating was cancelled at {tag} statement {statement}");
+            Error::Cancelled { tag, statement }
+        }
+        other => Error::Apply(other),
+    })?;
     Ok(pending
         .iter()
         .zip(outcome.applied)
@@ -906,6 +944,73 @@ mod tests {
         assert_eq!(read_head(&empty, &[]).unwrap(), Head::NoLedger);
         empty.execute_batch(CREATE_LEDGER).unwrap();
         assert_eq!(read_head(&empty, &[]).unwrap(), Head::Empty);
+    }
+
+    #[test]
+    fn the_fast_path_proves_the_indexes_with_their_sum_and_never_trusts_a_hand_edited_ledger() {
+        let m = list(&[(0, "0000_a"), (1, "0001_b"), (2, "0002_c")]);
+        let up_to_date = || {
+            let mut conn = Connection::open_in_memory().unwrap();
+            migrate_with(&mut conn, &m, &Options::default(), JournalPolicy::Keep).unwrap();
+            conn
+        };
+        let proven = |conn: &Connection| match read_head(conn, &m).unwrap() {
+            Head::Last(head) => head.rows_match,
+            _ => false,
+        };
+        assert!(proven(&up_to_date()));
+        // Same count, last index, tags in order and chain; another first index: the sum differs.
+        for edit in [
+            "UPDATE __schema_migrations SET idx = -1 WHERE idx = 0",
+            "UPDATE __schema_migrations SET idx = -5 WHERE idx = 0",
+            // Two tags swapped between indexes (renamed files): the joined tags differ.
+            "UPDATE __schema_migrations SET tag = 'spare' WHERE idx = 0;\
+             UPDATE __schema_migrations SET tag = '0000_a' WHERE idx = 1;\
+             UPDATE __schema_migrations SET tag = '0001_b' WHERE idx = 0;",
+        ] {
+            let conn = up_to_date();
+            conn.execute_batch(edit).unwrap();
+            assert!(!proven(&conn), "{edit}");
+            assert!(check(&conn, &m).is_err(), "{edit}");
+        }
+        // Indexes near 2^63 make `sum` overflow: no proof, and the precise check refuses.
+        let conn = up_to_date();
+        conn.execute_batch(
+            "UPDATE __schema_migrations SET idx = 9223372036854775807 WHERE idx = 2;\
+             UPDATE __schema_migrations SET idx = 9223372036854775806 WHERE idx = 1;",
+        )
+        .unwrap();
+        assert_eq!(read_head(&conn, &m).unwrap(), Head::Unproven);
+        assert!(check(&conn, &m).is_err());
+    }
+
+    #[test]
+    fn the_ledger_rows_are_written_once_when_the_engine_applies_twice() {
+        // A violation that was already there makes the engine roll back and apply again: the
+        // rows written after the last step of the first pass are rolled back with it.
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF; CREATE TABLE p (id INTEGER PRIMARY KEY); \
+             CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id)); \
+             INSERT INTO c VALUES (1, 99);",
+        )
+        .unwrap();
+        let m = list(&[(0, "0000_a"), (1, "0001_b"), (2, "0002_c")]);
+        // The run touches most tables (the three new ones): the whole database is checked.
+        let err = migrate_with(&mut conn, &m, &Options::default(), JournalPolicy::Keep);
+        assert!(matches!(err, Err(Error::Unmanaged { .. })), "{err:?}");
+        conn.execute_batch(CREATE_LEDGER).unwrap();
+        let report = migrate_with(&mut conn, &m, &Options::default(), JournalPolicy::Keep).unwrap();
+        assert_eq!(report.applied.len(), 3);
+        let rows: Vec<(u32, String)> = conn
+            .prepare("SELECT idx, tag FROM __schema_migrations ORDER BY idx")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(rows, [(0, "0000_a".into()), (1, "0001_b".into()), (2, "0002_c".into())]);
+        assert!(matches!(check(&conn, &m).unwrap(), Plan::UpToDate));
     }
 
     #[test]

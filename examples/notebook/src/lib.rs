@@ -2,4 +2,5 @@
 //! files, each with its own Godwit schema and migration history.
 
 pub mod library;
+pub mod progress;
 pub mod settings;

@@ -7,7 +7,7 @@
 
 use std::error::Error;
 
-use migrate_runtime::Crud;
+use migrate_runtime::{Crud, Options};
 use notebook::library::{LibraryDb, Note, Notebook};
 use notebook::settings::{Setting, SettingsDb};
 
@@ -19,7 +19,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         args.remove(0);
     }
     std::fs::create_dir_all(&dir)?;
-    let mut library = LibraryDb::open_and_migrate(format!("{dir}/library.db"))?;
+    // A long upgrade (a table rebuild of a large library) draws a progress bar on stderr.
+    let options = Options::new().progress(notebook::progress::draw);
+    let mut library = LibraryDb::open_with(format!("{dir}/library.db"), &options)?;
     let mut settings = SettingsDb::open_and_migrate(format!("{dir}/settings.db"))?;
 
     match args.first().map(String::as_str) {
