@@ -15,12 +15,6 @@ use crate::expected;
 use crate::pull::read::unmodelled_differences;
 use crate::{Outcome, Report};
 
-/// The ledger table exactly as `migrate-runtime` creates it (its `CREATE_LEDGER`; the test
-/// `baseline::the_ledger_is_the_runtimes` compares the two).
-const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS \"__schema_migrations\" (\"idx\" INTEGER PRIMARY KEY, \
-     \"tag\" TEXT NOT NULL UNIQUE, \"hash\" TEXT NOT NULL, \"chain\" TEXT NOT NULL, \
-     \"applied_at\" INTEGER NOT NULL, \"duration_ms\" INTEGER NOT NULL)";
-
 /// The arguments of `godwit baseline`.
 #[derive(Debug, Clone)]
 pub struct BaselineArgs {
@@ -189,18 +183,15 @@ fn ledger_rows(conn: &Connection) -> rusqlite::Result<Option<i64>> {
 
 /// Creates the ledger and records `prefix` as the runtime records applied migrations.
 fn record(conn: &Connection, prefix: &[Migration]) -> rusqlite::Result<()> {
-    conn.execute_batch(CREATE_LEDGER)?;
+    conn.execute_batch(migrate_engine::ledger::CREATE)?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let mut insert = conn.prepare(
-        "INSERT INTO \"__schema_migrations\" (\"idx\", \"tag\", \"hash\", \"chain\", \"applied_at\", \
-         \"duration_ms\") VALUES (?1, ?2, ?3, ?4, ?5, 0)",
-    )?;
+    let mut insert = conn.prepare(migrate_engine::ledger::INSERT_ROW)?;
     let mut chain: Option<String> = None;
     for m in prefix {
         let next = chain_hash(chain.as_deref(), &m.hash);
-        insert.execute(params![m.entry.idx, m.entry.tag, m.hash, next, now])?;
+        insert.execute(params![m.entry.idx, m.entry.tag, m.hash, next, now, 0])?;
         chain = Some(next);
     }
     Ok(())

@@ -26,6 +26,7 @@ mod apply;
 mod checks;
 mod count;
 mod error;
+pub mod ledger;
 mod policy;
 mod progress;
 mod text;

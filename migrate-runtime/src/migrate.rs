@@ -11,14 +11,11 @@ use crate::error::{Error, Phase, PhaseExt, Result};
 use crate::{Backup, Migration, Options};
 
 /// The ledger table's name.
-pub const LEDGER_TABLE: &str = "__schema_migrations";
+pub const LEDGER_TABLE: &str = migrate_engine::ledger::TABLE;
 
-const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS \"__schema_migrations\" (\"idx\" INTEGER PRIMARY KEY, \
-     \"tag\" TEXT NOT NULL UNIQUE, \"hash\" TEXT NOT NULL, \"chain\" TEXT NOT NULL, \
-     \"applied_at\" INTEGER NOT NULL, \"duration_ms\" INTEGER NOT NULL)";
+const CREATE_LEDGER: &str = migrate_engine::ledger::CREATE;
 
-const INSERT_LEDGER_ROW: &str = "INSERT INTO \"__schema_migrations\" (\"idx\", \"tag\", \"hash\", \"chain\", \
-     \"applied_at\", \"duration_ms\") VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const INSERT_LEDGER_ROW: &str = migrate_engine::ledger::INSERT_ROW;
 
 const MIN_SQLITE: i32 = 3_035_005;
 
