@@ -3,10 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::convert::{self, converted, literal_converts, row_label};
 use super::render::has_hidden_rowid;
 use super::sql::{mentions, normalise, normalise_renamed, quote_ident as q};
 use super::{
     DbObject, Finding, Guard, ObjectKind, Plan, PlanInput, Rebuild, RebuildSummary, Severity, Step,
+    ValueOrigin,
 };
 use crate::model::{Column, DefaultValue, FkAction, ForeignKey, Index, Schema, SqlType, Table};
 
@@ -305,6 +307,9 @@ impl<'a> Cx<'a> {
                 if let Some(e) = &c.backfill {
                     exprs.push((format!("column {} backfill", c.name), e));
                 }
+                if let Some(e) = &c.convert {
+                    exprs.push((format!("column {} convert", c.name), e));
+                }
             }
             for ch in &t.checks {
                 exprs.push(("check".to_string(), &ch.expr));
@@ -315,10 +320,10 @@ impl<'a> Cx<'a> {
                 }
             }
             for (what, e) in exprs {
-                // A backfill runs over the old table and may use subqueries: any table or column
-                // name of either schema is fine there.
+                // A backfill or convert runs over the old table and may use subqueries: any table
+                // or column name of either schema is fine there.
                 let known = |name: &str| {
-                    if what.ends_with("backfill") {
+                    if what.ends_with("backfill") || what.ends_with("convert") {
                         all_names.contains(&name.to_ascii_lowercase())
                     } else {
                         t.columns.iter().any(|c| c.name.eq_ignore_ascii_case(name))
@@ -676,6 +681,25 @@ impl<'a> Cx<'a> {
         name
     }
 
+    /// L2: a literal `backfill` or `convert` whose value cannot convert to the column's type
+    /// (`backfill = "'x'"` on an INTEGER column) would fail every row it fills: an error now.
+    fn lint_literal_value(&mut self, t: &str, c: &Column, value: &str, attr: &str) {
+        if literal_converts(value, c.ty) == Some(false) {
+            self.error(
+                "L2",
+                format!(
+                    "table {t}: column {}: #[column({attr} = \"{}\")] gives {}, which does not convert exactly to \
+                     {}, so the migration would fail on every row: give a {} value",
+                    c.name,
+                    super::sql::strip_outer_parens(value),
+                    super::sql::strip_outer_parens(value),
+                    c.ty.as_sql(),
+                    c.ty.as_sql()
+                ),
+            );
+        }
+    }
+
     #[allow(clippy::too_many_lines)]
     fn kept_table(&mut self, i: usize) {
         let d = &self.diffs[i];
@@ -725,22 +749,45 @@ impl<'a> Cx<'a> {
                     );
                 }
             }
-            // A new type, or a table becoming STRICT (whose columns then refuse other types):
-            // every value must convert exactly; STRICT tables get the converted value.
-            if (oc.ty != nc.ty || (n.strict && !o.strict)) && nc.ty != SqlType::Any {
+            // A new type, or a table becoming STRICT: the copy stores every value (or what
+            // `convert` computes from the old row) converted, so each old row gets the new
+            // type's storage class, and a value that does not convert exactly fails the
+            // migration.
+            if oc.ty != nc.ty || (n.strict && !o.strict) {
+                let (value, origin) = match &nc.convert {
+                    Some(c) => (format!("({c})"), ValueOrigin::Convert),
+                    None => (expr.clone(), ValueOrigin::Stored),
+                };
+                self.lint_literal_value(&t, nc, &value, "convert");
                 guards.push(Guard::Convert {
                     column: nc.name.clone(),
-                    source: oc.name.clone(),
+                    value: value.clone(),
+                    origin,
                     to: nc.ty,
+                    only_where: None,
                 });
-                if n.strict {
-                    expr = format!("CAST({expr} AS {})", nc.ty.as_sql());
-                }
+                expr = converted(&value, nc.ty);
+            } else if let Some(c) = &nc.convert {
+                self.error(
+                    "L2",
+                    format!(
+                        "table {t}: column {} has #[column(convert = \"{c}\")] but its type does not change \
+                         (it stays {}): remove convert, which only applies to the migration that changes the \
+                         column's type",
+                        nc.name,
+                        nc.ty.as_sql()
+                    ),
+                );
             }
             if oc.nullable && !nc.nullable {
                 changed = true;
                 if let Some(b) = &nc.backfill {
-                    expr = format!("coalesce({expr}, ({b}))");
+                    let value = format!("({b})");
+                    self.lint_literal_value(&t, nc, &value, "backfill");
+                    let only = Some(format!("{expr} IS NULL"));
+                    let (fill, guard) = convert::backfill(&nc.name, value, nc.ty, only);
+                    guards.extend(guard);
+                    expr = format!("coalesce({expr}, {fill})");
                     self.warn(
                         "L3",
                         format!("table {t}: column {} becomes NOT NULL; existing NULLs get the backfill", nc.name),
@@ -799,12 +846,8 @@ impl<'a> Cx<'a> {
             {
                 guards.push(Guard::NotNull { column: nc.name.clone(), expr: expr.clone() });
             }
-            if nc.unique && !oc.unique && oc.ty == nc.ty {
-                guards.push(Guard::Unique {
-                    columns: vec![nc.name.clone()],
-                    exprs: vec![expr.clone()],
-                    constraint: "UNIQUE",
-                });
+            if nc.unique && !oc.unique {
+                guards.push(Guard::Unique { columns: vec![nc.name.clone()], constraint: "UNIQUE" });
             }
             copy.push((nc.name.clone(), expr));
         }
@@ -910,15 +953,28 @@ impl<'a> Cx<'a> {
                     || (fks.len() == 1
                         && fks[0].columns.len() == 1
                         && is_null_default(nc.default.as_ref())));
+            if let Some(c) = &nc.convert {
+                self.error(
+                    "L2",
+                    format!(
+                        "table {t}: new column {} has #[column(convert = \"{c}\")], but a new column has no old \
+                         values to convert: remove convert (use backfill to fill existing rows)",
+                        nc.name
+                    ),
+                );
+            }
             if let Some(b) = &nc.backfill {
-                copy.push((nc.name.clone(), format!("({b})")));
+                let value = format!("({b})");
+                self.lint_literal_value(&t, nc, &value, "backfill");
+                let (fill, guard) = convert::backfill(&nc.name, value.clone(), nc.ty, None);
+                guards.extend(guard);
+                copy.push((nc.name.clone(), fill));
                 if !nc.nullable && !is_non_null_literal(b) {
-                    guards.push(Guard::NotNull { column: nc.name.clone(), expr: format!("({b})") });
+                    guards.push(Guard::NotNull { column: nc.name.clone(), expr: value });
                 }
                 if nc.unique {
                     guards.push(Guard::Unique {
                         columns: vec![nc.name.clone()],
-                        exprs: vec![format!("({b})")],
                         constraint: "UNIQUE",
                     });
                 }
@@ -1060,6 +1116,16 @@ impl<'a> Cx<'a> {
             }
         }
 
+        // SQLite refuses ALTER TABLE ADD, DROP and RENAME COLUMN of a column named rowid, oid
+        // or _rowid_ on a rowid table ("cannot add rowid alias"): such a change rebuilds.
+        let rowid_name =
+            |c: &str| ["rowid", "oid", "_rowid_"].iter().any(|a| a.eq_ignore_ascii_case(c));
+        if !o.without_rowid
+            && (added.iter().chain(&dropped).any(|c| rowid_name(&c.name))
+                || renames.iter().any(|(f, to)| rowid_name(f) || rowid_name(to)))
+        {
+            rebuild = true;
+        }
         let changed = rebuild
             || !renames.is_empty()
             || !added.is_empty()
@@ -1101,30 +1167,22 @@ impl<'a> Cx<'a> {
         }
 
         // Rebuild.
-        // Readable CHECK errors when the copy moves every value unchanged.
-        let plain_copy = renames.is_empty()
-            && (o.strict || !n.strict)
-            && matched.iter().all(|(oc, nc)| oc.ty == nc.ty && (nc.nullable || !oc.nullable));
-        if plain_copy {
-            for (column, expr) in new_checks {
-                if !added.iter().any(|a| mentions(&expr, &a.name)) {
-                    guards.push(Guard::Check { column, expr });
-                }
+        // Readable CHECK errors, over the copied values (converted, renamed, backfilled); a
+        // CHECK on a new column that takes its default is left to SQLite.
+        for (column, expr) in new_checks {
+            let uncopied = added
+                .iter()
+                .any(|a| mentions(&expr, &a.name) && !copy.iter().any(|(c, _)| c == &a.name));
+            if !uncopied {
+                guards.push(Guard::Check { column, expr });
             }
         }
-        if pk_old != n.primary_key && !n.primary_key.is_empty() {
-            let exprs: Vec<Option<String>> = n
-                .primary_key
-                .iter()
-                .map(|c| copy.iter().find(|(n, _)| n == c).map(|(_, e)| e.clone()))
-                .collect();
-            if exprs.iter().all(Option::is_some) {
-                guards.push(Guard::Unique {
-                    columns: n.primary_key.clone(),
-                    exprs: exprs.into_iter().flatten().collect(),
-                    constraint: "PRIMARY KEY",
-                });
-            }
+        if pk_old != n.primary_key
+            && !n.primary_key.is_empty()
+            && n.primary_key.iter().all(|c| copy.iter().any(|(n, _)| n == c))
+        {
+            guards
+                .push(Guard::Unique { columns: n.primary_key.clone(), constraint: "PRIMARY KEY" });
         }
         let dependents = self.dependents_of(&t, &o.name);
         for dep in &dependents {
@@ -1236,6 +1294,7 @@ impl<'a> Cx<'a> {
             copy,
             copy_rowid,
             guards,
+            row_label: row_label(o),
             keep_sequence,
             dependents,
             summary,
