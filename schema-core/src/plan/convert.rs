@@ -72,7 +72,16 @@ pub fn inexact(e: &str, ty: SqlType) -> Option<String> {
         ],
         SqlType::Text | SqlType::Blob => vec![("real", real_via_text)],
         SqlType::Numeric => {
-            let numeric_text = |t: &str| format!("CAST(CAST({t} AS NUMERIC) AS TEXT) IS NOT {t}");
+            // NUMERIC stores an integer text as an integer, and a real as an integer when it is
+            // one (`'2.0'` would come back as `'2'`): exact only for integer texts and for
+            // reals' texts that are no integer.
+            let numeric_text = |t: &str| {
+                format!(
+                    "NOT ({} OR ({} AND CAST({t} AS REAL) <> CAST(CAST({t} AS REAL) AS INTEGER)))",
+                    int_text(t),
+                    real_text(t)
+                )
+            };
             vec![("text", numeric_text(e)), ("blob", numeric_text(&text_of_e))]
         }
     };
