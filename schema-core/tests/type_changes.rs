@@ -635,3 +635,112 @@ fn guard_messages_when_every_rowid_alias_is_a_column() {
     let e = r.unwrap_err();
     assert!(e.contains("value 'abc' does not convert exactly (a row)"), "{e}");
 }
+
+/// What the build's proof on representative rows does (the lead wires it into
+/// `build/replay.rs::prove`): the old schema's `sample_rows` inserted into a copy with foreign
+/// keys off, then the migration applied with the runner's protocol; its failure sorted by
+/// `classify_failure`.
+fn prove_on_samples(old: &Schema, new: &Schema, kinds: &[SampleKind]) -> Result<(), String> {
+    let conn = fresh(old, &[]);
+    conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    for row in sample_rows(old).iter().filter(|r| kinds.contains(&r.kind)) {
+        let _ = conn.execute_batch(&row.sql);
+    }
+    let p = plan_for(&conn, old, new, &[]).map_err(|f| format!("{f:?}"))?;
+    apply(&conn, &p.render())
+}
+
+use schema_core::plan::{FailureKind, SampleKind, classify_failure, sample_rows};
+
+/// Deliver 5: sample rows of every storage class fit the old tables (keys distinct, foreign
+/// keys pointing at sample parents, STRICT columns only their class).
+#[test]
+fn sample_rows_fit_the_old_schema() {
+    let parent = table("p", vec![col("id", SqlType::Integer), col("code", SqlType::Text).unique()])
+        .pk(&["id"]);
+    let child = table(
+        "c",
+        vec![
+            col("k", SqlType::Text),
+            col("p_id", SqlType::Integer),
+            col("q", SqlType::Integer).null(),
+            col("r", SqlType::Real).null(),
+            col("b", SqlType::Blob).null(),
+        ],
+    )
+    .pk(&["k"])
+    .without_rowid()
+    .fk(&["p_id"], "p", &["id"], None);
+    let strict =
+        table("s", vec![col("n", SqlType::Integer), col("any", SqlType::Any).null()]).strict();
+    let s = schema(vec![parent, child, strict]);
+    let conn = fresh(&s, &[]);
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    let rows = sample_rows(&s);
+    for r in &rows {
+        conn.execute_batch(&r.sql).unwrap_or_else(|e| panic!("{e}: {}", r.sql));
+        assert_eq!(conn.changes(), 1, "{}", r.sql);
+    }
+    assert!(fk_violations(&conn).unwrap().is_empty());
+    // Every storage class reaches the non-STRICT child's columns, only integers the STRICT n.
+    let classes = |sql: &str| -> Vec<String> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(
+        classes("SELECT DISTINCT typeof(q) FROM c ORDER BY 1"),
+        ["blob", "integer", "null", "real", "text"]
+    );
+    assert_eq!(
+        classes("SELECT DISTINCT typeof(r) FROM c ORDER BY 1"),
+        ["blob", "null", "real", "text"]
+    );
+    assert_eq!(classes("SELECT DISTINCT typeof(n) FROM s"), ["integer"]);
+    assert_eq!(
+        classes("SELECT DISTINCT typeof(\"any\") FROM s ORDER BY 1"),
+        ["blob", "integer", "null", "real", "text"]
+    );
+    assert!(rows.iter().any(|r| r.kind == SampleKind::OtherClass));
+}
+
+/// Deliver 5: a migration that passes on the (empty) replayed database but fails on users'
+/// rows with a raw SQLite error is caught by the proof on sample rows: a new column whose
+/// CHECK its default violates.
+#[test]
+fn the_proof_on_sample_rows_finds_what_the_empty_database_hides() {
+    let v1 = schema(vec![
+        table("t", vec![col("id", SqlType::Integer), col("a", SqlType::Integer)]).pk(&["id"]),
+    ]);
+    let v2 = schema(vec![
+        table(
+            "t",
+            vec![
+                col("id", SqlType::Integer),
+                col("a", SqlType::Integer),
+                col("b", SqlType::Integer).default("0").check("b > 0"),
+            ],
+        )
+        .pk(&["id"]),
+    ]);
+    prove_on_samples(&v1, &v2, &[]).unwrap();
+    let e = prove_on_samples(&v1, &v2, &[SampleKind::Typed]).unwrap_err();
+    assert_eq!(classify_failure(&e), FailureKind::Raw, "{e}");
+
+    // A non-literal wrong-type backfill on a STRICT column: a guard naming the backfill.
+    let (v1, v2) = strict_counter("lower('X')");
+    prove_on_samples(&v1, &v2, &[]).unwrap();
+    let e = prove_on_samples(&v1, &v2, &[SampleKind::Typed]).unwrap_err();
+    assert_eq!(classify_failure(&e), FailureKind::Expression, "{e}");
+
+    // A type change that the odd storage classes fail is the user's data, not a build error;
+    // the typed rows alone go through.
+    let v1 = one_column(SqlType::Integer, false);
+    let v2 = one_column(SqlType::Real, false);
+    prove_on_samples(&v1, &v2, &[SampleKind::Typed]).unwrap();
+    let e = prove_on_samples(&v1, &v2, &[SampleKind::Typed, SampleKind::OtherClass]).unwrap_err();
+    assert_eq!(classify_failure(&e), FailureKind::Data, "{e}");
+}
