@@ -647,7 +647,8 @@ fn prove_on_samples(old: &Schema, new: &Schema, kinds: &[SampleKind]) -> Result<
         let _ = conn.execute_batch(&row.sql);
     }
     let p = plan_for(&conn, old, new, &[]).map_err(|f| format!("{f:?}"))?;
-    apply(&conn, &p.render())
+    // `classify_failure` reads SQLite's message alone, not the statement `apply` appends.
+    apply(&conn, &p.render()).map_err(|e| e.split(" (in ").next().unwrap_or_default().to_string())
 }
 
 use schema_core::plan::{FailureKind, SampleKind, classify_failure, sample_rows};
@@ -707,27 +708,41 @@ fn sample_rows_fit_the_old_schema() {
     assert!(rows.iter().any(|r| r.kind == SampleKind::OtherClass));
 }
 
-/// Deliver 5: a migration that passes on the (empty) replayed database but fails on users'
-/// rows with a raw SQLite error is caught by the proof on sample rows: a new column whose
-/// CHECK its default violates.
+/// A new column whose default violates its CHECK: a guard naming column, value and row (it
+/// was ALTER TABLE ADD COLUMN's bare "CHECK constraint failed").
 #[test]
-fn the_proof_on_sample_rows_finds_what_the_empty_database_hides() {
-    let v1 = schema(vec![
-        table("t", vec![col("id", SqlType::Integer), col("a", SqlType::Integer)]).pk(&["id"]),
-    ]);
+fn a_new_column_whose_default_violates_its_check() {
+    let v1 = schema(vec![table("t", vec![col("id", SqlType::Integer)]).pk(&["id"])]);
     let v2 = schema(vec![
         table(
             "t",
             vec![
                 col("id", SqlType::Integer),
-                col("a", SqlType::Integer),
                 col("b", SqlType::Integer).default("0").check("b > 0"),
             ],
         )
         .pk(&["id"]),
     ]);
+    let (_, _, r) = run(&v1, &v2, &["INSERT INTO t VALUES (4)"]);
+    let e = r.unwrap_err();
+    assert!(
+        e.contains("table \"t\" column \"b\": value 0 violates the new CHECK (b > 0) (the row with \"id\" = 4)"),
+        "{e}"
+    );
+    let (conn, _, r) = run(&v1, &v2, &[]);
+    r.unwrap();
+    assert_eq!(count(&conn, "SELECT count(*) FROM t"), 0);
+}
+
+/// Deliver 5: a migration that passes on the (empty) replayed database but fails on users'
+/// rows with a raw SQLite error is caught by the proof on sample rows: a backfill that
+/// overflows when it runs.
+#[test]
+fn the_proof_on_sample_rows_finds_what_the_empty_database_hides() {
+    let (v1, v2) = strict_counter("abs(-9223372036854775807 - \"id\")");
     prove_on_samples(&v1, &v2, &[]).unwrap();
     let e = prove_on_samples(&v1, &v2, &[SampleKind::Typed]).unwrap_err();
+    assert!(e.contains("integer overflow"), "{e}");
     assert_eq!(classify_failure(&e), FailureKind::Raw, "{e}");
 
     // A non-literal wrong-type backfill on a STRICT column: a guard naming the backfill.

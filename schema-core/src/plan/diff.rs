@@ -944,7 +944,13 @@ impl<'a> Cx<'a> {
                     ),
                 );
             }
+            // A CHECK on a new column rebuilds, so its guard names a violating row (ADD COLUMN
+            // would fail with SQLite's bare "CHECK constraint failed").
+            if let Some(e) = &nc.check {
+                new_checks.push((Some(nc.name.clone()), e.clone()));
+            }
             let in_place = nc.backfill.is_none()
+                && nc.check.is_none()
                 && !nc.unique
                 && !n.primary_key.contains(&nc.name)
                 && nc.default.as_ref().is_none_or(DefaultValue::is_constant)
@@ -1167,15 +1173,10 @@ impl<'a> Cx<'a> {
         }
 
         // Rebuild.
-        // Readable CHECK errors, over the copied values (converted, renamed, backfilled); a
-        // CHECK on a new column that takes its default is left to SQLite.
+        // Readable CHECK errors, over the values the new table gets (converted, renamed,
+        // backfilled, defaulted).
         for (column, expr) in new_checks {
-            let uncopied = added
-                .iter()
-                .any(|a| mentions(&expr, &a.name) && !copy.iter().any(|(c, _)| c == &a.name));
-            if !uncopied {
-                guards.push(Guard::Check { column, expr });
-            }
+            guards.push(Guard::Check { column, expr });
         }
         if pk_old != n.primary_key
             && !n.primary_key.is_empty()

@@ -35,7 +35,7 @@
 //!   CHECK (..)`; the same text for a fresh create and inside a rebuild.
 //! - `CREATE [UNIQUE] INDEX "i" ON "t" (..) [WHERE ..];` and `DROP INDEX "i";`
 //! - `ALTER TABLE "t" ADD COLUMN <def> [REFERENCES ..];` only when safe whatever the data
-//!   (nullable or a non-NULL literal default; no UNIQUE, no key, no expression default; a new
+//!   (nullable or a non-NULL literal default; no UNIQUE, no CHECK, no key, no expression default; a new
 //!   foreign-key column only with a NULL default).
 //! - `ALTER TABLE "t" DROP COLUMN "c";` only when the column is in no key, UNIQUE, CHECK of
 //!   another column or the table, foreign key (either side); its indexes are dropped first.

@@ -159,9 +159,21 @@ fn guard_insert(message: &str, from: &str, cond: &str) -> String {
 
 /// The copied values as a table: `(SELECT <copy expr> AS "<new column>", .., <row label> AS
 /// "__godwit_row" FROM "<old>") AS "<table>"`, so guards about the new values (CHECK, UNIQUE)
-/// see exactly what the new table gets, under the new names.
+/// see exactly what the new table gets, under the new names (a column the copy leaves out
+/// gets its default).
 fn copied_values(r: &Rebuild) -> String {
-    let mut cols: Vec<String> = r.copy.iter().map(|(c, e)| format!("{e} AS {}", q(c))).collect();
+    let mut cols: Vec<String> = r
+        .table
+        .columns
+        .iter()
+        .map(|c| match r.copy.iter().find(|(n, _)| n == &c.name) {
+            Some((_, e)) => format!("{e} AS {}", q(&c.name)),
+            None => {
+                let d = c.default.as_ref().map_or_else(|| "NULL".to_string(), default_sql);
+                format!("{d} AS {}", q(&c.name))
+            }
+        })
+        .collect();
     cols.push(format!("{} AS \"__godwit_row\"", r.row_label));
     format!("(SELECT {} FROM {}) AS {}", cols.join(", "), q(&r.table.name), q(&r.table.name))
 }

@@ -66,7 +66,8 @@ pub enum FailureKind {
     Raw,
 }
 
-/// Sorts the error message of a migration that failed on sample rows.
+/// Sorts the error message of a migration that failed on sample rows: SQLite's message alone
+/// (a guard's `RAISE` text), without the failing statement, which holds the guards' text.
 ///
 /// ```
 /// use schema_core::plan::{FailureKind, classify_failure};
