@@ -409,6 +409,13 @@ fn convert_without_a_type_change_is_refused() {
         .push(with_convert(col("n", SqlType::Text).null(), "1"));
     let e = errors(&plan_err(&v1, &v3)).join("\n");
     assert!(e.contains("new column n has #[column(convert"), "{e}");
+    // Left behind after its migration, with nothing else changing (the build plans nothing):
+    // unused_converts names it.
+    let f = schema_core::plan::unused_converts(&v1, &v2);
+    assert_eq!(f.len(), 1);
+    assert!(f[0].message.contains("column at has #[column(convert"), "{f:?}");
+    let v4 = events(SqlType::Text, with_convert(col("at", SqlType::Text), "datetime(\"at\")"));
+    assert!(schema_core::plan::unused_converts(&v1, &v4).is_empty());
 }
 
 /// Problem 8: a new CHECK plus a type change names table, column, value and row (it was the

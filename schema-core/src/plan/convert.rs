@@ -7,8 +7,9 @@
 //! integer becomes REAL only when the real equals it (`2^53 + 1` does not), and text is
 //! compared in its text form (`'012'` and `'9223372036854775808'` are not integers).
 
+use super::Finding;
 use super::sql::{quote_ident as q, quote_str};
-use crate::model::{SqlType, Table};
+use crate::model::{Column, Schema, SqlType, Table};
 
 /// The value a column of type `ty` gets from the SQL expression `value`: `CAST(value AS ty)`,
 /// which yields the type's storage class for every non-NULL value (NUMERIC: integer or real),
@@ -26,6 +27,63 @@ pub fn converted(value: &str, ty: SqlType) -> String {
         SqlType::Any => value.to_string(),
         _ => format!("CAST({value} AS {})", ty.as_sql()),
     }
+}
+
+/// The L2 error for a `convert` on a column whose type does not change.
+pub(super) fn unused_convert(table: &str, c: &Column) -> Finding {
+    Finding::error(
+        "L2",
+        format!(
+            "table {table}: column {} has #[column(convert = \"{}\")] but its type does not change (it \
+             stays {}): remove convert, which only applies to the migration that changes the column's type",
+            c.name,
+            c.convert.as_deref().unwrap_or_default(),
+            c.ty.as_sql()
+        ),
+    )
+}
+
+/// The `convert` attributes of `new` that no type change against `old` uses: one L2 error
+/// each. [`plan`](super::plan) reports them too, but the build runs no plan when the schema
+/// did not change, which is exactly when a `convert` left behind after its migration was
+/// generated goes unseen; call this then.
+///
+/// ```
+/// use schema_core::model::{Column, Schema, SqlType, Table};
+/// use schema_core::plan::unused_converts;
+/// let mut t = Table::new("t");
+/// t.columns.push(Column::new("at", SqlType::Text));
+/// let mut old = Schema::default();
+/// old.insert(t.clone());
+/// t.columns[0].convert = Some("datetime(\"at\")".into());
+/// let mut new = Schema::default();
+/// new.insert(t);
+/// assert!(unused_converts(&old, &new)[0].message.contains("remove convert"));
+/// ```
+#[must_use]
+pub fn unused_converts(old: &Schema, new: &Schema) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for nt in new.tables.values() {
+        let ot =
+            old.table(&nt.name).or_else(|| nt.renamed_from.as_deref().and_then(|f| old.table(f)));
+        for nc in nt.columns.iter().filter(|c| c.convert.is_some()) {
+            let oc = ot.and_then(|ot| {
+                nc.renamed_from
+                    .as_deref()
+                    .filter(|_| ot.column(&nc.name).is_none())
+                    .and_then(|f| ot.column(f))
+                    .or_else(|| ot.column(&nc.name))
+            });
+            let used = match (ot, oc) {
+                (Some(ot), Some(oc)) => oc.ty != nc.ty || (nt.strict && !ot.strict),
+                _ => false,
+            };
+            if !used {
+                out.push(unused_convert(&nt.name, nc));
+            }
+        }
+    }
+    out
 }
 
 /// An SQL condition that is true when the value of the SQL expression `e` does not convert
@@ -211,6 +269,26 @@ fn utf8_replacements() -> Vec<(String, String)> {
     out
 }
 
+/// Whether the SQL expression can give a blob: not when the old STRICT column it reads holds
+/// another type, nor when it is a concatenation (`'user' || "id"`, text or NULL).
+pub(super) fn may_be_blob(e: &str, strict_from: Option<SqlType>) -> bool {
+    use super::sql::{strip_outer_parens, tokenize};
+    if let Some(ty) = strict_from {
+        return matches!(ty, SqlType::Blob | SqlType::Any);
+    }
+    let mut depth = 0usize;
+    for t in tokenize(strip_outer_parens(e)) {
+        if t.is_punct("(") {
+            depth += 1;
+        } else if t.is_punct(")") {
+            depth = depth.saturating_sub(1);
+        } else if depth == 0 && t.is_punct("||") {
+            return false;
+        }
+    }
+    true
+}
+
 /// An SQL condition, true when the blob `e` is not valid UTF-8: `<e as text after the
 /// replacements> GLOB '*[<markers>]*'` (nested `replace()` calls, linear in the blob's size
 /// per replacement; NUL became `x`, so GLOB sees the whole text).
@@ -266,6 +344,7 @@ pub(super) fn backfill(
         origin: super::ValueOrigin::Backfill,
         to,
         only_where,
+        strict_from: None,
     };
     (expr, Some(guard))
 }

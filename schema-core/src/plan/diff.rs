@@ -765,19 +765,11 @@ impl<'a> Cx<'a> {
                     origin,
                     to: nc.ty,
                     only_where: None,
+                    strict_from: (o.strict && origin == ValueOrigin::Stored).then_some(oc.ty),
                 });
                 expr = converted(&value, nc.ty);
-            } else if let Some(c) = &nc.convert {
-                self.error(
-                    "L2",
-                    format!(
-                        "table {t}: column {} has #[column(convert = \"{c}\")] but its type does not change \
-                         (it stays {}): remove convert, which only applies to the migration that changes the \
-                         column's type",
-                        nc.name,
-                        nc.ty.as_sql()
-                    ),
-                );
+            } else if nc.convert.is_some() {
+                self.findings.push(convert::unused_convert(&t, nc));
             }
             if oc.nullable && !nc.nullable {
                 changed = true;

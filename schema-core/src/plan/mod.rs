@@ -79,7 +79,7 @@ use std::fmt;
 
 use crate::model::{Column, Index, Schema, SqlType, Table};
 
-pub use convert::{converted, inexact, literal_converts, row_label};
+pub use convert::{converted, inexact, literal_converts, row_label, unused_converts};
 pub use diff::plan;
 pub use sample::{FailureKind, SampleKind, SampleRow, SampleValue, classify_failure, sample_rows};
 
@@ -287,6 +287,9 @@ pub enum Guard {
         /// Only rows matching this SQL condition over the old table are checked (a backfill of
         /// a nullable column only fills its NULLs).
         only_where: Option<String>,
+        /// The old column's type when the old table is STRICT and `value` is its stored value:
+        /// every value then has that type's storage class (no blob needs the UTF-8 check).
+        strict_from: Option<SqlType>,
     },
     /// The copy expression of a NOT NULL column never gives NULL (a backfill that yields NULL).
     NotNull {

@@ -184,7 +184,7 @@ fn guard(r: &Rebuild, g: &Guard) -> Vec<String> {
     let from = q(table);
     let row = format!("' (' || {} || ')'", r.row_label);
     match g {
-        Guard::Convert { column, value, origin, to, only_where } => {
+        Guard::Convert { column, value, origin, to, only_where, strict_from } => {
             let (what, fix) = match origin {
                 ValueOrigin::Stored => (
                     String::new(),
@@ -225,7 +225,7 @@ fn guard(r: &Rebuild, g: &Guard) -> Vec<String> {
             if let Some(cond) = convert::inexact(value, *to) {
                 out.push(guard_insert(&message("does not convert exactly"), &from, &filter(cond)));
             }
-            if *to == SqlType::Text {
+            if *to == SqlType::Text && convert::may_be_blob(value, *strict_from) {
                 let cond = format!("typeof({value}) = 'blob' AND {}", convert::utf8_invalid(value));
                 out.push(guard_insert(
                     &message("does not convert exactly: it is not valid UTF-8"),
