@@ -501,7 +501,7 @@ fn a_wrong_type_strict_backfill_names_the_backfill() {
     let e = r.unwrap_err();
     assert!(
         e.contains("value 'x' (computed by #[column(backfill)]) does not convert exactly")
-            && e.contains("fix #[column(backfill = \"..\")] on n to give a INTEGER value"),
+            && e.contains("fix #[column(backfill = \"..\")] on n to give values of type INTEGER"),
         "{e}"
     );
     // A text that is an integer is stored as one.

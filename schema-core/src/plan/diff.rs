@@ -689,7 +689,7 @@ impl<'a> Cx<'a> {
                 "L2",
                 format!(
                     "table {t}: column {}: #[column({attr} = \"{}\")] gives {}, which does not convert exactly to \
-                     {}, so the migration would fail on every row: give a {} value",
+                     {}, so the migration would fail on every row: give a value of type {}",
                     c.name,
                     super::sql::strip_outer_parens(value),
                     super::sql::strip_outer_parens(value),

@@ -200,7 +200,7 @@ fn guard(r: &Rebuild, g: &Guard) -> Vec<String> {
                 ValueOrigin::Backfill => (
                     " (computed by #[column(backfill)])".to_string(),
                     format!(
-                        "fix #[column(backfill = \"..\")] on {column} to give a {} value",
+                        "fix #[column(backfill = \"..\")] on {column} to give values of type {}",
                         to.as_sql()
                     ),
                 ),
