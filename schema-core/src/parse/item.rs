@@ -348,6 +348,9 @@ fn field<'a>(cx: &Ctxt, field: &'a syn::Field, strict: bool) -> FieldInfo<'a> {
             column.backfill = non_empty(cx, lit, "backfill");
         }
     }
+    if let Some(lit) = &attrs.convert {
+        column.convert = non_empty(cx, lit, "convert");
+    }
     if let Some(lit) = &attrs.check {
         column.check = non_empty(cx, lit, "check");
     }

@@ -33,6 +33,12 @@
 //!   `default_sql = "<SQL expression>"`, not both;
 //! - `backfill = "<SQL expression>"` (NOT NULL fields only; fills existing rows when the column
 //!   is added or becomes NOT NULL, never the default);
+//! - `convert = "<SQL expression>"`: in the migration that changes the field's type, the new
+//!   value computed from the old row (old column names; `datetime("created_at", 'unixepoch')`
+//!   turns epoch seconds into a timestamp text). Without it the old value is converted
+//!   exactly or the migration fails naming it; the result of `convert` must convert exactly
+//!   too. Never stored in a snapshot; on a column whose type does not change it is a build
+//!   error (remove it once its migration is generated);
 //! - `sql_type = "INTEGER" | "REAL" | "TEXT" | "BLOB" | "NUMERIC" | "ANY"` (any ASCII case;
 //!   `ANY` only in a `strict` table, `NUMERIC` not in one; other names such as `STRING` or
 //!   `VARCHAR` are rejected with the affinity SQLite would give them);
