@@ -810,3 +810,80 @@ fn a_rebuild_that_renames_a_column_a_view_uses_recreates_the_view_with_the_new_n
     );
     assert_eq!(dir.run().unwrap().generated, None);
 }
+
+fn counters(field: &str) -> String {
+    format!(
+        "use migrate_runtime::Table;\n\n#[derive(Table)]\n#[table(name = \"counters\", strict)]\npub struct Counter {{\n    \
+         #[column(primary_key)]\n    pub id: i64,\n{field}}}\n\nmigrate_runtime::include_db!();\n"
+    )
+}
+
+/// Deliver 5: the replayed database has no rows, so a backfill that fails only when it runs
+/// (here an integer overflow on every row whose id is positive) passed the build and failed on
+/// every user's database with SQLite's bare "integer overflow". The proof on representative
+/// rows of the old table fails the build naming the backfill, and writes nothing.
+#[test]
+fn a_backfill_that_fails_on_rows_the_replay_lacks_fails_the_build_naming_it() {
+    let dir = Dir::new(&counters(""));
+    dir.run().unwrap();
+    let before = dir.files();
+    let backfill = "abs(-9223372036854775807 - \\\"id\\\")";
+    dir.write(
+        "src/schema.rs",
+        &counters(&format!("    #[column(backfill = \"{backfill}\")]\n    pub n: i64,\n")),
+    );
+    let err = dir.run().unwrap_err();
+    assert!(matches!(err, Error::SampleProofFailed { .. }), "{err:?}");
+    let report = err.report();
+    assert!(
+        report.contains("fails at statement")
+            && report.contains("rows of each column's own type")
+            && report.contains(
+                "#[column(backfill = \"abs(-9223372036854775807 - \\\"id\\\")\")] on counters.n"
+            )
+            && report.contains("caused by: integer overflow"),
+        "{report}"
+    );
+    assert_eq!(dir.files(), before, "nothing is written");
+    // A backfill that fits every row goes through.
+    dir.write("src/schema.rs", &counters("    #[column(backfill = \"0\")]\n    pub n: i64,\n"));
+    assert!(dir.run().unwrap().generated.is_some());
+}
+
+/// A backfill whose value a guard refuses on representative rows (a text for a STRICT
+/// INTEGER column, which SQLite cannot tell statically) is a warning naming the backfill: the
+/// migration is still written, the guard names the attribute on users' rows.
+#[test]
+fn a_backfill_a_guard_refuses_on_representative_rows_is_a_warning() {
+    let dir = Dir::new(&counters(""));
+    dir.run().unwrap();
+    dir.write(
+        "src/schema.rs",
+        &counters("    #[column(backfill = \"lower('X')\")]\n    pub n: i64,\n"),
+    );
+    let out = dir.run().unwrap();
+    assert!(out.generated.is_some());
+    let warning = out
+        .cargo_lines
+        .iter()
+        .find(|l| l.contains("fails on rows of each column's own type"))
+        .unwrap_or_else(|| panic!("no sample-row warning in {:#?}", out.cargo_lines));
+    assert!(warning.contains("fix #[column(backfill = \"..\")] on n"), "{warning}");
+}
+
+/// A `convert` left in the schema after its migration was generated is refused on the next
+/// build, whose schema did not change (no plan runs there).
+#[test]
+fn a_convert_left_behind_fails_the_unchanged_build() {
+    let dir = Dir::new(&users("    pub age: i64,\n"));
+    dir.run().unwrap();
+    dir.write(
+        "src/schema.rs",
+        &users("    #[column(convert = \"CAST(\\\"age\\\" AS TEXT)\")]\n    pub age: String,\n"),
+    );
+    assert!(dir.run().unwrap().generated.is_some());
+    let err = dir.run().unwrap_err().report();
+    assert!(err.contains("has #[column(convert") && err.contains("remove convert"), "{err}");
+    dir.write("src/schema.rs", &users("    pub age: String,\n"));
+    assert!(dir.run().unwrap().generated.is_none());
+}
