@@ -13,7 +13,8 @@
 //! ```
 //!
 //! What one run does, in order (nothing is written unless every step succeeds):
-//! 1. parses the schema file with the derive's parser;
+//! 1. parses the schema file and the modules it declares with the derive's parser, and refuses
+//!    a `#[derive(Table)]` struct elsewhere in the crate's `src/` (see `sources.rs`);
 //! 2. reads `migrations/` and `migrations/meta/` and checks the folder is whole and linear
 //!    ([`folder`]);
 //! 3. replays every migration into an in-memory SQLite, as the runtime applies them (foreign
@@ -58,6 +59,7 @@ pub mod format;
 mod generate;
 mod mode;
 pub mod replay;
+mod sources;
 
 use std::path::PathBuf;
 
