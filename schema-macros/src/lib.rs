@@ -8,10 +8,16 @@
 //! constant `COL` with one typed `migrate_runtime::Column` per field (`User::COL.email`), with
 //! the field's visibility. `COL` is the only name the derive adds to the struct's namespace.
 //!
-//! Every field type needs rusqlite's `FromSql` and `ToSql`; the built-in types have them.
+//! Every field type needs rusqlite's `FromSql` and `ToSql`; the built-in types have them
+//! (`u64` and `usize` with rusqlite's `fallible_uint` feature, which the error names).
+//!
+//! In a crate whose build script runs `schema_core::build`, a struct in `src/` that the build
+//! script did not parse (outside every schema file and the modules it declares) is a compile
+//! error: no migration would create its table.
 
 mod expand;
 mod fallback;
+mod seen;
 
 use proc_macro::TokenStream;
 
@@ -21,5 +27,7 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(Table, attributes(table, column, index, primary_key, check, foreign_key))]
 pub fn derive_table(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    expand::derive(&input).into()
+    let mut out = expand::derive(&input);
+    out.extend(seen::check(&input.ident));
+    out.into()
 }

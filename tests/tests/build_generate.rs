@@ -655,3 +655,29 @@ fn user_text_that_would_break_the_migration_file_is_refused_at_its_attribute() {
     let err = Dir::new(&name).run().unwrap_err().report();
     assert!(err.contains("the table name \"users\\n-- x\" contains a line break"), "{err}");
 }
+
+#[test]
+fn a_u64_field_without_rusqlite_s_fallible_uint_is_refused_before_anything_is_written() {
+    let fields = "    #[column(sql_type = \"INTEGER\")]\n    pub hits: u64,\n";
+    let dir = Dir::new(&users(fields));
+    dir.write("Cargo.toml", "[package]\nname = \"app\"\n\n[workspace]\n");
+    let err = dir.run().unwrap_err().report();
+    assert!(
+        err.contains(
+            "src/schema.rs:10:15: error: field `hits` is read and written through rusqlite's \
+             `fallible_uint` feature, which Cargo.toml does not enable"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("rusqlite = { version = \"0.43\", features = [\"fallible_uint\"] }"),
+        "{err}"
+    );
+    assert!(!dir.path().join("migrations").exists(), "nothing is written");
+
+    dir.write(
+        "Cargo.toml",
+        "[package]\nname = \"app\"\n\n[workspace]\n\n[dependencies]\nrusqlite = { version = \"0.43\", features = [\"fallible_uint\"] }\n",
+    );
+    assert_eq!(dir.run().unwrap().generated.as_deref(), Some("0000_create_users"));
+}

@@ -70,6 +70,7 @@ impl Generator {
         let located = schema_sources.parse()?;
         let new_schema = schema_sources.resolve(&located)?;
         sources::refuse_strays(&env.manifest_dir, &self.schema, &schema_sources)?;
+        sources::check_fallible_uint(&env.manifest_dir, &schema_sources, &located)?;
 
         // 2. The folder, 3. the replay.
         let folder = Folder::read(&dir)?;

@@ -601,3 +601,44 @@ pub(crate) fn seen_list(sources: &SchemaSources, located: &[Located]) -> String 
     out.push('\n');
     out
 }
+
+/// Refuses a `u64`/`usize` field when no manifest of the crate (its `Cargo.toml`, or one of
+/// the parent directories' up to the workspace root) names rusqlite's `fallible_uint` feature:
+/// the derive would then fail to compile, so the build must not write a migration first.
+///
+/// # Errors
+/// [`Error::Schema`] at the first such field, naming the feature.
+pub(crate) fn check_fallible_uint(
+    manifest_dir: &Path,
+    sources: &SchemaSources,
+    located: &[Located],
+) -> Result<(), Error> {
+    let wide = located.iter().find_map(|l| {
+        l.parsed.fields.iter().find(|f| parse::needs_fallible_uint(&f.ty)).map(|f| (l, f))
+    });
+    let Some((l, field)) = wide else { return Ok(()) };
+    let mut dir = Some(manifest_dir);
+    while let Some(d) = dir {
+        if let Ok(manifest) = fs::read_to_string(d.join("Cargo.toml")) {
+            if manifest.contains(parse::FALLIBLE_UINT_FEATURE) {
+                return Ok(());
+            }
+            if manifest.contains("[workspace]") {
+                break;
+            }
+        }
+        dir = d.parent();
+    }
+    let feature = parse::FALLIBLE_UINT_FEATURE;
+    let error = syn::Error::new(
+        field.ty.span(),
+        format_args!(
+            "field `{}` is read and written through rusqlite's `{feature}` feature, which \
+             Cargo.toml does not enable, so the derive would not compile; add to [dependencies]: \
+             rusqlite = {{ version = \"0.43\", features = [\"{feature}\"] }} (the rusqlite \
+             migrate-runtime uses), or use i64",
+            field.ident.unraw()
+        ),
+    );
+    Err(sources.files[l.file].error(error))
+}

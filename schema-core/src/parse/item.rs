@@ -242,8 +242,8 @@ fn check_name(cx: &Ctxt, span: Span, what: &str, name: &str) {
         cx.error_at(
             span,
             format_args!(
-                "the {what} name {name:?} {problem}, which would break the generated SQL and the \
-                 migration file's comments; remove it"
+                "the {what} name {name:?} {problem}; names are written into migration file \
+                 comments and build messages, one per line, so remove it"
             ),
         );
     } else if name.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("sqlite_")) {

@@ -112,6 +112,26 @@ use crate::model::{Schema, Table};
 
 pub use item::snake_case;
 
+/// The rusqlite feature that gives `u64` and `usize` their `FromSql` and `ToSql` (writing a
+/// value above `i64::MAX` then fails instead of wrapping).
+pub const FALLIBLE_UINT_FEATURE: &str = "fallible_uint";
+
+/// Whether a field of type `ty` (`u64`, `usize`, or either in an `Option`) is read and written
+/// through rusqlite's [`FALLIBLE_UINT_FEATURE`].
+///
+/// ```
+/// use schema_core::parse::needs_fallible_uint;
+/// assert!(needs_fallible_uint(&syn::parse_quote!(u64)));
+/// assert!(needs_fallible_uint(&syn::parse_quote!(Option<usize>)));
+/// assert!(!needs_fallible_uint(&syn::parse_quote!(u32)));
+/// ```
+#[must_use]
+pub fn needs_fallible_uint(ty: &syn::Type) -> bool {
+    let (_, inner) = ty::unwrap_option(ty);
+    matches!(inner, syn::Type::Path(p) if p.qself.is_none()
+        && (p.path.is_ident("u64") || p.path.is_ident("usize")))
+}
+
 /// The extension of the files in which the build script lists the structs it parsed:
 /// `$OUT_DIR/godwit/<Db>.tables`, one `<canonical path of the file>\t<struct name>` line per
 /// `#[derive(Table)]` struct. The derive refuses a struct that no such list names (when the
