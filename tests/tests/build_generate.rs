@@ -681,3 +681,13 @@ fn a_u64_field_without_rusqlite_s_fallible_uint_is_refused_before_anything_is_wr
     );
     assert_eq!(dir.run().unwrap().generated.as_deref(), Some("0000_create_users"));
 }
+
+#[test]
+fn a_cfg_module_whose_file_is_absent_is_skipped() {
+    let schema = users("").replace(
+        "migrate_runtime::include_db!();",
+        "#[cfg(feature = \"extras\")]\nmod extras;\n#[cfg(test)]\nmod tests {}\n\nmigrate_runtime::include_db!();",
+    );
+    let out = Dir::new(&schema).run().unwrap();
+    assert_eq!(out.generated.as_deref(), Some("0000_create_users"));
+}

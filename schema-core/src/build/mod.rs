@@ -30,7 +30,8 @@
 //! 6. writes `$OUT_DIR/godwit/<Db>.rs` for `migrate_runtime::include_db!` (only when its content
 //!    changed): every migration through `include_str!` with its hash and hash chain, and a
 //!    compile-time guard per `#[derive(Table)]` struct that the derive saw what the build script
-//!    parsed (a field behind `#[cfg]` fails the build).
+//!    parsed; and `$OUT_DIR/godwit/<Db>.tables`, the structs it parsed, against which the derive
+//!    refuses a struct in `src/` that no database's build saw.
 //!
 //! In check mode ([`Mode`]) steps 4 and 5 write nothing and fail the build instead, with the
 //! command to run locally.

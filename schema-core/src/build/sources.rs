@@ -106,6 +106,11 @@ impl SchemaSources {
         while i < files.len() {
             for decl in module_decls(&files[i], mod_rs[i]) {
                 let found = decl.candidates.iter().find(|(p, _)| p.is_file());
+                if found.is_none() && decl.under_cfg {
+                    // `#[cfg(..)] mod x;` whose file is absent: rustc only needs it when the
+                    // cfg holds, and a table in it would be refused anyway.
+                    continue;
+                }
                 let Some((path, is_mod_rs)) = found.cloned() else {
                     let tried: Vec<String> =
                         decl.candidates.iter().map(|(p, _)| shown(manifest_dir, p)).collect();

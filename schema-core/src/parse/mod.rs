@@ -282,7 +282,11 @@ pub fn parse_struct(input: &syn::DeriveInput) -> syn::Result<ParsedTable> {
 }
 
 /// Parses every item with `#[derive(.., Table, ..)]` in a source file, including those in
-/// inline `mod` blocks, in source order. `#[cfg]` attributes are not evaluated.
+/// inline `mod` blocks, in source order. `#[cfg]` cannot be evaluated here, so a `#[cfg]` on a
+/// table, on one of its fields or on an inline module holding tables, and a `#[cfg_attr]`
+/// carrying a schema attribute, are errors (the build script would plan another schema than
+/// the compiler builds). `mod name;` declarations are not followed (the build script follows
+/// them).
 ///
 /// # Errors
 /// A syntax error in the file, or the mistakes of every struct, combined.
