@@ -405,7 +405,19 @@ fn keyed(parsed: &ParsedTable, key: &[usize]) -> TokenStream {
         })
         .collect();
     let names: Vec<syn::Ident> = (0..key.len()).map(|i| format_ident!("__k{}", i)).collect();
-    let offsets = 0..key.len();
+    let binds: Vec<TokenStream> = key
+        .iter()
+        .zip(&names)
+        .enumerate()
+        .map(|(offset, (&k, name))| {
+            let ty = &parsed.fields[k].ty;
+            if needs_fallible_uint(ty) {
+                quote_spanned!(ty.span()=> __godwit_bind_wide::<#ty>(stmt, first + #offset, &#name)?;)
+            } else {
+                quote!(#rusqlite::Statement::raw_bind_parameter(stmt, first + #offset, #name)?;)
+            }
+        })
+        .collect();
     let (key_ty, key_expr, pattern) = if let [(ty, expr)] = parts.as_slice() {
         (ty.clone(), expr.clone(), quote!(__k0))
     } else {
@@ -430,7 +442,7 @@ fn keyed(parsed: &ParsedTable, key: &[usize]) -> TokenStream {
                 first: ::core::primitive::usize,
             ) -> ::core::result::Result<(), #rusqlite::Error> {
                 let #pattern = key;
-                #( #rusqlite::Statement::raw_bind_parameter(stmt, first + #offsets, #names)?; )*
+                #(#binds)*
                 ::core::result::Result::Ok(())
             }
         }
