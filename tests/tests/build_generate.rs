@@ -691,3 +691,31 @@ fn a_cfg_module_whose_file_is_absent_is_skipped() {
     let out = Dir::new(&schema).run().unwrap();
     assert_eq!(out.generated.as_deref(), Some("0000_create_users"));
 }
+
+#[test]
+fn schema_wide_errors_are_shown_in_the_module_file_they_point_into() {
+    let schema = users("").replace(
+        "migrate_runtime::include_db!();",
+        "mod billing;\n\nmigrate_runtime::include_db!();",
+    );
+    let dir = Dir::new(&schema);
+    // `references` across files resolves: Invoice points at User of the schema file.
+    dir.write(
+        "src/schema/billing.rs",
+        "#[derive(migrate_runtime::Table)]\npub struct Invoice {\n    #[column(primary_key)]\n    pub id: i64,\n    #[column(references = super::User)]\n    pub user_id: i64,\n}\n",
+    );
+    let out = dir.run().unwrap();
+    assert!(out.generated.is_some());
+    let sql = dir.read(&format!("migrations/{}.sql", out.generated.unwrap()));
+    assert!(sql.contains("REFERENCES \"users\""), "{sql}");
+    // An unknown target is shown at its line in billing.rs, not in schema.rs.
+    dir.write(
+        "src/schema/billing.rs",
+        "#[derive(migrate_runtime::Table)]\npub struct Invoice {\n    #[column(primary_key)]\n    pub id: i64,\n    #[column(references = Customer)]\n    pub customer_id: i64,\n}\n",
+    );
+    let err = dir.run().unwrap_err().report();
+    assert!(
+        err.contains("src/schema/billing.rs:5:27: error: `Customer` is not a Table in this schema"),
+        "{err}"
+    );
+}
