@@ -39,7 +39,35 @@ pub(crate) struct SourceFile {
     module: String,
     /// Whether its `mod` declaration (or an enclosing one) carries `#[cfg]`.
     under_cfg: bool,
+    /// Where its own `mod x;` declarations look for their files.
+    kind: FileKind,
     syntax: syn::File,
+}
+
+/// Rust's two kinds of module files (The Rust Reference, "Module source filenames").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    /// `mod.rs`, `lib.rs`, `main.rs` or a file loaded through `#[path]`: its submodules are in
+    /// its own directory.
+    ModRs,
+    /// Any other `x.rs`: its submodules are in `x/`.
+    NonModRs,
+}
+
+impl FileKind {
+    fn of_name(path: &Path) -> Self {
+        match path.file_name().and_then(|n| n.to_str()) {
+            Some("mod.rs" | "lib.rs" | "main.rs") => Self::ModRs,
+            _ => Self::NonModRs,
+        }
+    }
+}
+
+/// A file a `mod x;` may be loaded from.
+#[derive(Debug, Clone)]
+struct Candidate {
+    path: PathBuf,
+    kind: FileKind,
 }
 
 impl SourceFile {
@@ -74,9 +102,8 @@ pub(crate) struct SchemaSources {
 
 /// A `mod name;` declaration found while walking a file.
 struct ModDecl {
-    /// Candidate paths, in the order rustc tries them, each with whether the file found there
-    /// is a mod-rs file (its own directory holds its submodules).
-    candidates: Vec<(PathBuf, bool)>,
+    /// The files rustc would load, in the order it tries them.
+    candidates: Vec<Candidate>,
     module: String,
     under_cfg: bool,
     span: Span,
@@ -99,21 +126,21 @@ impl SchemaSources {
             }
             Err(source) => return Err(Error::Io { action: "read", path: root, source }),
         };
-        let first = parse_source(root, schema.to_path_buf(), text, String::new(), false)?;
+        let first = Candidate { path: root, kind: FileKind::of_name(schema) };
+        let first = parse_source(first, schema.to_path_buf(), text, String::new(), false)?;
         let mut files = vec![first];
-        let mut mod_rs = vec![is_mod_rs_name(schema)];
         let mut i = 0;
         while i < files.len() {
-            for decl in module_decls(&files[i], mod_rs[i]) {
-                let found = decl.candidates.iter().find(|(p, _)| p.is_file());
+            for decl in module_decls(&files[i]) {
+                let found = decl.candidates.iter().find(|c| c.path.is_file());
                 if found.is_none() && decl.under_cfg {
                     // `#[cfg(..)] mod x;` whose file is absent: rustc only needs it when the
                     // cfg holds, and a table in it would be refused anyway.
                     continue;
                 }
-                let Some((path, is_mod_rs)) = found.cloned() else {
+                let Some(found) = found.cloned() else {
                     let tried: Vec<String> =
-                        decl.candidates.iter().map(|(p, _)| shown(manifest_dir, p)).collect();
+                        decl.candidates.iter().map(|c| shown(manifest_dir, &c.path)).collect();
                     return Err(files[i].error(syn::Error::new(
                         decl.span,
                         format_args!(
@@ -124,17 +151,16 @@ impl SchemaSources {
                         ),
                     )));
                 };
-                if files.iter().any(|f| f.path == path) {
+                if files.iter().any(|f| f.path == found.path) {
                     continue;
                 }
-                let text = fs::read_to_string(&path).map_err(|source| Error::Io {
+                let text = fs::read_to_string(&found.path).map_err(|source| Error::Io {
                     action: "read",
-                    path: path.clone(),
+                    path: found.path.clone(),
                     source,
                 })?;
-                let shown_path = PathBuf::from(shown(manifest_dir, &path));
-                files.push(parse_source(path, shown_path, text, decl.module, decl.under_cfg)?);
-                mod_rs.push(is_mod_rs);
+                let shown_path = PathBuf::from(shown(manifest_dir, &found.path));
+                files.push(parse_source(found, shown_path, text, decl.module, decl.under_cfg)?);
             }
             i += 1;
         }
@@ -204,22 +230,24 @@ impl SchemaSources {
 }
 
 fn parse_source(
-    path: PathBuf,
+    file: Candidate,
     shown: PathBuf,
     text: String,
     module: String,
     under_cfg: bool,
 ) -> Result<SourceFile, Error> {
     match syn::parse_file(&text) {
-        Ok(syntax) => Ok(SourceFile { path, shown, text, module, under_cfg, syntax }),
+        Ok(syntax) => Ok(SourceFile {
+            path: file.path,
+            shown,
+            text,
+            module,
+            under_cfg,
+            kind: file.kind,
+            syntax,
+        }),
         Err(error) => Err(Error::Schema { path: shown, source_text: text, error }),
     }
-}
-
-/// `mod.rs`, `lib.rs` and `main.rs` keep their submodules in their own directory; any other
-/// file `x.rs` in `x/`.
-fn is_mod_rs_name(path: &Path) -> bool {
-    matches!(path.file_name().and_then(|n| n.to_str()), Some("mod.rs" | "lib.rs" | "main.rs"))
 }
 
 /// `path` relative to `base` when it is under it, for messages.
@@ -230,13 +258,14 @@ fn shown(base: &Path, path: &Path) -> String {
 /// Every `mod name;` of `file` (inline modules walked), with the paths rustc would load
 /// (The Rust Reference, "Module source filenames" and "the path attribute"). A file loaded
 /// through `#[path]` is treated as a mod-rs file, as rustc does.
-fn module_decls(file: &SourceFile, mod_rs: bool) -> Vec<ModDecl> {
+fn module_decls(file: &SourceFile) -> Vec<ModDecl> {
     let parent = file.path.parent().unwrap_or(Path::new("")).to_path_buf();
-    let dir = if mod_rs {
-        parent.clone()
-    } else {
-        let stem = file.path.file_stem().map(|s| s.to_string_lossy().into_owned());
-        parent.join(stem.unwrap_or_default())
+    let dir = match file.kind {
+        FileKind::ModRs => parent.clone(),
+        FileKind::NonModRs => {
+            let stem = file.path.file_stem().map(|s| s.to_string_lossy().into_owned());
+            parent.join(stem.unwrap_or_default())
+        }
     };
     let mut out = Vec::new();
     let cx =
@@ -283,10 +312,18 @@ fn walk_mods(items: &[syn::Item], cx: &WalkDir, out: &mut Vec<ModDecl>) {
             }
             None => {
                 let candidates = match &path_attr {
-                    Some(p) => vec![(cx.path_base.join(p), true)],
+                    Some(p) => {
+                        vec![Candidate { path: cx.path_base.join(p), kind: FileKind::ModRs }]
+                    }
                     None => vec![
-                        (cx.dir.join(format!("{name}.rs")), false),
-                        (cx.dir.join(&name).join("mod.rs"), true),
+                        Candidate {
+                            path: cx.dir.join(format!("{name}.rs")),
+                            kind: FileKind::NonModRs,
+                        },
+                        Candidate {
+                            path: cx.dir.join(&name).join("mod.rs"),
+                            kind: FileKind::ModRs,
+                        },
                     ],
                 };
                 out.push(ModDecl {
@@ -352,14 +389,15 @@ pub(crate) fn refuse_strays(
     let mut covered: BTreeSet<PathBuf> = sources.paths().map(canonical).collect();
     let mut candidates = Vec::new();
     for path in rs_files {
+        if covered.contains(&canonical(&path)) {
+            continue;
+        }
         let Ok(text) = fs::read_to_string(&path) else { continue };
         if !text.contains("Table") && !text.contains("include_db") {
             continue;
         }
+        // A file that does not parse is rustc's to report.
         let Ok(syntax) = syn::parse_file(&text) else { continue };
-        if covered.contains(&canonical(&path)) {
-            continue;
-        }
         if invokes_include_db(&syntax.items) {
             // Another database's schema file: it and its modules are that build's to check.
             let rel = PathBuf::from(shown(manifest_dir, &path));
