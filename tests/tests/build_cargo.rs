@@ -365,6 +365,14 @@ fn every_table_struct_of_the_crate_is_seen_by_the_build_or_refused() {
         "src/main.rs:23:12: error: #[derive(Table)] struct `Stray` is outside the schema",
     ]);
     assert_eq!(app.migrations("migrations"), ["0000_create_invoice_users.sql"]);
+
+    // Outside src/ (an integration test's fixture) a struct is not the build's business.
+    app.write("src/main.rs", DEFAULT_MAIN_RS);
+    app.write(
+        "tests/fixture.rs",
+        "#[derive(migrate_runtime::Table)]\npub struct Fixture {\n    #[column(primary_key)]\n    pub id: i64,\n}\n\n#[test]\nfn named() {\n    assert_eq!(<Fixture as migrate_runtime::Table>::NAME, \"fixture\");\n}\n",
+    );
+    app.build_args(&["--quiet", "--tests"], &[("SCHEMA_MIGRATIONS", "write")]).assert_success();
 }
 
 #[test]
