@@ -11,7 +11,11 @@ use crate::fallback;
 
 pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     match parse_struct(input) {
-        Ok(parsed) => expand(input, &parsed),
+        Ok(parsed) => {
+            let mut out = expand(input, &parsed);
+            out.extend(crate::seen::check(&parsed));
+            out
+        }
         Err(err) => fallback::expand(input, &err),
     }
 }

@@ -27,7 +27,5 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(Table, attributes(table, column, index, primary_key, check, foreign_key))]
 pub fn derive_table(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    let mut out = expand::derive(&input);
-    out.extend(seen::check(&input.ident));
-    out.into()
+    expand::derive(&input).into()
 }

@@ -1,57 +1,63 @@
 //! The derive's half of "the build sees every struct": the build script lists the structs it
-//! parsed in `$OUT_DIR/godwit/<Db>.tables` (see `schema_core::parse::SEEN_LIST_EXTENSION`). When
-//! the crate's build script wrote such lists, a struct in the crate's `src/` that no list names
-//! was not seen by it (it is outside every schema file and its modules), so no migration
-//! creates its table: the derive refuses it at compile time. The build script refuses it too
-//! when it runs, but it does not rerun when only a file outside the schema changes; this check
-//! does.
+//! parsed in `$OUT_DIR/godwit/<Db>.tables` (`schema_core::parse::seen_entry` lines). When the
+//! crate's build script wrote such lists, a struct in the crate's `src/` that no list names was
+//! not seen by it (it is outside every schema file and the modules they declare), so no
+//! migration creates its table; one whose entry differs was seen differently (an attribute
+//! macro rewrote it?). The derive refuses both at compile time. The build script refuses a
+//! stray struct too when it runs, but it does not rerun when only a file outside the schema
+//! changes; this check does.
 //!
-//! Outside a build script run of schema-core (no `OUT_DIR`, no lists), and for structs outside
-//! `src/` (integration tests, examples), nothing is checked.
+//! Outside a build script run of schema-core (no `OUT_DIR`, no lists), for structs outside
+//! `src/` (integration tests, examples), and where the compiler does not give the struct's
+//! file, nothing is checked.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use proc_macro2::TokenStream;
-use schema_core::parse::SEEN_LIST_EXTENSION;
+use schema_core::parse::{ParsedTable, SEEN_LIST_EXTENSION, seen_entry};
 use syn::ext::IdentExt as _;
 
-/// A compile error at `ident` when the build script's lists exist and do not name it.
-pub(crate) fn check(ident: &syn::Ident) -> Option<TokenStream> {
+/// A compile error at the struct when the build script's lists exist and do not hold its entry.
+pub(crate) fn check(parsed: &ParsedTable) -> Option<TokenStream> {
+    let ident = &parsed.ident;
     let out_dir = std::env::var_os("OUT_DIR")?;
     let lists = read_lists(&Path::new(&out_dir).join("godwit"))?;
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR")?);
-    let src = fs::canonicalize(manifest_dir.join("src")).ok()?;
+    let root = fs::canonicalize(&manifest_dir).ok()?;
     let file = fs::canonicalize(ident.span().unwrap().local_file()?).ok()?;
-    if !file.starts_with(&src) {
+    if !file.starts_with(root.join("src")) {
         return None;
     }
-    let entry = format!("{}\t{}", file.to_string_lossy(), ident.unraw());
-    if lists.iter().any(|list| list.lines().any(|line| line == entry)) {
+    let entry = seen_entry(&file, parsed);
+    let lines = || lists.iter().flat_map(|list| list.lines());
+    if lines().any(|line| line == entry) {
         return None;
     }
-    let mut schema_files: Vec<String> = lists
-        .iter()
-        .flat_map(|list| list.lines())
-        .filter_map(|line| line.split_once('\t').map(|(path, _)| path))
-        .map(|path| {
-            let root = manifest_dir.canonicalize().unwrap_or_else(|_| manifest_dir.clone());
-            Path::new(path).strip_prefix(&root).unwrap_or(Path::new(path)).display().to_string()
-        })
-        .collect();
-    schema_files.sort();
-    schema_files.dedup();
-    let read = if schema_files.is_empty() {
-        "the schema files".to_owned()
+    let shown = |path: &Path| path.strip_prefix(&root).unwrap_or(path).display().to_string();
+    let prefix = format!("{}\t{}\t", file.to_string_lossy(), ident.unraw());
+    let message = if lines().any(|line| line.starts_with(&prefix)) {
+        format!(
+            "#[derive(Table)] struct `{}` differs from what the build script parsed in {} (an \
+             attribute macro or macro_rules! that rewrites it?): the build script must see the \
+             same struct the compiler does; write the struct and its attributes out in the file",
+            ident.unraw(),
+            shown(&file)
+        )
     } else {
-        schema_files.join(", ")
+        let mut files: Vec<String> = lines()
+            .filter_map(|line| line.split_once('\t').map(|(path, _)| shown(Path::new(path))))
+            .collect();
+        files.sort();
+        files.dedup();
+        format!(
+            "#[derive(Table)] struct `{}` is outside the schema: the build script reads {} (and \
+             the modules they declare), so no migration creates its table; move it into a schema \
+             file or into a module one declares (`mod name;`)",
+            ident.unraw(),
+            if files.is_empty() { "the schema files".to_owned() } else { files.join(", ") }
+        )
     };
-    let message = format!(
-        "#[derive(Table)] struct `{}` is outside the schema: the build script reads {read} (and \
-         the modules they declare), so no migration creates its table; move it into a schema \
-         file or into a module one declares (`mod name;`)",
-        ident.unraw()
-    );
     Some(syn::Error::new(ident.span(), message).to_compile_error())
 }
 

@@ -339,7 +339,7 @@ fn every_table_struct_of_the_crate_is_seen_by_the_build_or_refused() {
     let app = TempCrate::new("godwit_e2e_sources", &schema);
     app.write(
         "src/tables/billing.rs",
-        "#[derive(migrate_runtime::Table)]\npub struct Invoice {\n    #[column(primary_key)]\n    pub id: i64,\n}\n",
+        "#[derive(migrate_runtime::Table)]\n#[allow(dead_code)]\nstruct Invoice {\n    #[column(primary_key)]\n    id: i64,\n}\n",
     );
     app.build_write(&[]).assert_success();
     assert_eq!(app.migrations("migrations"), ["0000_create_invoice_users.sql"]);
@@ -373,6 +373,32 @@ fn every_table_struct_of_the_crate_is_seen_by_the_build_or_refused() {
         "#[derive(migrate_runtime::Table)]\npub struct Fixture {\n    #[column(primary_key)]\n    pub id: i64,\n}\n\n#[test]\nfn named() {\n    assert_eq!(<Fixture as migrate_runtime::Table>::NAME, \"fixture\");\n}\n",
     );
     app.build_args(&["--quiet", "--tests"], &[("SCHEMA_MIGRATIONS", "write")]).assert_success();
+
+    // A struct the build script saw differently (here: its recorded entry altered, as an
+    // attribute macro rewriting the struct would) fails at the derive.
+    let list = seen_list_of(&app);
+    let original = std::fs::read_to_string(&list).unwrap();
+    std::fs::write(&list, original.replace("\\\"invoice\\\"", "\\\"invoices\\\"")).unwrap();
+    app.write("src/main.rs", &format!("{DEFAULT_MAIN_RS}// touched\n"));
+    app.build_write(&[]).assert_failure().assert_stderr_contains(&[
+        "#[derive(Table)] struct `Invoice` differs from what the build script parsed in \
+         src/tables/billing.rs",
+    ]);
+    std::fs::write(&list, original).unwrap();
+}
+
+/// The `$OUT_DIR/godwit/Db.tables` of `app`'s last build.
+fn seen_list_of(app: &TempCrate) -> std::path::PathBuf {
+    let build = tests::e2e::shared_target_dir().join("debug").join("build");
+    let crate_dir = std::fs::canonicalize(app.path()).unwrap();
+    std::fs::read_dir(build)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("out/godwit/Db.tables"))
+        .find(|p| {
+            std::fs::read_to_string(p).is_ok_and(|t| t.contains(&*crate_dir.to_string_lossy()))
+        })
+        .expect("the build wrote a seen list")
 }
 
 #[test]

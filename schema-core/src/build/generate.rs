@@ -240,8 +240,13 @@ impl Generator {
             .zip(&chains)
             .map(|((idx, tag, path, hash), chain)| Embedded { idx: *idx, tag, path, hash, chain })
             .collect();
-        let fingerprints: Vec<(String, String)> =
-            located.iter().map(|l| (l.rust_path.clone(), l.parsed.fingerprint())).collect();
+        // Structs of module files may be private to their module: the derive checks them
+        // against the seen list instead.
+        let fingerprints: Vec<(String, String)> = located
+            .iter()
+            .filter(|l| l.file == 0)
+            .map(|l| (l.rust_path.clone(), l.parsed.fingerprint()))
+            .collect();
         let guards: Vec<Guard<'_>> = fingerprints
             .iter()
             .map(|(rust_path, fingerprint)| Guard { rust_path, fingerprint })

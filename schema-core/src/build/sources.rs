@@ -629,14 +629,11 @@ fn is_syntax_error(message: &str) -> bool {
 }
 
 /// The list of the structs the build script saw (see [`parse::SEEN_LIST_EXTENSION`]): one
-/// `<canonical path>\t<struct name>` line per table, sorted.
+/// [`parse::seen_entry`] line per table, sorted.
 pub(crate) fn seen_list(sources: &SchemaSources, located: &[Located]) -> String {
     let mut lines: Vec<String> = located
         .iter()
-        .map(|l| {
-            let path = canonical(&sources.files[l.file].path);
-            format!("{}\t{}", path.to_string_lossy(), l.parsed.rust_name)
-        })
+        .map(|l| parse::seen_entry(&canonical(&sources.files[l.file].path), &l.parsed))
         .collect();
     lines.sort();
     lines.dedup();

@@ -133,10 +133,28 @@ pub fn needs_fallible_uint(ty: &syn::Type) -> bool {
 }
 
 /// The extension of the files in which the build script lists the structs it parsed:
-/// `$OUT_DIR/godwit/<Db>.tables`, one `<canonical path of the file>\t<struct name>` line per
-/// `#[derive(Table)]` struct. The derive refuses a struct that no such list names (when the
-/// crate's build script wrote any), so a struct the build script cannot see fails the build.
+/// `$OUT_DIR/godwit/<Db>.tables`, one [`seen_entry`] line per `#[derive(Table)]` struct. The
+/// derive refuses a struct in `src/` that no such list names (when the crate's build script
+/// wrote any), or whose entry differs from its own, so a struct the build script cannot see, or
+/// sees differently, fails the build.
 pub const SEEN_LIST_EXTENSION: &str = "tables";
+
+/// The line of a seen list ([`SEEN_LIST_EXTENSION`]) for the struct `parsed` in `file` (its
+/// canonical path): `<file>\t<struct name>\t<fingerprint as a JSON string>`, on one line.
+///
+/// ```
+/// let input: syn::DeriveInput = syn::parse_quote! { struct Note { id: i64 } };
+/// let parsed = schema_core::parse::parse_struct(&input)?;
+/// let line = schema_core::parse::seen_entry(std::path::Path::new("/app/src/schema.rs"), &parsed);
+/// assert!(line.starts_with("/app/src/schema.rs\tNote\t\"{"));
+/// assert!(!line.contains('\n'));
+/// # Ok::<(), syn::Error>(())
+/// ```
+#[must_use]
+pub fn seen_entry(file: &std::path::Path, parsed: &ParsedTable) -> String {
+    let fingerprint = serde_json::Value::String(parsed.fingerprint()).to_string();
+    format!("{}\t{}\t{fingerprint}", file.to_string_lossy(), parsed.rust_name)
+}
 
 /// One parsed `#[derive(Table)]` struct.
 ///
