@@ -629,7 +629,7 @@ fn user_text_that_would_break_the_migration_file_is_refused_at_its_attribute() {
         (
             "    #[column(default = \"a\\n--> statement-breakpoint\\nb\")]\n    pub s: String,\n",
             "src/schema.rs:9:24",
-            "#[column(default)]: a default string cannot hold a line `--> statement-breakpoint`",
+            "#[column(default)]: a `default` string cannot hold a line `--> statement-breakpoint`",
         ),
         (
             "    #[column(default_sql = \"0\\n--> statement-breakpoint\\nDROP TABLE users\")]\n    pub s: i64,\n",
@@ -652,6 +652,12 @@ fn user_text_that_would_break_the_migration_file_is_refused_at_its_attribute() {
         assert!(err.contains(&format!("{at}: error: {needle}")), "{needle}: {err}");
         assert!(!dir.path().join("migrations").exists(), "nothing is written");
     }
+    // With spaces around it the marker is content (migration files split only at the exact
+    // line), so such a default is written.
+    let spaced = users(
+        "    #[column(default = \"a\\n --> statement-breakpoint \\nb\")]\n    pub s: String,\n",
+    );
+    assert_eq!(Dir::new(&spaced).run().unwrap().generated.as_deref(), Some("0000_create_users"));
     let name = users("").replace("#[table(name = \"users\")]", "#[table(name = \"users\\n-- x\")]");
     let err = Dir::new(&name).run().unwrap_err().report();
     assert!(err.contains("the table name \"users\\n-- x\" contains a line break"), "{err}");

@@ -10,9 +10,11 @@
 /// only this splits a file into statements, wherever it appears.
 pub(crate) const BREAKPOINT: &str = "--> statement-breakpoint";
 
-/// Whether `text` has a line that a migration file would read as a statement separator.
+/// Whether `text` has a line that a migration file would read as a statement separator: once
+/// CRLF is turned into LF (as every migration file's text is), a line that is exactly
+/// [`BREAKPOINT`]. With spaces around it, or a lone `\r`, the line is content.
 pub(crate) fn has_breakpoint_line(text: &str) -> bool {
-    text.split(['\n', '\r']).any(|line| line.trim() == BREAKPOINT)
+    text.replace("\r\n", "\n").split('\n').any(|line| line == BREAKPOINT)
 }
 
 /// Why a name (table, column, index, check, `renamed_from`) cannot be written as is, if it
@@ -145,6 +147,17 @@ mod tests {
             assert!(problem.starts_with("check "), "{problem}");
             assert!(problem.contains(needle), "{bad:?}: {problem}");
         }
+    }
+
+    #[test]
+    fn a_breakpoint_line_is_exactly_the_marker_on_its_own_line() {
+        assert!(has_breakpoint_line("a\n--> statement-breakpoint\nb"));
+        assert!(has_breakpoint_line("a\r\n--> statement-breakpoint\r\nb"));
+        assert!(has_breakpoint_line("--> statement-breakpoint"));
+        assert!(!has_breakpoint_line("a\n --> statement-breakpoint\nb"));
+        assert!(!has_breakpoint_line("a\n--> statement-breakpoint \nb"));
+        assert!(!has_breakpoint_line("a\r--> statement-breakpoint\rb"));
+        assert!(!has_breakpoint_line("a --> statement-breakpoint"));
     }
 
     #[test]

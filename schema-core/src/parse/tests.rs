@@ -709,7 +709,7 @@ fn sql_text_that_breaks_the_statement_or_the_file_is_refused_at_its_attribute() 
     check_error(
         "#[derive(Table)]\nstruct A {\n    #[column(default = \"a\\n--> statement-breakpoint\")]\n    s: String,\n}",
         "3:24",
-        "a default string cannot hold a line `--> statement-breakpoint`",
+        "a `default` string cannot hold a line `--> statement-breakpoint`",
     );
     check_error(
         "#[derive(Table)]\n#[table(name = \"a\\nb\")]\nstruct A {\n    x: i64,\n}",

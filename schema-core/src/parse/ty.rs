@@ -211,7 +211,7 @@ pub(crate) fn render_default(expr: &Expr, kind: Kind, ty: SqlType) -> Result<Str
             }
             if super::sqltext::has_breakpoint_line(&v) {
                 return Err(format!(
-                    "a default string cannot hold a line `{}`, which migration files use to \
+                    "a `default` string cannot hold a line `{}`, which migration files use to \
                      separate statements; remove that line",
                     super::sqltext::BREAKPOINT
                 ));
