@@ -170,7 +170,8 @@ mod tests {
 
     #[cfg(feature = "build")]
     #[test]
-    fn the_breakpoint_is_the_file_format_s() {
-        assert_eq!(BREAKPOINT, crate::build::format::BREAKPOINT);
+    fn the_breakpoint_is_the_one_migration_files_use() {
+        let text = crate::build::format::migration_text(&[], &["A".into(), "B".into()]);
+        assert_eq!(text, format!("A;\n{BREAKPOINT}\nB;\n"));
     }
 }
