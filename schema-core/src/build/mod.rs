@@ -13,7 +13,8 @@
 //! ```
 //!
 //! What one run does, in order (nothing is written unless every step succeeds):
-//! 1. parses the schema file with the derive's parser;
+//! 1. parses the schema file and the modules it declares with the derive's parser, and refuses
+//!    a `#[derive(Table)]` struct elsewhere in the crate's `src/` (see `sources.rs`);
 //! 2. reads `migrations/` and `migrations/meta/` and checks the folder is whole and linear
 //!    ([`folder`]), and that every committed file still has the hash its journal entry records
 //!    ([`edits`]): an edit fails the build naming each edited file, even one the replay cannot
@@ -35,7 +36,8 @@
 //! 6. writes `$OUT_DIR/godwit/<Db>.rs` for `migrate_runtime::include_db!` (only when its content
 //!    changed): every migration through `include_str!` with its hash and hash chain, and a
 //!    compile-time guard per `#[derive(Table)]` struct that the derive saw what the build script
-//!    parsed (a field behind `#[cfg]` fails the build).
+//!    parsed; and `$OUT_DIR/godwit/<Db>.tables`, the structs it parsed, against which the derive
+//!    refuses a struct in `src/` that no database's build saw.
 //!
 //! In check mode ([`Mode`]) steps 4 and 5 write nothing and fail the build instead, with the
 //! command to run locally.
@@ -74,6 +76,7 @@ pub mod format;
 mod generate;
 mod mode;
 pub mod replay;
+mod sources;
 
 use std::path::PathBuf;
 
