@@ -1483,6 +1483,15 @@ fn rename_onto_the_name_of_a_dropped_column_keeps_the_renamed_values() {
     // Issue 12 problem 1: `b renamed_from "a"` while the old table also had `b`.
     let v1 = abc(vec![col("a", Text).null(), col("b", Text).null()]);
     let v2 = abc(vec![col("b", Text).null().from("a")]);
+    let f = Case::new(v1.clone(), v2.clone()).plan_errors();
+    assert!(
+        has(
+            &f,
+            "L1",
+            "column a is renamed to b (renamed_from) while the old table also has a column b"
+        ) && has(&f, "L1", "set MIGRATION_ALLOW_DROP=t.b to confirm"),
+        "{f:#?}"
+    );
     let (conn, p) =
         Case::new(v1, v2).rows(ABC_ROWS).allow(&["t.b"]).own_row_check().run("rename_onto_dropped");
     assert_eq!(
@@ -1605,6 +1614,15 @@ fn shifted_tables_and_a_rename_onto_a_dropped_table() {
         table("b", vec![col("id", Integer), col("x", Text)]).pk(&["id"]).from("a"),
         table("d", vec![col("id", Integer), col("z", Text)]).pk(&["id"]).from("c"),
     ]);
+    let f = Case::new(v1.clone(), v2.clone()).plan_errors();
+    assert!(
+        has(
+            &f,
+            "L1",
+            "table a is renamed to b (renamed_from) while the old schema also has a table b"
+        ) && has(&f, "L1", "MIGRATION_ALLOW_DROP=b to confirm"),
+        "{f:#?}"
+    );
     let (conn, p) = Case::new(v1, v2)
         .rows(&[
             "INSERT INTO a VALUES (1, 'x1')",

@@ -278,6 +278,18 @@ impl<'a> Cx<'a> {
             if self.allowed(d, None) {
                 self.warn("L1", format!("table {d} is dropped with all its rows (acknowledged by MIGRATION_ALLOW_DROP={key})"));
                 self.acknowledged.push(key);
+            } else if let Some((from, _)) =
+                self.table_renames.iter().find(|(_, to)| to.eq_ignore_ascii_case(d)).cloned()
+            {
+                self.error(
+                    "L1",
+                    format!(
+                        "table {from} is renamed to {d} (renamed_from) while the old schema also has a table {d}, \
+                         which is dropped with all its rows: set MIGRATION_ALLOW_DROP={key} to confirm{}, or add \
+                         #[table(renamed_from = \"{d}\")] to the table the old {d} became",
+                        quoting_note(&key)
+                    ),
+                );
             } else if let Some(c) =
                 created.iter().find(|c| self.new.table(c).is_some_and(|n| shape(n) == shape(old)))
             {
@@ -1091,6 +1103,14 @@ impl<'a> Cx<'a> {
                 let key = DropTarget::column(table, &oc.name).to_string();
                 k.acknowledged.push(key.clone());
                 k.lints.push(Lint::ColumnDropAcknowledged { column: oc.name.clone(), key });
+            } else if let Some((from, _)) =
+                d.renames.iter().find(|(_, to)| to.eq_ignore_ascii_case(&oc.name))
+            {
+                k.lints.push(Lint::ColumnDropReplacedByRename {
+                    column: oc.name.clone(),
+                    from: from.clone(),
+                    key,
+                });
             } else if let Some(a) = ambiguous {
                 k.lints.push(Lint::ColumnDropLooksLikeRename {
                     column: oc.name.clone(),
