@@ -1991,3 +1991,31 @@ fn a_new_unique_column_with_a_constant_backfill_fails_readably_on_two_rows() {
         .run_failing("unique_constant_backfill");
     assert!(err.contains("table \"t\" column \"k\": value 7 appears more than once, so the new UNIQUE cannot hold"), "{err}");
 }
+
+#[test]
+fn a_renamed_from_that_names_nothing_is_reported_not_silently_ignored() {
+    let v1 = abc(vec![col("a", Text).null()]);
+    let v2 = abc(vec![col("b", Text).null().from("aa")]);
+    let f = Case::new(v1, v2).plan_errors();
+    assert!(
+        has(&f, "L13", "column b has renamed_from = \"aa\", but the old table has no column aa"),
+        "{f:#?}"
+    );
+    assert!(
+        has(&f, "L13", "if it was renamed, add #[column(renamed_from = \"a\")] to b"),
+        "{f:#?}"
+    );
+    let v1 = schema(vec![table("t", vec![col("id", Integer)]).pk(&["id"])]);
+    let mut v2 = v1.clone();
+    v2.insert(table("u", vec![col("id", Integer)]).pk(&["id"]).from("tt"));
+    let (_, p) = Case::new(v1, v2).run("renamed_from_names_nothing");
+    assert!(
+        has(
+            &p.findings,
+            "L13",
+            "table u has renamed_from = \"tt\", but the old schema has no table tt"
+        ),
+        "{:#?}",
+        p.findings
+    );
+}

@@ -258,6 +258,19 @@ impl<'a> Cx<'a> {
         }
         let dropped: Vec<String> =
             self.old.tables.keys().filter(|n| !claimed.contains(n.as_str())).cloned().collect();
+        for c in &created {
+            if let Some(from) = self.new.table(c).and_then(|t| t.renamed_from.as_ref())
+                && find_ci(self.old.tables.values(), from, |t| &t.name).is_none()
+            {
+                self.warn(
+                    "L13",
+                    format!(
+                        "table {c} has renamed_from = \"{from}\", but the old schema has no table {from}: {c} is \
+                         created as a new, empty table (check the old name)"
+                    ),
+                );
+            }
+        }
         for (o, n) in pairs {
             self.diffs.push(match_columns(o, n));
         }
@@ -1545,6 +1558,11 @@ fn classify_matched(d: &TableDiff<'_>, oc: &Column, nc: &Column, k: &mut Classif
 fn classify_added(d: &TableDiff<'_>, fks_added: &[&ForeignKey], k: &mut Classified<'_>) {
     let n = d.new;
     for nc in &d.added {
+        if let Some(from) = &nc.renamed_from
+            && find_ci(d.old.columns.iter(), from, |c| &c.name).is_none()
+        {
+            k.lints.push(Lint::RenamedFromMissing { column: nc.name.clone(), from: from.clone() });
+        }
         let fks: Vec<&&ForeignKey> =
             fks_added.iter().filter(|fk| fk.columns.contains(&nc.name)).collect();
         if !nc.nullable && is_null_default(nc.default.as_ref()) && nc.backfill.is_none() {
