@@ -1210,77 +1210,9 @@ impl<'a> Cx<'a> {
         if !k.inplace.is_empty() {
             self.push_inplace_before_rebuild(o, &t, &mut k);
         }
-        // Readable CHECK errors when the copy moves every value unchanged.
-        let plain_copy = k.renames.is_empty()
-            && (o.strict || !n.strict)
-            && k.matched.iter().all(|(oc, nc)| oc.ty == nc.ty && (nc.nullable || !oc.nullable));
-        if plain_copy {
-            for (column, expr) in std::mem::take(&mut k.new_checks) {
-                if !k.added.iter().any(|a| mentions(&expr, &a.name)) {
-                    k.guards.push(Guard::Check { column, expr });
-                }
-            }
-        }
-        if k.pk_changed && !n.primary_key.is_empty() {
-            let exprs: Vec<Option<String>> = n
-                .primary_key
-                .iter()
-                .map(|c| k.copy.iter().find(|(n, _)| n == c).map(|(_, e)| e.clone()))
-                .collect();
-            if exprs.iter().all(Option::is_some) {
-                k.guards.push(Guard::Unique {
-                    columns: n.primary_key.clone(),
-                    exprs: exprs.into_iter().flatten().map(|e| group_safe(&e)).collect(),
-                    constraint: "PRIMARY KEY",
-                });
-            }
-        }
-        let mut dependents = self.dependents_of(&o.name);
-        for dep in &mut dependents {
-            // A column renamed in this migration (in place, which SQLite rewrites in the saved
-            // text, or by the rebuild's copy, which nothing rewrites) makes the saved text stale:
-            // recreating it would bring back the old column name. When the object uses only this
-            // table and every mention of the old name is a plain column reference, it is
-            // recreated with the new name instead. Table renames run last and rewrite recreated
-            // objects themselves.
-            let stale_column = self.diffs.iter().find_map(|d| {
-                let on_table = self.uses(dep, &d.old.name);
-                d.renames
-                    .iter()
-                    .find(|(from, _)| on_table && mentions(&dep.sql, from))
-                    .map(|r| (d.new.name.clone(), r))
-            });
-            let only_this_table = dep
-                .references
-                .as_ref()
-                .is_some_and(|tables| tables.iter().all(|t| t.eq_ignore_ascii_case(&o.name)));
-            let rewritten = (stale_column.is_some() && only_this_table)
-                .then(|| rewrite_columns(&dep.sql, &o.name, &k.renames))
-                .flatten();
-            if let Some(text) = rewritten {
-                dep.sql = text;
-            } else if let Some((table, (from, to))) = stale_column {
-                lints.push(Lint::StaleDependent {
-                    kind: dep.kind,
-                    name: dep.name.clone(),
-                    table,
-                    from: from.clone(),
-                    to: to.clone(),
-                });
-            }
-        }
-        let copy_rowid = if !o.without_rowid && has_hidden_rowid(n) {
-            let free = ["rowid", "_rowid_", "oid"].into_iter().find(|alias| {
-                !o.columns
-                    .iter()
-                    .chain(n.columns.iter())
-                    .any(|c| c.name.eq_ignore_ascii_case(alias))
-            });
-            lints.push(if free.is_some() { Lint::RowidKept } else { Lint::RowidRenumbered });
-            free
-        } else {
-            None
-        };
+        rebuild_guards(o, n, &mut k);
+        let dependents = self.rebuild_dependents(o, &k.renames, &mut lints);
+        let copy_rowid = rowid_copy(o, n, &mut lints);
         if k.copy.is_empty() && copy_rowid.is_none() {
             // Nothing to copy by name: still copy one row per old row, so no row is lost.
             if let Some(first) = n.columns.first() {
@@ -1322,6 +1254,52 @@ impl<'a> Cx<'a> {
             dependents,
             summary: k.summary,
         })));
+    }
+
+    /// The views and triggers to drop and recreate around the rebuild of `o`, with the text of
+    /// those naming a column renamed in this migration rewritten, or an L10 lint when that
+    /// cannot be done safely.
+    fn rebuild_dependents(
+        &self,
+        o: &Table,
+        renames: &[(String, String)],
+        lints: &mut Vec<Lint>,
+    ) -> Vec<DbObject> {
+        let mut dependents = self.dependents_of(&o.name);
+        for dep in &mut dependents {
+            // A column renamed in this migration (in place, which SQLite rewrites in the saved
+            // text, or by the rebuild's copy, which nothing rewrites) makes the saved text stale:
+            // recreating it would bring back the old column name. When the object uses only this
+            // table and every mention of the old name is a plain column reference, it is
+            // recreated with the new name instead. Table renames run last and rewrite recreated
+            // objects themselves.
+            let stale_column = self.diffs.iter().find_map(|d| {
+                let on_table = self.uses(dep, &d.old.name);
+                d.renames
+                    .iter()
+                    .find(|(from, _)| on_table && mentions(&dep.sql, from))
+                    .map(|r| (d.new.name.clone(), r))
+            });
+            let only_this_table = dep
+                .references
+                .as_ref()
+                .is_some_and(|tables| tables.iter().all(|t| t.eq_ignore_ascii_case(&o.name)));
+            let rewritten = (stale_column.is_some() && only_this_table)
+                .then(|| rewrite_columns(&dep.sql, &o.name, renames))
+                .flatten();
+            if let Some(text) = rewritten {
+                dep.sql = text;
+            } else if let Some((table, (from, to))) = stale_column {
+                lints.push(Lint::StaleDependent {
+                    kind: dep.kind,
+                    name: dep.name.clone(),
+                    table,
+                    from: from.clone(),
+                    to: to.clone(),
+                });
+            }
+        }
+        dependents
     }
 
     /// The in-place renames of a rebuilt table, before its rebuild: a dropped column holding a
@@ -2084,4 +2062,48 @@ fn expression_problem(expr: &str) -> Option<&'static str> {
 /// `coalesce(.., NULL)`.
 fn group_safe(expr: &str) -> String {
     if is_non_null_literal(expr) { format!("coalesce({expr}, NULL)") } else { expr.to_string() }
+}
+
+/// The guards only a rebuild needs: readable CHECK errors when the copy moves every value
+/// unchanged, and uniqueness of a changed primary key.
+fn rebuild_guards(o: &Table, n: &Table, k: &mut Classified<'_>) {
+    // Readable CHECK errors when the copy moves every value unchanged.
+    let plain_copy = k.renames.is_empty()
+        && (o.strict || !n.strict)
+        && k.matched.iter().all(|(oc, nc)| oc.ty == nc.ty && (nc.nullable || !oc.nullable));
+    if plain_copy {
+        for (column, expr) in std::mem::take(&mut k.new_checks) {
+            if !k.added.iter().any(|a| mentions(&expr, &a.name)) {
+                k.guards.push(Guard::Check { column, expr });
+            }
+        }
+    }
+    if k.pk_changed && !n.primary_key.is_empty() {
+        let exprs: Vec<Option<String>> = n
+            .primary_key
+            .iter()
+            .map(|c| k.copy.iter().find(|(n, _)| n == c).map(|(_, e)| e.clone()))
+            .collect();
+        if exprs.iter().all(Option::is_some) {
+            k.guards.push(Guard::Unique {
+                columns: n.primary_key.clone(),
+                exprs: exprs.into_iter().flatten().map(|e| group_safe(&e)).collect(),
+                constraint: "PRIMARY KEY",
+            });
+        }
+    }
+}
+
+/// The hidden rowid a rebuild copies explicitly (a rowid table without INTEGER PRIMARY KEY):
+/// the first of `rowid`, `_rowid_`, `oid` that no column takes, with its L9 lint.
+fn rowid_copy(o: &Table, n: &Table, lints: &mut Vec<Lint>) -> Option<&'static str> {
+    if !o.without_rowid && has_hidden_rowid(n) {
+        let free = ["rowid", "_rowid_", "oid"].into_iter().find(|alias| {
+            !o.columns.iter().chain(n.columns.iter()).any(|c| c.name.eq_ignore_ascii_case(alias))
+        });
+        lints.push(if free.is_some() { Lint::RowidKept } else { Lint::RowidRenumbered });
+        free
+    } else {
+        None
+    }
 }
