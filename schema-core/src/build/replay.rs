@@ -354,9 +354,7 @@ fn tables_only(mut shape: DbShape) -> DbShape {
 }
 
 /// The proof of a generated migration: it runs on the replayed database and yields exactly the
-/// shape of a fresh database created from `new`, with the views and triggers it had before
-/// (less the triggers of tables `plan` drops; a text that SQLite's RENAME rewrote is accepted
-/// when only the names `plan` renames changed, see [`Plan::rewrites_to`](crate::plan::Plan::rewrites_to)).
+/// shape of a fresh database created from `new`, with the views and triggers it had before.
 ///
 /// # Errors
 /// [`Error::ProofFailed`].
