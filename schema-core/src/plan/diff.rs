@@ -44,6 +44,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, Vec<Finding>> {
         }
     }
     cx.run();
+    cx.lint_unused_acknowledgements();
     if cx.findings.iter().any(|f| f.severity == Severity::Error) {
         Err(cx.findings)
     } else {
@@ -174,6 +175,32 @@ impl<'a> Cx<'a> {
                 false
             }
             _ => mentions(&o.sql, name),
+        }
+    }
+
+    /// L1: a `MIGRATION_ALLOW_DROP` entry that acknowledges nothing this migration drops (a
+    /// typo, or left set from an earlier build).
+    fn lint_unused_acknowledgements(&mut self) {
+        let used: Vec<DropTarget> = self
+            .acknowledged
+            .iter()
+            .filter_map(|k| DropTarget::parse_list(k).ok())
+            .flatten()
+            .collect();
+        let unused: Vec<String> = self
+            .allow
+            .iter()
+            .filter(|a| !used.iter().any(|u| a.matches(&u.table, u.column.as_deref())))
+            .map(ToString::to_string)
+            .collect();
+        for entry in unused {
+            self.warn(
+                "L1",
+                format!(
+                    "MIGRATION_ALLOW_DROP entry {entry} matches nothing this migration drops (check the name; \
+                     unset it once the drop is generated)"
+                ),
+            );
         }
     }
 
