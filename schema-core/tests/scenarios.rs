@@ -2019,3 +2019,47 @@ fn a_renamed_from_that_names_nothing_is_reported_not_silently_ignored() {
         p.findings
     );
 }
+
+#[test]
+fn swapping_two_referenced_columns_while_their_table_is_rebuilt() {
+    // The referenced columns are renamed in place (through a temporary name) before the
+    // rebuild, so the child's REFERENCES follows its values.
+    let p = |swapped: bool, strict: bool| {
+        let (a, b) = if swapped {
+            (col("a", Text).null().unique().from("b"), col("b", Text).null().unique().from("a"))
+        } else {
+            (col("a", Text).null().unique(), col("b", Text).null().unique())
+        };
+        let t = table("p", vec![col("id", Integer), a, b]).pk(&["id"]);
+        if strict { t.strict() } else { t }
+    };
+    let c = |to: &str| {
+        table("c", vec![col("id", Integer), col("pa", Text).null()]).pk(&["id"]).fk(
+            &["pa"],
+            "p",
+            &[to],
+            None,
+        )
+    };
+    let v1 = schema(vec![p(false, false), c("a")]);
+    let v2 = schema(vec![p(true, true), c("b")]);
+    let (conn, plan) = Case::new(v1, v2)
+        .rows(&[
+            "INSERT INTO p VALUES (1, 'a1', 'b1'), (2, 'a2', 'b2')",
+            "INSERT INTO c VALUES (1, 'a2')",
+        ])
+        .own_row_check()
+        .run("swap_referenced_columns_rebuild");
+    let r = plan.render();
+    assert!(
+        r.iter().any(|s| s.contains("RENAME COLUMN \"a\" TO \"__godwit_a\"")
+            || s.contains("RENAME COLUMN \"b\" TO \"__godwit_b\"")),
+        "{r:#?}"
+    );
+    assert!(schema_sql(&conn, "c").contains("REFERENCES \"p\" (\"b\")"));
+    assert_eq!(
+        rows_of(&conn, "SELECT id, a, b FROM p ORDER BY id"),
+        [vec![int(1), txt("b1"), txt("a1")], vec![int(2), txt("b2"), txt("a2")]]
+    );
+    assert_eq!(rows_of(&conn, "SELECT p.id FROM c JOIN p ON p.b = c.pa"), [vec![int(2)]]);
+}
