@@ -594,6 +594,8 @@ struct PermTable {
     /// column `c0` became.
     view_named: bool,
     trigger: bool,
+    /// (Tables after the first.) A column `p` referencing the first table, when both stay.
+    fk: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -613,22 +615,19 @@ fn perm_item() -> impl Strategy<Value = PermItem> {
 }
 
 fn perm_case() -> impl Strategy<Value = PermCase> {
-    let table = (
-        perm_item(),
-        prop::collection::vec(perm_item(), 1..=4),
-        prop::bool::weighted(0.3),
-        prop::bool::weighted(0.3),
-        any::<bool>(),
-        prop::bool::weighted(0.25),
-    )
-        .prop_map(|(item, columns, rebuild, view, view_named, trigger)| PermTable {
-            item,
-            columns,
-            rebuild,
-            view,
-            view_named,
-            trigger,
-        });
+    let table =
+        (
+            perm_item(),
+            prop::collection::vec(perm_item(), 1..=4),
+            prop::bool::weighted(0.3),
+            prop::bool::weighted(0.3),
+            any::<bool>(),
+            prop::bool::weighted(0.25),
+            prop::bool::weighted(0.4),
+        )
+            .prop_map(|(item, columns, rebuild, view, view_named, trigger, fk)| {
+                PermTable { item, columns, rebuild, view, view_named, trigger, fk }
+            });
     (prop::collection::vec(table, 1..=3), 0u8..4, prop::bool::weighted(0.4))
         .prop_map(|(tables, rows, child)| PermCase { tables, rows, child })
 }
@@ -708,6 +707,23 @@ struct PermSchemas {
 fn perm_schemas(case: &PermCase) -> PermSchemas {
     let mut old = Schema::default();
     let old_tables: Vec<String> = (0..case.tables.len()).map(|t| format!("t{t}")).collect();
+    let items: Vec<PermItem> = case.tables.iter().map(|t| t.item.clone()).collect();
+    let table_names = perm_assign(&old_tables, &items, "u");
+    let with_fk = |t: usize| {
+        t > 0 && case.tables[t].fk && table_names[0].is_some() && table_names[t].is_some()
+    };
+    let fk_column = |tab: &mut Table, parent: &str| {
+        let mut c = Column::new("p", SqlType::Integer);
+        c.nullable = true;
+        tab.columns.push(c);
+        tab.foreign_keys.push(schema_core::model::ForeignKey {
+            columns: vec!["p".into()],
+            ref_table: parent.into(),
+            ref_columns: vec!["id".into()],
+            on_delete: Some(FkAction::Cascade),
+            on_update: None,
+        });
+    };
     for (t, pt) in case.tables.iter().enumerate() {
         let mut tab = Table::new(&old_tables[t]);
         tab.columns.push(Column::new("id", SqlType::Integer));
@@ -717,10 +733,11 @@ fn perm_schemas(case: &PermCase) -> PermSchemas {
             c.nullable = true;
             tab.columns.push(c);
         }
+        if with_fk(t) {
+            fk_column(&mut tab, "t0");
+        }
         old.insert(tab);
     }
-    let items: Vec<PermItem> = case.tables.iter().map(|t| t.item.clone()).collect();
-    let table_names = perm_assign(&old_tables, &items, "u");
     let mut new = Schema::default();
     let mut allow = Vec::new();
     let mut kept = Vec::new();
@@ -761,6 +778,10 @@ fn perm_schemas(case: &PermCase) -> PermSchemas {
             }
             tab.columns.push(c);
             pairs.push(KeptColumn { old: old_cols[k].clone(), new: new_col.clone(), backfilled });
+        }
+        if with_fk(t) {
+            fk_column(&mut tab, table_names[0].as_deref().unwrap_or_default());
+            pairs.push(KeptColumn { old: "p".into(), new: "p".into(), backfilled: false });
         }
         new.insert(tab);
         kept.push(KeptTable { old: old_name.clone(), new: new_name.clone(), columns: pairs });
@@ -811,6 +832,9 @@ fn perm_check(case: &PermCase) -> Result<(), TestCaseError> {
         for row in 1..=case.rows {
             let mut values = vec![row.to_string()];
             values.extend((0..pt.columns.len()).map(|k| perm_value(perm_type(k), row, t, k)));
+            if s.old.table(&format!("t{t}")).is_some_and(|tab| tab.column("p").is_some()) {
+                values.push(row.to_string());
+            }
             conn.execute_batch(&format!("INSERT INTO \"t{t}\" VALUES ({})", values.join(", ")))
                 .unwrap();
         }

@@ -45,6 +45,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, Vec<Finding>> {
         }
     }
     cx.run();
+    cx.lint_unused_acknowledgements();
     if cx.findings.iter().any(|f| f.severity == Severity::Error) {
         Err(cx.findings)
     } else {
@@ -178,6 +179,32 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// L1: a `MIGRATION_ALLOW_DROP` entry that acknowledges nothing this migration drops (a
+    /// typo, or left set from an earlier build).
+    fn lint_unused_acknowledgements(&mut self) {
+        let used: Vec<DropTarget> = self
+            .acknowledged
+            .iter()
+            .filter_map(|k| DropTarget::parse_list(k).ok())
+            .flatten()
+            .collect();
+        let unused: Vec<String> = self
+            .allow
+            .iter()
+            .filter(|a| !used.iter().any(|u| a.matches(&u.table, u.column.as_deref())))
+            .map(ToString::to_string)
+            .collect();
+        for entry in unused {
+            self.warn(
+                "L1",
+                format!(
+                    "MIGRATION_ALLOW_DROP entry {entry} matches nothing this migration drops (check the name; \
+                     unset it once the drop is generated)"
+                ),
+            );
+        }
+    }
+
     /// The acknowledgement of dropping `column` of `table` (the whole table for `None`).
     fn allowed(&self, table: &str, column: Option<&str>) -> bool {
         self.allow.iter().any(|a| a.matches(table, column))
@@ -259,6 +286,19 @@ impl<'a> Cx<'a> {
         }
         let dropped: Vec<String> =
             self.old.tables.keys().filter(|n| !claimed.contains(n.as_str())).cloned().collect();
+        for c in &created {
+            if let Some(from) = self.new.table(c).and_then(|t| t.renamed_from.as_ref())
+                && find_ci(self.old.tables.values(), from, |t| &t.name).is_none()
+            {
+                self.warn(
+                    "L13",
+                    format!(
+                        "table {c} has renamed_from = \"{from}\", but the old schema has no table {from}: {c} is \
+                         created as a new, empty table (check the old name)"
+                    ),
+                );
+            }
+        }
         for (o, n) in pairs {
             self.diffs.push(match_columns(o, n));
         }
@@ -279,6 +319,18 @@ impl<'a> Cx<'a> {
             if self.allowed(d, None) {
                 self.warn("L1", format!("table {d} is dropped with all its rows (acknowledged by MIGRATION_ALLOW_DROP={key})"));
                 self.acknowledged.push(key);
+            } else if let Some((from, _)) =
+                self.table_renames.iter().find(|(_, to)| to.eq_ignore_ascii_case(d)).cloned()
+            {
+                self.error(
+                    "L1",
+                    format!(
+                        "table {from} is renamed to {d} (renamed_from) while the old schema also has a table {d}, \
+                         which is dropped with all its rows: set MIGRATION_ALLOW_DROP={key} to confirm{}, or add \
+                         #[table(renamed_from = \"{d}\")] to the table the old {d} became",
+                        quoting_note(&key)
+                    ),
+                );
             } else if let Some(c) =
                 created.iter().find(|c| self.new.table(c).is_some_and(|n| shape(n) == shape(old)))
             {
@@ -1097,6 +1149,14 @@ impl<'a> Cx<'a> {
                 let key = DropTarget::column(table, &oc.name).to_string();
                 k.acknowledged.push(key.clone());
                 k.lints.push(Lint::ColumnDropAcknowledged { column: oc.name.clone(), key });
+            } else if let Some((from, _)) =
+                d.renames.iter().find(|(_, to)| to.eq_ignore_ascii_case(&oc.name))
+            {
+                k.lints.push(Lint::ColumnDropReplacedByRename {
+                    column: oc.name.clone(),
+                    from: from.clone(),
+                    key,
+                });
             } else if let Some(a) = ambiguous {
                 k.lints.push(Lint::ColumnDropLooksLikeRename {
                     column: oc.name.clone(),
@@ -1196,64 +1256,9 @@ impl<'a> Cx<'a> {
             current.columns.iter_mut().for_each(|c| apply(&mut c.name));
             current.primary_key.iter_mut().for_each(apply);
         }
-        // Readable CHECK errors, over the values the new table gets (converted, renamed,
-        // backfilled, defaulted).
-        for (column, expr) in std::mem::take(&mut k.new_checks) {
-            k.guards.push(Guard::Check { column, expr });
-        }
-        if k.pk_changed
-            && !n.primary_key.is_empty()
-            && n.primary_key.iter().all(|c| k.copy.iter().any(|(n, _)| n == c))
-        {
-            k.guards
-                .push(Guard::Unique { columns: n.primary_key.clone(), constraint: "PRIMARY KEY" });
-        }
-        let mut dependents = self.dependents_of(&o.name);
-        for dep in &mut dependents {
-            // A column renamed in this migration (in place, which SQLite rewrites in the saved
-            // text, or by the rebuild's copy, which nothing rewrites) makes the saved text stale:
-            // recreating it would bring back the old column name. When the object uses only this
-            // table and every mention of the old name is a plain column reference, it is
-            // recreated with the new name instead. Table renames run last and rewrite recreated
-            // objects themselves.
-            let stale_column = self.diffs.iter().find_map(|d| {
-                let on_table = self.uses(dep, &d.old.name);
-                d.renames
-                    .iter()
-                    .find(|(from, _)| on_table && mentions(&dep.sql, from))
-                    .map(|r| (d.new.name.clone(), r))
-            });
-            let only_this_table = dep
-                .references
-                .as_ref()
-                .is_some_and(|tables| tables.iter().all(|t| t.eq_ignore_ascii_case(&o.name)));
-            let rewritten = (stale_column.is_some() && only_this_table)
-                .then(|| rewrite_columns(&dep.sql, &o.name, &k.renames))
-                .flatten();
-            if let Some(text) = rewritten {
-                dep.sql = text;
-            } else if let Some((table, (from, to))) = stale_column {
-                lints.push(Lint::StaleDependent {
-                    kind: dep.kind,
-                    name: dep.name.clone(),
-                    table,
-                    from: from.clone(),
-                    to: to.clone(),
-                });
-            }
-        }
-        let copy_rowid = if !o.without_rowid && has_hidden_rowid(n) {
-            let free = ["rowid", "_rowid_", "oid"].into_iter().find(|alias| {
-                !o.columns
-                    .iter()
-                    .chain(n.columns.iter())
-                    .any(|c| c.name.eq_ignore_ascii_case(alias))
-            });
-            lints.push(if free.is_some() { Lint::RowidKept } else { Lint::RowidRenumbered });
-            free
-        } else {
-            None
-        };
+        rebuild_guards(n, &mut k);
+        let dependents = self.rebuild_dependents(o, &k.renames, &mut lints);
+        let copy_rowid = rowid_copy(o, n, &mut lints);
         if k.copy.is_empty() && copy_rowid.is_none() {
             // Nothing to copy by name: still copy one row per old row, so no row is lost.
             if let Some(first) = n.columns.first() {
@@ -1296,6 +1301,52 @@ impl<'a> Cx<'a> {
             dependents,
             summary: k.summary,
         })));
+    }
+
+    /// The views and triggers to drop and recreate around the rebuild of `o`, with the text of
+    /// those naming a column renamed in this migration rewritten, or an L10 lint when that
+    /// cannot be done safely.
+    fn rebuild_dependents(
+        &self,
+        o: &Table,
+        renames: &[(String, String)],
+        lints: &mut Vec<Lint>,
+    ) -> Vec<DbObject> {
+        let mut dependents = self.dependents_of(&o.name);
+        for dep in &mut dependents {
+            // A column renamed in this migration (in place, which SQLite rewrites in the saved
+            // text, or by the rebuild's copy, which nothing rewrites) makes the saved text stale:
+            // recreating it would bring back the old column name. When the object uses only this
+            // table and every mention of the old name is a plain column reference, it is
+            // recreated with the new name instead. Table renames run last and rewrite recreated
+            // objects themselves.
+            let stale_column = self.diffs.iter().find_map(|d| {
+                let on_table = self.uses(dep, &d.old.name);
+                d.renames
+                    .iter()
+                    .find(|(from, _)| on_table && mentions(&dep.sql, from))
+                    .map(|r| (d.new.name.clone(), r))
+            });
+            let only_this_table = dep
+                .references
+                .as_ref()
+                .is_some_and(|tables| tables.iter().all(|t| t.eq_ignore_ascii_case(&o.name)));
+            let rewritten = (stale_column.is_some() && only_this_table)
+                .then(|| rewrite_columns(&dep.sql, &o.name, renames))
+                .flatten();
+            if let Some(text) = rewritten {
+                dep.sql = text;
+            } else if let Some((table, (from, to))) = stale_column {
+                lints.push(Lint::StaleDependent {
+                    kind: dep.kind,
+                    name: dep.name.clone(),
+                    table,
+                    from: from.clone(),
+                    to: to.clone(),
+                });
+            }
+        }
+        dependents
     }
 
     /// The in-place renames of a rebuilt table, before its rebuild: a dropped column holding a
@@ -1565,6 +1616,11 @@ fn lint_literal_value(c: &Column, value: &str, attr: &'static str, lints: &mut V
 fn classify_added(d: &TableDiff<'_>, fks_added: &[&ForeignKey], k: &mut Classified<'_>) {
     let n = d.new;
     for nc in &d.added {
+        if let Some(from) = &nc.renamed_from
+            && find_ci(d.old.columns.iter(), from, |c| &c.name).is_none()
+        {
+            k.lints.push(Lint::RenamedFromMissing { column: nc.name.clone(), from: from.clone() });
+        }
         let fks: Vec<&&ForeignKey> =
             fks_added.iter().filter(|fk| fk.columns.contains(&nc.name)).collect();
         if !nc.nullable && is_null_default(nc.default.as_ref()) && nc.backfill.is_none() {
@@ -2092,4 +2148,33 @@ fn expression_problem(expr: &str) -> Option<&'static str> {
         }
     }
     (depth != 0).then_some("an unclosed `(`")
+}
+
+/// The guards only a rebuild needs: readable CHECK errors for every new CHECK and uniqueness of
+/// a changed primary key, both over the values the new table gets (converted, renamed,
+/// backfilled, defaulted).
+fn rebuild_guards(n: &Table, k: &mut Classified<'_>) {
+    for (column, expr) in std::mem::take(&mut k.new_checks) {
+        k.guards.push(Guard::Check { column, expr });
+    }
+    if k.pk_changed
+        && !n.primary_key.is_empty()
+        && n.primary_key.iter().all(|c| k.copy.iter().any(|(n, _)| n == c))
+    {
+        k.guards.push(Guard::Unique { columns: n.primary_key.clone(), constraint: "PRIMARY KEY" });
+    }
+}
+
+/// The hidden rowid a rebuild copies explicitly (a rowid table without INTEGER PRIMARY KEY):
+/// the first of `rowid`, `_rowid_`, `oid` that no column takes, with its L9 lint.
+fn rowid_copy(o: &Table, n: &Table, lints: &mut Vec<Lint>) -> Option<&'static str> {
+    if !o.without_rowid && has_hidden_rowid(n) {
+        let free = ["rowid", "_rowid_", "oid"].into_iter().find(|alias| {
+            !o.columns.iter().chain(n.columns.iter()).any(|c| c.name.eq_ignore_ascii_case(alias))
+        });
+        lints.push(if free.is_some() { Lint::RowidKept } else { Lint::RowidRenumbered });
+        free
+    } else {
+        None
+    }
 }

@@ -70,6 +70,10 @@ pub(super) enum Lint {
     ColumnDropAcknowledged { column: String, key: String },
     /// L13 error: a dropped column next to an added one of the same type.
     ColumnDropLooksLikeRename { column: String, added: String, key: String },
+    /// L13: an added column's `renamed_from` names no column of the old table.
+    RenamedFromMissing { column: String, from: String },
+    /// L1 error: a column is dropped while another column is renamed onto its name.
+    ColumnDropReplacedByRename { column: String, from: String, key: String },
     /// L1 error: a column drop without `MIGRATION_ALLOW_DROP` (`key` is its spelling there).
     ColumnDropped { column: String, key: String },
     /// L10 error: a view or trigger uses a dropped column.
@@ -234,6 +238,23 @@ impl Lint {
                     "table {t}: column {column} is dropped and column {added} is added with the same type: if it was renamed, add \
                      #[column(renamed_from = \"{column}\")] to {added}; to really drop {column} and its data, set \
                      MIGRATION_ALLOW_DROP={key}{}",
+                    super::diff::quoting_note(key)
+                ),
+            ),
+            Self::RenamedFromMissing { column, from } => Finding::warning(
+                "L13",
+                format!(
+                    "table {t}: column {column} has renamed_from = \"{from}\", but the old table has no column {from}: \
+                     {column} is added as a new column (check the old name)"
+                ),
+            ),
+            Self::ColumnDropReplacedByRename { column, from, key } => Finding::error(
+                "L1",
+                format!(
+                    "table {t}: column {from} is renamed to {column} (renamed_from) while the old table also has a \
+                     column {column}, which is dropped with its data in every database this migration runs on: set \
+                     MIGRATION_ALLOW_DROP={key} to confirm{}, or add #[column(renamed_from = \"{column}\")] to the \
+                     field the old {column} became",
                     super::diff::quoting_note(key)
                 ),
             ),

@@ -476,8 +476,10 @@ impl Plan {
     }
 
     /// A descriptive name derived from the steps (`create_users`, `add_users_bio`,
-    /// `rename_users_name_to_full_name`, `rebuild_users`, ...): `[a-z0-9_]`, runs of `_`
-    /// collapsed, at most 60 characters.
+    /// `rename_users_name_to_full_name`, and for a rebuild what it changes:
+    /// `tasks_make_title_not_null`, `users_name_to_integer`, ...): `[a-z0-9_]`, runs of `_`
+    /// collapsed, at most 60 characters, cut only between whole parts or words (see
+    /// [`sanitise_name`]).
     #[must_use]
     pub fn name(&self) -> String {
         naming::name(&self.steps)
