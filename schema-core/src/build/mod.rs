@@ -30,9 +30,12 @@
 //! 4. adopts hand-written `.sql` files with the next index (journal entry `"custom": true`,
 //!    snapshot equal to the previous one: they may change data, views and triggers, not tables);
 //! 5. diffs the parsed schema against the latest snapshot; on a change plans, lints (warnings
-//!    become `cargo:warning`s), renders, proves the SQL on the replayed database and writes
-//!    `NNNN_name.sql`, its snapshot and the journal entry (journal last; temporary files renamed
-//!    into place);
+//!    become `cargo:warning`s), renders, proves the SQL on representative rows of the old
+//!    tables ([`crate::plan::sample_rows`], in a transaction rolled back after: SQLite's own
+//!    error there fails the build naming the attribute, a guard about a `backfill` or `convert`
+//!    is a warning) and on the replayed database, and writes `NNNN_name.sql`, its snapshot and
+//!    the journal entry (journal last; temporary files renamed into place); without a change,
+//!    a `convert` left in the schema is an error ([`crate::plan::unused_converts`]);
 //! 6. writes `$OUT_DIR/godwit/<Db>.rs` for `migrate_runtime::include_db!` (only when its content
 //!    changed): every migration through `include_str!` with its hash and hash chain, and a
 //!    compile-time guard per `#[derive(Table)]` struct that the derive saw what the build script
