@@ -270,6 +270,31 @@ pub enum Error {
         source: Box<migrate_engine::Error>,
     },
 
+    /// The generated migration runs on the replayed database, but on representative rows of
+    /// the old tables (see [`crate::plan::sample_rows`]) a statement fails with SQLite's own
+    /// error and no guard's message: every user's database holding such rows would fail it
+    /// without saying what to fix. SQLite's error is the source.
+    #[cfg(feature = "build")]
+    #[error(
+        "the generated migration {tag} fails at statement {statement} on {rows} of the old tables, \
+         which users' databases can hold (the replayed database has none); nothing was written\n  \
+         fix: {fix}"
+    )]
+    SampleProofFailed {
+        /// The tag the migration would have had.
+        tag: String,
+        /// 1-based number of the failing statement in the migration.
+        statement: usize,
+        /// Which representative rows: `rows of each column's own type` or `rows holding other
+        /// storage classes`.
+        rows: &'static str,
+        /// What to change: the attributes whose expressions the failing statement computes.
+        fix: String,
+        /// SQLite's error.
+        #[source]
+        source: Box<rusqlite::Error>,
+    },
+
     /// A generated statement holds a line that is exactly the statement breakpoint (inside a
     /// string default, a check or a `where` text): the file format would split it there.
     #[cfg(feature = "build")]

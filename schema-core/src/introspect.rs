@@ -509,7 +509,11 @@ fn references_by_rename(
         probe.push('_');
     }
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for table in &tables {
+    // An object can only use a table whose name appears in its text (the token scan may match
+    // more, e.g. the keyword BEGIN for a table `begin`, never less): ask SQLite about those.
+    let mentioned =
+        |t: &String| before.values().flatten().any(|sql| crate::plan::sql::mentions(sql, t));
+    for table in tables.iter().filter(|t| mentioned(t)) {
         conn.execute_batch("SAVEPOINT \"__godwit_references\"")?;
         let renamed = conn.execute_batch(&format!(
             "ALTER TABLE {} RENAME TO {}",

@@ -2,9 +2,9 @@
 //! store.
 //!
 //! Names in the model are always SQL names (the table and column names as they are in the
-//! database), never Rust identifiers. The model holds *structure* only, with two exceptions that
-//! are *intent* and never serialised: [`Table::renamed_from`], [`Column::renamed_from`] and
-//! [`Column::backfill`]. They steer one diff and are meaningless in a snapshot, so the canonical
+//! database), never Rust identifiers. The model holds *structure* only, with exceptions that
+//! are *intent* and never serialised: [`Table::renamed_from`], [`Column::renamed_from`],
+//! [`Column::backfill`] and [`Column::convert`]. They steer one diff and are meaningless in a snapshot, so the canonical
 //! JSON leaves them out (a stale `renamed_from` left in the source changes nothing).
 
 use std::collections::BTreeMap;
@@ -178,6 +178,11 @@ pub struct Column {
     /// Intent, not structure: the SQL name this column had before.
     #[serde(skip)]
     pub renamed_from: Option<String>,
+    /// Intent, not structure: SQL expression over the old row computing this column's new
+    /// value in the migration that changes its type (`datetime("created_at", 'unixepoch')`).
+    /// Its result must still convert exactly to the new type. Never reaches a snapshot.
+    #[serde(skip)]
+    pub convert: Option<String>,
 }
 
 impl Column {
@@ -198,6 +203,7 @@ impl Column {
             check: None,
             backfill: None,
             renamed_from: None,
+            convert: None,
         }
     }
 }

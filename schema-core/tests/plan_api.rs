@@ -253,3 +253,17 @@ fn derived_names_say_what_changed_within_60_characters_in_whole_words() {
     };
     assert_eq!(plan_of(&ab(false), &ab(true), &[]).unwrap().name(), "rename_t_a_to_b_b_to_a");
 }
+
+#[test]
+fn an_allow_drop_entry_that_matches_nothing_is_reported() {
+    let v1 = schema(vec![users(&["bio"])]);
+    let v2 = schema(vec![users(&[])]);
+    let p = plan_of(&v1, &v2, &["users.bio, users.bioo"]).unwrap();
+    assert!(
+        p.findings.iter().any(|f| f.code == "L1"
+            && f.message.starts_with("MIGRATION_ALLOW_DROP entry users.bioo matches nothing")),
+        "{:#?}",
+        p.findings
+    );
+    assert!(!p.findings.iter().any(|f| f.message.contains("entry users.bio matches")));
+}

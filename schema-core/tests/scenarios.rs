@@ -503,10 +503,11 @@ fn t16_text_to_integer_exact() {
         .collect();
     assert_eq!(types, ["integer", "integer", "null"]);
     assert!(has(&p.findings, "L2", "changes type"));
-    assert!(
-        !p.render().iter().any(|s| s.starts_with("INSERT INTO \"__new_t\"") && s.contains("CAST")),
-        "no CAST in the copy"
-    );
+    // The copy casts (so every old row gets the new storage class) only behind the guard.
+    let sql = p.render();
+    let guard = sql.iter().position(|s| s.contains("does not convert exactly")).expect("a guard");
+    let copy = sql.iter().position(|s| s.starts_with("INSERT INTO \"__new_t\"")).unwrap();
+    assert!(guard < copy && sql[copy].contains("CAST(\"v\" AS INTEGER)"), "{sql:?}");
 }
 
 #[test]
@@ -1483,6 +1484,15 @@ fn rename_onto_the_name_of_a_dropped_column_keeps_the_renamed_values() {
     // Issue 12 problem 1: `b renamed_from "a"` while the old table also had `b`.
     let v1 = abc(vec![col("a", Text).null(), col("b", Text).null()]);
     let v2 = abc(vec![col("b", Text).null().from("a")]);
+    let f = Case::new(v1.clone(), v2.clone()).plan_errors();
+    assert!(
+        has(
+            &f,
+            "L1",
+            "column a is renamed to b (renamed_from) while the old table also has a column b"
+        ) && has(&f, "L1", "set MIGRATION_ALLOW_DROP=t.b to confirm"),
+        "{f:#?}"
+    );
     let (conn, p) =
         Case::new(v1, v2).rows(ABC_ROWS).allow(&["t.b"]).own_row_check().run("rename_onto_dropped");
     assert_eq!(
@@ -1605,6 +1615,15 @@ fn shifted_tables_and_a_rename_onto_a_dropped_table() {
         table("b", vec![col("id", Integer), col("x", Text)]).pk(&["id"]).from("a"),
         table("d", vec![col("id", Integer), col("z", Text)]).pk(&["id"]).from("c"),
     ]);
+    let f = Case::new(v1.clone(), v2.clone()).plan_errors();
+    assert!(
+        has(
+            &f,
+            "L1",
+            "table a is renamed to b (renamed_from) while the old schema also has a table b"
+        ) && has(&f, "L1", "MIGRATION_ALLOW_DROP=b to confirm"),
+        "{f:#?}"
+    );
     let (conn, p) = Case::new(v1, v2)
         .rows(&[
             "INSERT INTO a VALUES (1, 'x1')",
@@ -1972,4 +1991,76 @@ fn a_new_unique_column_with_a_constant_backfill_fails_readably_on_two_rows() {
         .rows(&["INSERT INTO t VALUES (1, 'a'), (2, 'b')"])
         .run_failing("unique_constant_backfill");
     assert!(err.contains("table \"t\" column \"k\": value 7 appears more than once, so the new UNIQUE cannot hold"), "{err}");
+}
+
+#[test]
+fn a_renamed_from_that_names_nothing_is_reported_not_silently_ignored() {
+    let v1 = abc(vec![col("a", Text).null()]);
+    let v2 = abc(vec![col("b", Text).null().from("aa")]);
+    let f = Case::new(v1, v2).plan_errors();
+    assert!(
+        has(&f, "L13", "column b has renamed_from = \"aa\", but the old table has no column aa"),
+        "{f:#?}"
+    );
+    assert!(
+        has(&f, "L13", "if it was renamed, add #[column(renamed_from = \"a\")] to b"),
+        "{f:#?}"
+    );
+    let v1 = schema(vec![table("t", vec![col("id", Integer)]).pk(&["id"])]);
+    let mut v2 = v1.clone();
+    v2.insert(table("u", vec![col("id", Integer)]).pk(&["id"]).from("tt"));
+    let (_, p) = Case::new(v1, v2).run("renamed_from_names_nothing");
+    assert!(
+        has(
+            &p.findings,
+            "L13",
+            "table u has renamed_from = \"tt\", but the old schema has no table tt"
+        ),
+        "{:#?}",
+        p.findings
+    );
+}
+
+#[test]
+fn swapping_two_referenced_columns_while_their_table_is_rebuilt() {
+    // The referenced columns are renamed in place (through a temporary name) before the
+    // rebuild, so the child's REFERENCES follows its values.
+    let p = |swapped: bool, strict: bool| {
+        let (a, b) = if swapped {
+            (col("a", Text).null().unique().from("b"), col("b", Text).null().unique().from("a"))
+        } else {
+            (col("a", Text).null().unique(), col("b", Text).null().unique())
+        };
+        let t = table("p", vec![col("id", Integer), a, b]).pk(&["id"]);
+        if strict { t.strict() } else { t }
+    };
+    let c = |to: &str| {
+        table("c", vec![col("id", Integer), col("pa", Text).null()]).pk(&["id"]).fk(
+            &["pa"],
+            "p",
+            &[to],
+            None,
+        )
+    };
+    let v1 = schema(vec![p(false, false), c("a")]);
+    let v2 = schema(vec![p(true, true), c("b")]);
+    let (conn, plan) = Case::new(v1, v2)
+        .rows(&[
+            "INSERT INTO p VALUES (1, 'a1', 'b1'), (2, 'a2', 'b2')",
+            "INSERT INTO c VALUES (1, 'a2')",
+        ])
+        .own_row_check()
+        .run("swap_referenced_columns_rebuild");
+    let r = plan.render();
+    assert!(
+        r.iter().any(|s| s.contains("RENAME COLUMN \"a\" TO \"__godwit_a\"")
+            || s.contains("RENAME COLUMN \"b\" TO \"__godwit_b\"")),
+        "{r:#?}"
+    );
+    assert!(schema_sql(&conn, "c").contains("REFERENCES \"p\" (\"b\")"));
+    assert_eq!(
+        rows_of(&conn, "SELECT id, a, b FROM p ORDER BY id"),
+        [vec![int(1), txt("b1"), txt("a1")], vec![int(2), txt("b2"), txt("a2")]]
+    );
+    assert_eq!(rows_of(&conn, "SELECT p.id FROM c JOIN p ON p.b = c.pa"), [vec![int(2)]]);
 }

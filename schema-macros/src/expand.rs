@@ -1,7 +1,9 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use schema_core::model::SqlType;
-use schema_core::parse::{ParsedField, ParsedTable, parse_struct};
+use schema_core::parse::{
+    FALLIBLE_UINT_FEATURE, ParsedField, ParsedTable, needs_fallible_uint, parse_struct,
+};
 use syn::DeriveInput;
 use syn::spanned::Spanned as _;
 
@@ -9,7 +11,11 @@ use crate::fallback;
 
 pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     match parse_struct(input) {
-        Ok(parsed) => expand(input, &parsed),
+        Ok(parsed) => {
+            let mut out = expand(input, &parsed);
+            out.extend(crate::seen::check(&parsed));
+            out
+        }
         Err(err) => fallback::expand(input, &err),
     }
 }
@@ -150,8 +156,17 @@ fn expand(input: &DeriveInput, parsed: &ParsedTable) -> TokenStream {
         let field = &f.ident;
         let ty = &f.ty;
         // Spanned on the type, so a type without `FromSql` is reported at the field.
-        let get = quote_spanned! {ty.span()=>
-            #rusqlite::Row::get::<::core::primitive::usize, #ty>(row, #idx)?
+        let get = if needs_fallible_uint(ty) {
+            match wide_option_inner(ty) {
+                Some(inner) => {
+                    quote_spanned! {inner.span()=> __godwit_get_wide_opt::<#inner>(row, #idx)? }
+                }
+                None => quote_spanned! {ty.span()=> __godwit_get_wide::<#ty>(row, #idx)? },
+            }
+        } else {
+            quote_spanned! {ty.span()=>
+                #rusqlite::Row::get::<::core::primitive::usize, #ty>(row, #idx)?
+            }
         };
         quote!(#field: #get)
     });
@@ -159,10 +174,21 @@ fn expand(input: &DeriveInput, parsed: &ParsedTable) -> TokenStream {
         let field = &f.ident;
         let ty = &f.ty;
         // Spanned on the type, so a type without `ToSql` is reported at the field.
-        let bind = quote_spanned! {ty.span()=>
-            #rusqlite::Statement::raw_bind_parameter::<::core::primitive::usize, &#ty>(
-                stmt, param, &self.#field,
-            )
+        let bind = if needs_fallible_uint(ty) {
+            match wide_option_inner(ty) {
+                Some(inner) => quote_spanned! {inner.span()=>
+                    __godwit_bind_wide_opt::<#inner>(stmt, param, &self.#field)
+                },
+                None => {
+                    quote_spanned! {ty.span()=> __godwit_bind_wide::<#ty>(stmt, param, &self.#field) }
+                }
+            }
+        } else {
+            quote_spanned! {ty.span()=>
+                #rusqlite::Statement::raw_bind_parameter::<::core::primitive::usize, &#ty>(
+                    stmt, param, &self.#field,
+                )
+            }
         };
         quote!(#idx => #bind,)
     });
@@ -224,10 +250,13 @@ fn expand(input: &DeriveInput, parsed: &ParsedTable) -> TokenStream {
             }
         }
     });
+    let wide = parsed.fields.iter().any(|f| needs_fallible_uint(&f.ty)).then(wide_int_helpers);
     quote! {
         #[doc(hidden)]
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
         const _: () = {
+            #wide
+
             #[automatically_derived]
             impl ::migrate_runtime::Table for #ident {
                 const NAME: &'static ::core::primitive::str = #name;
@@ -284,6 +313,79 @@ fn expand(input: &DeriveInput, parsed: &ParsedTable) -> TokenStream {
     }
 }
 
+/// Reading and writing `u64`/`usize` fields (also in an `Option`) through local traits whose
+/// `#[diagnostic::on_unimplemented]` names rusqlite's `fallible_uint` feature, instead of the raw
+/// "`u64: FromSql` is not satisfied" (rusqlite implements them only with that feature): one
+/// error for reading and one for writing each such field.
+fn wide_int_helpers() -> TokenStream {
+    let rusqlite = quote!(::migrate_runtime::__private::rusqlite);
+    let message = format!(
+        "`{{Self}}` fields need rusqlite's `{FALLIBLE_UINT_FEATURE}` feature to be read and written"
+    );
+    let label = format!("needs rusqlite's `{FALLIBLE_UINT_FEATURE}` feature");
+    let note = format!(
+        "add to [dependencies] in Cargo.toml: rusqlite = {{ version = \"0.43\", features = \
+         [\"{FALLIBLE_UINT_FEATURE}\"] }} (the rusqlite that migrate-runtime uses); writing a value \
+         above i64::MAX then fails instead of wrapping. Or use i64."
+    );
+    quote! {
+        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+        trait __GodwitWideRead: #rusqlite::types::FromSql {}
+        impl<T: #rusqlite::types::FromSql> __GodwitWideRead for T {}
+        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+        trait __GodwitWideWrite: #rusqlite::types::ToSql {}
+        impl<T: #rusqlite::types::ToSql> __GodwitWideWrite for T {}
+
+        #[inline]
+        fn __godwit_get_wide<T: __GodwitWideRead>(
+            row: &#rusqlite::Row<'_>,
+            idx: ::core::primitive::usize,
+        ) -> ::core::result::Result<T, #rusqlite::Error> {
+            #rusqlite::Row::get::<::core::primitive::usize, T>(row, idx)
+        }
+
+        #[inline]
+        fn __godwit_get_wide_opt<T: __GodwitWideRead>(
+            row: &#rusqlite::Row<'_>,
+            idx: ::core::primitive::usize,
+        ) -> ::core::result::Result<::core::option::Option<T>, #rusqlite::Error> {
+            #rusqlite::Row::get::<::core::primitive::usize, ::core::option::Option<T>>(row, idx)
+        }
+
+        #[inline]
+        fn __godwit_bind_wide<T: __GodwitWideWrite>(
+            stmt: &mut #rusqlite::Statement<'_>,
+            param: ::core::primitive::usize,
+            value: &T,
+        ) -> ::core::result::Result<(), #rusqlite::Error> {
+            #rusqlite::Statement::raw_bind_parameter::<::core::primitive::usize, &T>(stmt, param, value)
+        }
+
+        #[inline]
+        fn __godwit_bind_wide_opt<T: __GodwitWideWrite>(
+            stmt: &mut #rusqlite::Statement<'_>,
+            param: ::core::primitive::usize,
+            value: &::core::option::Option<T>,
+        ) -> ::core::result::Result<(), #rusqlite::Error> {
+            #rusqlite::Statement::raw_bind_parameter::<
+                ::core::primitive::usize,
+                &::core::option::Option<T>,
+            >(stmt, param, value)
+        }
+    }
+}
+
+/// The `T` of `Option<T>` for a `u64`/`usize` field in an `Option`, else `None`.
+fn wide_option_inner(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    match args.args.first() {
+        Some(syn::GenericArgument::Type(inner)) if last.ident == "Option" => Some(inner),
+        _ => None,
+    }
+}
+
 /// The `Keyed` impl: the key type, `key()` and the key binding.
 fn keyed(parsed: &ParsedTable, key: &[usize]) -> TokenStream {
     let ident = &parsed.ident;
@@ -307,7 +409,19 @@ fn keyed(parsed: &ParsedTable, key: &[usize]) -> TokenStream {
         })
         .collect();
     let names: Vec<syn::Ident> = (0..key.len()).map(|i| format_ident!("__k{}", i)).collect();
-    let offsets = 0..key.len();
+    let binds: Vec<TokenStream> = key
+        .iter()
+        .zip(&names)
+        .enumerate()
+        .map(|(offset, (&k, name))| {
+            let ty = &parsed.fields[k].ty;
+            if needs_fallible_uint(ty) {
+                quote_spanned!(ty.span()=> __godwit_bind_wide::<#ty>(stmt, first + #offset, &#name)?;)
+            } else {
+                quote!(#rusqlite::Statement::raw_bind_parameter(stmt, first + #offset, #name)?;)
+            }
+        })
+        .collect();
     let (key_ty, key_expr, pattern) = if let [(ty, expr)] = parts.as_slice() {
         (ty.clone(), expr.clone(), quote!(__k0))
     } else {
@@ -332,7 +446,7 @@ fn keyed(parsed: &ParsedTable, key: &[usize]) -> TokenStream {
                 first: ::core::primitive::usize,
             ) -> ::core::result::Result<(), #rusqlite::Error> {
                 let #pattern = key;
-                #( #rusqlite::Statement::raw_bind_parameter(stmt, first + #offsets, #names)?; )*
+                #(#binds)*
                 ::core::result::Result::Ok(())
             }
         }

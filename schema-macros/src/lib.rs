@@ -8,10 +8,16 @@
 //! constant `COL` with one typed `migrate_runtime::Column` per field (`User::COL.email`), with
 //! the field's visibility. `COL` is the only name the derive adds to the struct's namespace.
 //!
-//! Every field type needs rusqlite's `FromSql` and `ToSql`; the built-in types have them.
+//! Every field type needs rusqlite's `FromSql` and `ToSql`; the built-in types have them
+//! (`u64` and `usize` with rusqlite's `fallible_uint` feature, which the error names).
+//!
+//! In a crate whose build script runs `schema_core::build`, a struct in `src/` that the build
+//! script did not parse (outside every schema file and the modules it declares) is a compile
+//! error: no migration would create its table.
 
 mod expand;
 mod fallback;
+mod seen;
 
 use proc_macro::TokenStream;
 

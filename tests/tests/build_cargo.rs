@@ -169,7 +169,9 @@ fn folder_errors_name_the_files_and_the_fix() {
     );
     app.build_write(&[]).assert_failure().assert_stderr_contains(&[
         "two migrations have index 0001: 0001_add_users_bio.sql and 0001_add_users_karma.sql",
-        "0001_add_users_bio.sql is the one in the journal; the other (0001_add_users_karma.sql)",
+        "0001_add_users_bio.sql is the one in the journal. If 0001_add_users_karma.sql is a \
+         hand-written migration, rename it to the next free index, 0002_add_users_karma.sql",
+        "if it was generated on a branch merged in parallel, delete it",
     ]);
 
     // The merge renumbered by hand: 0002 with the branch's snapshot, chained to 0000.
@@ -332,16 +334,88 @@ fn two_databases_in_one_crate() {
 }
 
 #[test]
-fn a_field_behind_cfg_fails_the_compile_time_guard() {
+fn a_field_behind_cfg_is_refused_before_anything_is_written() {
     let schema = USERS_V1.replace(
         "    pub email: String,\n",
         "    pub email: String,\n    #[cfg(any())]\n    pub secret: String,\n",
     );
     let app = TempCrate::new("godwit_e2e_cfg", &schema);
     app.build_write(&[]).assert_failure().assert_stderr_contains(&[
-        "struct User differs from what the build script parsed in src/schema.rs",
-        "#[cfg]",
+        "src/schema.rs:10:5: error: #[cfg] on a field of a #[derive(Table)] struct",
+        "split the table into separate schema files or databases",
     ]);
+    assert!(!app.exists("migrations"), "no migration is left behind");
+}
+
+#[test]
+fn every_table_struct_of_the_crate_is_seen_by_the_build_or_refused() {
+    let schema = USERS_V1.replace(
+        "migrate_runtime::include_db!();",
+        "#[path = \"tables/billing.rs\"]\nmod more;\n\nmigrate_runtime::include_db!();",
+    );
+    let app = TempCrate::new("godwit_e2e_sources", &schema);
+    app.write(
+        "src/tables/billing.rs",
+        "#[derive(migrate_runtime::Table)]\n#[allow(dead_code)]\nstruct Invoice {\n    #[column(primary_key)]\n    id: i64,\n}\n",
+    );
+    app.build_write(&[]).assert_success();
+    assert_eq!(app.migrations("migrations"), ["0000_create_invoice_users.sql"]);
+    let db = app.path().join("app.db");
+    let out = stdout(&app.run(&[db.to_str().unwrap()]));
+    assert!(out.contains("tables: invoice,users\n"), "{out}");
+
+    // Settle: the files the first build wrote are newer than its build-script run.
+    app.build_write(&[]).assert_success();
+    // A struct in main.rs: the build script does not rerun (main.rs is not part of the schema),
+    // and the derive refuses it.
+    let stray = format!(
+        "{DEFAULT_MAIN_RS}\n#[derive(migrate_runtime::Table)]\npub struct Stray {{\n    #[column(primary_key)]\n    pub id: i64,\n}}\n"
+    );
+    app.write("src/main.rs", &stray);
+    app.build_write(&[]).assert_failure().assert_stderr_contains(&[
+        "#[derive(Table)] struct `Stray` is outside the schema: the build script reads \
+         src/schema.rs, src/tables/billing.rs",
+        "move it into a schema file or into a module one declares",
+    ]);
+    // When the build script runs, it refuses it too, with its file and line.
+    app.build_write(&[("MIGRATION_NAME", "rerun")]).assert_failure().assert_stderr_contains(&[
+        "src/main.rs:23:12: error: #[derive(Table)] struct `Stray` is outside the schema",
+    ]);
+    assert_eq!(app.migrations("migrations"), ["0000_create_invoice_users.sql"]);
+
+    // Outside src/ (an integration test's fixture) a struct is not the build's business.
+    app.write("src/main.rs", DEFAULT_MAIN_RS);
+    app.write(
+        "tests/fixture.rs",
+        "#[derive(migrate_runtime::Table)]\npub struct Fixture {\n    #[column(primary_key)]\n    pub id: i64,\n}\n\n#[test]\nfn named() {\n    assert_eq!(<Fixture as migrate_runtime::Table>::NAME, \"fixture\");\n}\n",
+    );
+    app.build_args(&["--quiet", "--tests"], &[("SCHEMA_MIGRATIONS", "write")]).assert_success();
+
+    // A struct the build script saw differently (here: its recorded entry altered, as an
+    // attribute macro rewriting the struct would) fails at the derive.
+    let list = seen_list_of(&app);
+    let original = std::fs::read_to_string(&list).unwrap();
+    std::fs::write(&list, original.replace("\\\"invoice\\\"", "\\\"invoices\\\"")).unwrap();
+    app.write("src/main.rs", &format!("{DEFAULT_MAIN_RS}// touched\n"));
+    app.build_write(&[]).assert_failure().assert_stderr_contains(&[
+        "#[derive(Table)] struct `Invoice` differs from what the build script parsed in \
+         src/tables/billing.rs",
+    ]);
+    std::fs::write(&list, original).unwrap();
+}
+
+/// The `$OUT_DIR/godwit/Db.tables` of `app`'s last build.
+fn seen_list_of(app: &TempCrate) -> std::path::PathBuf {
+    let build = tests::e2e::shared_target_dir().join("debug").join("build");
+    let crate_dir = std::fs::canonicalize(app.path()).unwrap();
+    std::fs::read_dir(build)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("out/godwit/Db.tables"))
+        .find(|p| {
+            std::fs::read_to_string(p).is_ok_and(|t| t.contains(&*crate_dir.to_string_lossy()))
+        })
+        .expect("the build wrote a seen list")
 }
 
 #[test]

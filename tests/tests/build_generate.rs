@@ -118,16 +118,20 @@ fn first_run_writes_migration_snapshot_journal_and_out_dir_file() {
     // The runtime computes the same hash.
     assert_eq!(migrate_runtime::hash_sql(&dir.read("migrations/0000_create_users.sql")), hash);
 
-    // rerun-if-changed for the schema file, the folder, meta/ and each file; env vars.
+    // rerun-if-changed for the schema file and the folder (cargo scans it whole), not one line
+    // per migration file; env vars.
+    let reruns: Vec<&String> =
+        out.cargo_lines.iter().filter(|l| l.starts_with("cargo:rerun-if-changed=")).collect();
+    assert_eq!(
+        reruns,
+        [
+            &format!("cargo:rerun-if-changed={}", dir.path().join("src/schema.rs").display()),
+            &format!("cargo:rerun-if-changed={}", dir.path().join("migrations").display()),
+        ],
+        "{:#?}",
+        out.cargo_lines
+    );
     for needle in [
-        format!("cargo:rerun-if-changed={}", dir.path().join("src/schema.rs").display()),
-        format!("cargo:rerun-if-changed={}", dir.path().join("migrations").display()),
-        format!("cargo:rerun-if-changed={}", dir.path().join("migrations/meta").display()),
-        format!("cargo:rerun-if-changed={}", sql_path.display()),
-        format!(
-            "cargo:rerun-if-changed={}",
-            dir.path().join("migrations/meta/_journal.json").display()
-        ),
         "cargo:rerun-if-env-changed=CI".to_owned(),
         "cargo:rerun-if-env-changed=SCHEMA_MIGRATIONS".to_owned(),
         "cargo:rerun-if-env-changed=MIGRATION_NAME".to_owned(),
@@ -706,7 +710,8 @@ fn a_hand_written_migration_that_orphans_rows_fails_the_build() {
 }
 
 /// A default whose text holds a line that is exactly the breakpoint cannot be written in the
-/// migration file format: the build says which statement and which attributes, instead of
+/// migration file format: the parser refuses it at the attribute (before any statement is
+/// generated; the generator's own check of the statements stays behind it), instead of
 /// writing a file that splits inside a string literal.
 #[test]
 fn a_generated_statement_holding_a_breakpoint_line_is_refused() {
@@ -715,10 +720,10 @@ fn a_generated_statement_holding_a_breakpoint_line_is_refused() {
     ));
     let err = dir.run().unwrap_err().report();
     assert!(
-        err.contains("the generated migration 0000_create_users: statement 1 holds a line that is exactly `--> statement-breakpoint`"),
+        err.contains("src/schema.rs:9:24: error: #[column(default)]: a `default` string cannot hold a line `--> statement-breakpoint`"),
         "{err}"
     );
-    assert!(err.contains("`default`") && !err.contains("bug in schema-core"), "{err}");
+    assert!(!err.contains("bug in schema-core"), "{err}");
     assert!(!dir.path().join("migrations").exists());
     // With spaces around it, the line is content: generated, and the default survives.
     dir.write(
@@ -809,4 +814,383 @@ fn a_rebuild_that_renames_a_column_a_view_uses_recreates_the_view_with_the_new_n
         "{sql}"
     );
     assert_eq!(dir.run().unwrap().generated, None);
+}
+
+fn counters(field: &str) -> String {
+    format!(
+        "use migrate_runtime::Table;\n\n#[derive(Table)]\n#[table(name = \"counters\", strict)]\npub struct Counter {{\n    \
+         #[column(primary_key)]\n    pub id: i64,\n{field}}}\n\nmigrate_runtime::include_db!();\n"
+    )
+}
+
+/// Deliver 5: the replayed database has no rows, so a backfill that fails only when it runs
+/// (here an integer overflow on every row whose id is positive) passed the build and failed on
+/// every user's database with SQLite's bare "integer overflow". The proof on representative
+/// rows of the old table fails the build naming the backfill, and writes nothing.
+#[test]
+fn a_backfill_that_fails_on_rows_the_replay_lacks_fails_the_build_naming_it() {
+    let dir = Dir::new(&counters(""));
+    dir.run().unwrap();
+    let before = dir.files();
+    let backfill = "abs(-9223372036854775807 - \\\"id\\\")";
+    dir.write(
+        "src/schema.rs",
+        &counters(&format!("    #[column(backfill = \"{backfill}\")]\n    pub n: i64,\n")),
+    );
+    let err = dir.run().unwrap_err();
+    assert!(matches!(err, Error::SampleProofFailed { .. }), "{err:?}");
+    let report = err.report();
+    assert!(
+        report.contains("fails at statement")
+            && report.contains("rows of each column's own type")
+            && report.contains(
+                "#[column(backfill = \"abs(-9223372036854775807 - \\\"id\\\")\")] on counters.n"
+            )
+            && report.contains("caused by: integer overflow"),
+        "{report}"
+    );
+    assert_eq!(dir.files(), before, "nothing is written");
+    // A backfill that fits every row goes through.
+    dir.write("src/schema.rs", &counters("    #[column(backfill = \"0\")]\n    pub n: i64,\n"));
+    assert!(dir.run().unwrap().generated.is_some());
+}
+
+/// A backfill whose value a guard refuses on representative rows (a text for a STRICT
+/// INTEGER column, which SQLite cannot tell statically) is a warning naming the backfill: the
+/// migration is still written, the guard names the attribute on users' rows.
+#[test]
+fn a_backfill_a_guard_refuses_on_representative_rows_is_a_warning() {
+    let dir = Dir::new(&counters(""));
+    dir.run().unwrap();
+    dir.write(
+        "src/schema.rs",
+        &counters("    #[column(backfill = \"lower('X')\")]\n    pub n: i64,\n"),
+    );
+    let out = dir.run().unwrap();
+    assert!(out.generated.is_some());
+    let warning = out
+        .cargo_lines
+        .iter()
+        .find(|l| l.contains("fails on rows of each column's own type"))
+        .unwrap_or_else(|| panic!("no sample-row warning in {:#?}", out.cargo_lines));
+    assert!(warning.contains("fix #[column(backfill = \"..\")] on n"), "{warning}");
+}
+
+/// A `convert` left in the schema after its migration was generated is refused on the next
+/// build, whose schema did not change (no plan runs there).
+#[test]
+fn a_convert_left_behind_fails_the_unchanged_build() {
+    let dir = Dir::new(&users("    pub age: i64,\n"));
+    dir.run().unwrap();
+    dir.write(
+        "src/schema.rs",
+        &users("    #[column(convert = \"CAST(\\\"age\\\" AS TEXT)\")]\n    pub age: String,\n"),
+    );
+    assert!(dir.run().unwrap().generated.is_some());
+    let err = dir.run().unwrap_err().report();
+    assert!(err.contains("has #[column(convert") && err.contains("remove convert"), "{err}");
+    dir.write("src/schema.rs", &users("    pub age: String,\n"));
+    assert!(dir.run().unwrap().generated.is_none());
+}
+
+/// A struct for `users()`-style schemas: `#[derive(Table)] pub struct <name> { id }`.
+fn table_struct(name: &str) -> String {
+    format!(
+        "#[derive(migrate_runtime::Table)]\npub struct {name} {{\n    #[column(primary_key)]\n    pub id: i64,\n}}\n"
+    )
+}
+
+#[test]
+fn modules_the_schema_file_declares_are_part_of_the_schema() {
+    let schema = users("").replace(
+        "migrate_runtime::include_db!();",
+        "#[path = \"tables/billing.rs\"]\nmod more;\nmod notes;\n\nmigrate_runtime::include_db!();",
+    );
+    let dir = Dir::new(&schema);
+    dir.write("src/tables/billing.rs", &table_struct("Invoice"));
+    // `mod notes;` in the non-mod-rs file src/schema.rs lives in src/schema/notes.rs, whose own
+    // `mod deeper;` is src/schema/notes/deeper/mod.rs.
+    dir.write("src/schema/notes.rs", &format!("{}\nmod deeper;\n", table_struct("Note")));
+    dir.write("src/schema/notes/deeper/mod.rs", &table_struct("DeepNote"));
+    let out = dir.run().unwrap();
+    assert_eq!(out.generated.as_deref(), Some("0000_create_deep_note_invoice_note_users"));
+    let sql = dir.read("migrations/0000_create_deep_note_invoice_note_users.sql");
+    for table in ["users", "invoice", "note", "deep_note"] {
+        assert!(sql.contains(&format!("CREATE TABLE \"{table}\"")), "{table}: {sql}");
+    }
+    // The schema file's structs get a fingerprint guard; those of module files (maybe private
+    // to their module) are checked by the derive against the seen list.
+    let embedded = dir.read("out/godwit/Db.rs");
+    assert!(embedded.contains("<User as ::migrate_runtime::Table>::FINGERPRINT"), "{embedded}");
+    assert!(!embedded.contains("Invoice"), "{embedded}");
+    // Every followed file is watched.
+    for rel in ["src/tables/billing.rs", "src/schema/notes.rs", "src/schema/notes/deeper/mod.rs"] {
+        let line = format!("cargo:rerun-if-changed={}", dir.path().join(rel).display());
+        assert!(out.cargo_lines.contains(&line), "{line}: {:#?}", out.cargo_lines);
+    }
+    // The list of structs the derive checks against names each file.
+    let seen = dir.read("out/godwit/Db.tables");
+    assert_eq!(seen.lines().count(), 4, "{seen}");
+    let invoice = seen.lines().find(|l| l.contains("billing.rs\tInvoice\t")).expect(&seen);
+    assert!(
+        invoice.ends_with("\"") && invoice.contains("\\\"name\\\": \\\"invoice\\\""),
+        "{invoice}"
+    );
+
+    // An error in a module file is shown in that file.
+    dir.write(
+        "src/schema/notes.rs",
+        "#[derive(Table)]\npub struct Note {\n    #[column(nope)]\n    pub id: i64,\n}\n",
+    );
+    let err = dir.run().unwrap_err().report();
+    assert!(err.contains("src/schema/notes.rs:3:14: error: unknown #[column] key `nope`"), "{err}");
+    // A declared module whose file is missing names the paths rustc would try.
+    fs::remove_file(dir.path().join("src/schema/notes.rs")).unwrap();
+    let err = dir.run().unwrap_err().report();
+    assert!(
+        err.contains("module `notes` is declared here but src/schema/notes.rs nor src/schema/notes/mod.rs does not exist")
+            || err.contains("module `notes` is declared here but"),
+        "{err}"
+    );
+    assert!(err.contains("src/schema.rs:"), "{err}");
+}
+
+#[test]
+fn a_table_outside_the_schema_is_refused_with_its_file_and_line() {
+    let dir = Dir::new(&users(""));
+    dir.write(
+        "src/main.rs",
+        &format!("mod schema;\n\n{}\nfn main() {{}}\n", table_struct("Stray")),
+    );
+    let err = dir.run().unwrap_err().report();
+    assert!(
+        err.contains(
+            "src/main.rs:4:12: error: #[derive(Table)] struct `Stray` is outside the schema: the \
+             build script reads src/schema.rs and the modules it declares"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("move it into src/schema.rs or into a module that file declares"),
+        "{err}"
+    );
+    assert!(!dir.path().join("migrations").exists(), "nothing is written");
+
+    // Another database's schema file (it invokes include_db!) and its modules are not strays.
+    dir.write("src/main.rs", "mod schema;\nmod other;\nfn main() {}\n");
+    dir.write(
+        "src/other.rs",
+        &format!("{}\nmod parts;\nmigrate_runtime::include_db!(OtherDb);\n", table_struct("Other")),
+    );
+    dir.write("src/other/parts.rs", &table_struct("Part"));
+    let out = dir.run().unwrap();
+    assert_eq!(out.generated.as_deref(), Some("0000_create_users"));
+    // A module nobody declares with a table is refused.
+    dir.write("src/orphan/mod.rs", &table_struct("Orphan"));
+    let err = dir.run().unwrap_err().report();
+    assert!(
+        err.contains("src/orphan/mod.rs:2:12: error: #[derive(Table)] struct `Orphan`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cfg_on_schema_items_is_refused_before_anything_is_written() {
+    let dir = Dir::new(&users("    #[cfg(feature = \"extra\")]\n    pub extra: Option<i64>,\n"));
+    let err = dir.run().unwrap_err().report();
+    assert!(
+        err.contains("src/schema.rs:9:5: error: #[cfg] on a field of a #[derive(Table)] struct"),
+        "{err}"
+    );
+    assert!(err.contains("split the table into separate schema files or databases"), "{err}");
+    assert!(!dir.path().join("migrations").exists(), "nothing is written");
+
+    let dir = Dir::new(&users("").replace("#[derive(Table)]", "#[cfg(test)]\n#[derive(Table)]"));
+    let err = dir.run().unwrap_err().report();
+    assert!(err.contains("#[cfg] on a #[derive(Table)] struct"), "{err}");
+    assert!(err.contains("its own schema file and database"), "{err}");
+
+    let attr = users("").replace(
+        "pub email: String,",
+        "#[cfg_attr(feature = \"x\", column(unique))]\n    pub email: String,",
+    );
+    let err = Dir::new(&attr).run().unwrap_err().report();
+    assert!(err.contains("#[cfg_attr] around a schema attribute"), "{err}");
+    // A cfg_attr that is not about the schema is fine.
+    let harmless = users("").replace(
+        "#[derive(Table)]",
+        "#[derive(Table)]\n#[cfg_attr(feature = \"serde\", derive(Debug))]",
+    );
+    Dir::new(&harmless).run().unwrap();
+
+    // A table in a module declared behind #[cfg].
+    let schema = users("").replace(
+        "migrate_runtime::include_db!();",
+        "#[cfg(feature = \"billing\")]\nmod billing;\n\nmigrate_runtime::include_db!();",
+    );
+    let dir = Dir::new(&schema);
+    dir.write("src/schema/billing.rs", &table_struct("Invoice"));
+    let err = dir.run().unwrap_err().report();
+    assert!(err.contains("src/schema/billing.rs:2:12: error: #[derive(Table)] struct `Invoice` is in a module behind #[cfg]"), "{err}");
+    assert!(!dir.path().join("migrations").exists(), "nothing is written");
+}
+
+#[test]
+fn sql_expressions_are_checked_by_sqlite_at_their_attribute() {
+    let dir = Dir::new(&users("    #[column(check = \"nope > 0\")]\n    pub karma: i64,\n"));
+    let err = dir.run().unwrap_err().report();
+    assert!(
+        err.contains(
+            "src/schema.rs:9:22: error: #[column(check)] = \"nope > 0\" is refused by SQLite in \
+             table `users`: no such column: nope"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("bug in schema-core"), "{err}");
+    assert!(!dir.path().join("migrations").exists(), "nothing is written");
+
+    for (fields, needle) in [
+        (
+            "    #[column(default_sql = \"random() +\")]\n    pub r: i64,\n",
+            "#[column(default_sql)]",
+        ),
+        ("    #[column(default_sql = \"email\")]\n    pub r: String,\n", "default value of column"),
+        ("    #[column(backfill = \"1 +\")]\n    pub r: i64,\n", "#[column(backfill)]"),
+    ] {
+        let err = Dir::new(&users(fields)).run().unwrap_err().report();
+        assert!(err.contains(needle) && err.contains("refused by SQLite"), "{needle}: {err}");
+        assert!(!err.contains("bug in schema-core"), "{err}");
+    }
+    let index = users("    pub bio: Option<String>,\n").replace(
+        "#[derive(Table)]",
+        "#[derive(Table)]\n#[index(columns(bio), where = \"biography IS NOT NULL\")]",
+    );
+    let err = Dir::new(&index).run().unwrap_err().report();
+    assert!(
+        err.contains("#[index(where)] = \"biography IS NOT NULL\" is refused by SQLite"),
+        "{err}"
+    );
+    let check = users("")
+        .replace("#[derive(Table)]", "#[derive(Table)]\n#[check(expr = \"length(mail) > 3\")]");
+    let err = Dir::new(&check).run().unwrap_err().report();
+    assert!(err.contains("#[check(expr)] = \"length(mail) > 3\" is refused by SQLite in table `users`: no such column: mail"), "{err}");
+
+    // A check left stale by a column rename names the attribute, not schema-core.
+    let dir = Dir::new(&users("    #[column(check = \"karma >= 0\")]\n    pub karma: i64,\n"));
+    dir.run().unwrap();
+    dir.write(
+        "src/schema.rs",
+        &users("    #[column(renamed_from = \"karma\", check = \"karma >= 0\")]\n    pub points: i64,\n"),
+    );
+    let err = dir.run().unwrap_err().report();
+    assert!(err.contains("#[column(check)] = \"karma >= 0\" is refused by SQLite in table `users`: no such column: karma"), "{err}");
+}
+
+#[test]
+fn user_text_that_would_break_the_migration_file_is_refused_at_its_attribute() {
+    for (fields, at, needle) in [
+        (
+            "    #[column(check = \"karma > 0 -- positive\")]\n    pub karma: i64,\n",
+            "src/schema.rs:9:22",
+            "check holds an SQL comment (`--`)",
+        ),
+        (
+            "    #[column(default = \"a\\n--> statement-breakpoint\\nb\")]\n    pub s: String,\n",
+            "src/schema.rs:9:24",
+            "#[column(default)]: a `default` string cannot hold a line `--> statement-breakpoint`",
+        ),
+        (
+            "    #[column(default_sql = \"0\\n--> statement-breakpoint\\nDROP TABLE users\")]\n    pub s: i64,\n",
+            "src/schema.rs:9:28",
+            "default_sql holds a line `--> statement-breakpoint`",
+        ),
+        (
+            "    #[column(backfill = \"0); DROP TABLE users; --\")]\n    pub s: i64,\n",
+            "src/schema.rs:9:25",
+            "backfill has a `)` without its `(`",
+        ),
+        (
+            "    #[column(name = \"a\\nb\")]\n    pub s: i64,\n",
+            "src/schema.rs:9:21",
+            "the column name \"a\\nb\" contains a line break",
+        ),
+    ] {
+        let dir = Dir::new(&users(fields));
+        let err = dir.run().unwrap_err().report();
+        assert!(err.contains(&format!("{at}: error: {needle}")), "{needle}: {err}");
+        assert!(!dir.path().join("migrations").exists(), "nothing is written");
+    }
+    // With spaces around it the marker is content (migration files split only at the exact
+    // line), so such a default is written.
+    let spaced = users(
+        "    #[column(default = \"a\\n --> statement-breakpoint \\nb\")]\n    pub s: String,\n",
+    );
+    assert_eq!(Dir::new(&spaced).run().unwrap().generated.as_deref(), Some("0000_create_users"));
+    let name = users("").replace("#[table(name = \"users\")]", "#[table(name = \"users\\n-- x\")]");
+    let err = Dir::new(&name).run().unwrap_err().report();
+    assert!(err.contains("the table name \"users\\n-- x\" contains a line break"), "{err}");
+}
+
+#[test]
+fn a_u64_field_without_rusqlite_s_fallible_uint_is_refused_before_anything_is_written() {
+    let fields = "    #[column(sql_type = \"INTEGER\")]\n    pub hits: u64,\n";
+    let dir = Dir::new(&users(fields));
+    dir.write("Cargo.toml", "[package]\nname = \"app\"\n\n[workspace]\n");
+    let err = dir.run().unwrap_err().report();
+    assert!(
+        err.contains(
+            "src/schema.rs:10:15: error: field `hits` is read and written through rusqlite's \
+             `fallible_uint` feature, which Cargo.toml does not enable"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("rusqlite = { version = \"0.43\", features = [\"fallible_uint\"] }"),
+        "{err}"
+    );
+    assert!(!dir.path().join("migrations").exists(), "nothing is written");
+
+    dir.write(
+        "Cargo.toml",
+        "[package]\nname = \"app\"\n\n[workspace]\n\n[dependencies]\nrusqlite = { version = \"0.43\", features = [\"fallible_uint\"] }\n",
+    );
+    assert_eq!(dir.run().unwrap().generated.as_deref(), Some("0000_create_users"));
+}
+
+#[test]
+fn a_cfg_module_whose_file_is_absent_is_skipped() {
+    let schema = users("").replace(
+        "migrate_runtime::include_db!();",
+        "#[cfg(feature = \"extras\")]\nmod extras;\n#[cfg(test)]\nmod tests {}\n\nmigrate_runtime::include_db!();",
+    );
+    let out = Dir::new(&schema).run().unwrap();
+    assert_eq!(out.generated.as_deref(), Some("0000_create_users"));
+}
+
+#[test]
+fn schema_wide_errors_are_shown_in_the_module_file_they_point_into() {
+    let schema = users("").replace(
+        "migrate_runtime::include_db!();",
+        "mod billing;\n\nmigrate_runtime::include_db!();",
+    );
+    let dir = Dir::new(&schema);
+    // `references` across files resolves: Invoice points at User of the schema file.
+    dir.write(
+        "src/schema/billing.rs",
+        "#[derive(migrate_runtime::Table)]\npub struct Invoice {\n    #[column(primary_key)]\n    pub id: i64,\n    #[column(references = super::User)]\n    pub user_id: i64,\n}\n",
+    );
+    let out = dir.run().unwrap();
+    assert!(out.generated.is_some());
+    let sql = dir.read(&format!("migrations/{}.sql", out.generated.unwrap()));
+    assert!(sql.contains("REFERENCES \"users\""), "{sql}");
+    // An unknown target is shown at its line in billing.rs, not in schema.rs.
+    dir.write(
+        "src/schema/billing.rs",
+        "#[derive(migrate_runtime::Table)]\npub struct Invoice {\n    #[column(primary_key)]\n    pub id: i64,\n    #[column(references = Customer)]\n    pub customer_id: i64,\n}\n",
+    );
+    let err = dir.run().unwrap_err().report();
+    assert!(
+        err.contains("src/schema/billing.rs:5:27: error: `Customer` is not a Table in this schema"),
+        "{err}"
+    );
 }

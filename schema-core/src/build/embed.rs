@@ -80,8 +80,8 @@ pub fn render(
     for g in guards {
         let message = format!(
             "#[derive(Table)] struct {} differs from what the build script parsed in {schema_display} \
-             (a field or attribute behind #[cfg], or a macro-generated item?): the build script must \
-             see the same struct the compiler does; remove the #[cfg] or move the struct out of it",
+             (an attribute macro or macro_rules! that rewrites it?): the build script must see the \
+             same struct the compiler does; write the struct and its attributes out in the file",
             g.rust_path
         );
         let _ = writeln!(

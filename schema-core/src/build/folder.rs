@@ -141,7 +141,6 @@ impl Folder {
         if journal.is_some() {
             watched.push(journal_path.clone());
         }
-        let journal = journal.unwrap_or_default();
         let err = |problem: String, fix: String| Error::Folder {
             folder: dir.to_path_buf(),
             problem,
@@ -158,26 +157,47 @@ impl Folder {
             ));
         }
 
+        // `.sql` files without a journal: `meta/` is missing, not a hand-written first migration.
+        if journal.is_none() && !sql_files.by_idx.is_empty() {
+            return Err(missing_journal(dir, &meta, &sql_files));
+        }
+
+        let journal = journal.unwrap_or_default();
+
         // Two migrations with one index.
+        let next_free = sql_files.by_idx.keys().max().map_or(0, |max| max + 1);
         for (idx, files) in &sql_files.by_idx {
             if files.len() > 1 {
                 let journaled_tag = journal.entries.get(*idx as usize).map(|e| e.tag.as_str());
                 let names: Vec<String> = files.iter().map(|f| display_name(dir, f)).collect();
                 let others: Vec<&String> =
                     names.iter().filter(|n| Some(file_stem(n)) != journaled_tag).collect();
-                let fix = match journaled_tag {
-                    Some(tag) => format!(
-                        "{tag}.sql is the one in the journal; the other ({}) most likely comes from a \
-                         branch merged in parallel: delete it (and its snapshot if you copied one) and \
-                         run `cargo build` again, which regenerates that schema change as the next \
-                         migration",
-                        join_list(&others)
+                let renamed = |name: &str| {
+                    let stem = file_stem(name);
+                    let rest = stem.split_once('_').map_or(stem, |(_, rest)| rest);
+                    format!("{}_{rest}.sql", format::format_idx(next_free))
+                };
+                let fix = match (journaled_tag, others.as_slice()) {
+                    (Some(tag), [other]) => format!(
+                        "{tag}.sql is the one in the journal. If {other} is a hand-written \
+                         migration, rename it to the next free index, {}, and run `cargo build` \
+                         again (the build adopts it); if it was generated on a branch merged in \
+                         parallel, delete it (and its snapshot if you copied one) and run `cargo \
+                         build` again, which regenerates that schema change as the next migration",
+                        renamed(other)
                     ),
-                    None => {
-                        "keep one of them, delete or renumber the others to the next free index, \
-                             and run `cargo build` again"
-                            .to_owned()
-                    }
+                    (Some(tag), _) => format!(
+                        "{tag}.sql is the one in the journal. Rename each hand-written one of {} \
+                         to the next free index ({} first), or delete the ones generated on a \
+                         branch merged in parallel, and run `cargo build` again",
+                        join_list(&others),
+                        renamed(others[0])
+                    ),
+                    (None, _) => format!(
+                        "keep one of them and rename the others to the next free indexes (the \
+                         first to {}), then run `cargo build` again",
+                        renamed(&names[1])
+                    ),
                 };
                 return Err(err(
                     format!(
@@ -434,6 +454,35 @@ impl Folder {
         }
 
         Ok(Self { dir: dir.to_path_buf(), migrations, journaled, watched, journal_version, latest })
+    }
+}
+
+/// The error for `.sql` files without a journal: `meta/` (or its journal) was deleted or never
+/// committed. Without it the build cannot tell generated migrations from hand-written ones.
+fn missing_journal(dir: &Path, meta: &Path, sql_files: &Indexed) -> Error {
+    let files: Vec<String> =
+        sql_files.by_idx.values().flatten().map(|f| display_name(dir, f)).collect();
+    let shown = match files.as_slice() {
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first} and {} more", rest.len()),
+        [] => String::new(),
+    };
+    let missing = if meta.is_dir() {
+        format!("meta/{JOURNAL_FILE} is missing")
+    } else {
+        "meta/ is missing".to_owned()
+    };
+    Error::Folder {
+        folder: dir.to_path_buf(),
+        problem: format!(
+            "{missing}, so {shown} has no journal entry and snapshot; the build cannot replay or \
+             extend migrations without them"
+        ),
+        fix: format!(
+            "restore meta/ from version control (`git checkout -- {}`): the build writes it next \
+             to every migration, so commit it with them",
+            dir.join("meta").display()
+        ),
     }
 }
 
@@ -702,8 +751,40 @@ mod tests {
             e.contains("two migrations have index 0001: 0001_b.sql and 0001_theirs.sql"),
             "{e}"
         );
+        // A hand-written file on a taken number is renamed, not deleted.
         assert!(
-            e.contains("0001_b.sql is the one in the journal; the other (0001_theirs.sql)"),
+            e.contains(
+                "0001_b.sql is the one in the journal. If 0001_theirs.sql is a hand-written \
+                 migration, rename it to the next free index, 0002_theirs.sql, and run `cargo \
+                 build` again (the build adopts it)"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("if it was generated on a branch merged in parallel, delete it"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_meta_folder_is_named_not_taken_for_hand_written_migrations() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_folder(tmp.path(), &["0000_create_users", "0001_add_users_bio"]);
+        fs::remove_dir_all(tmp.path().join("meta")).unwrap();
+        let e = folder_error(tmp.path());
+        assert!(
+            e.contains(
+                "meta/ is missing, so 0000_create_users.sql and 1 more has no journal entry and \
+                 snapshot"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("fix: restore meta/ from version control (`git checkout -- "), "{e}");
+        assert!(!e.contains("hand-written"), "{e}");
+
+        let tmp = tempfile::tempdir().unwrap();
+        write_folder(tmp.path(), &["0000_create_users"]);
+        fs::remove_file(tmp.path().join("meta").join(JOURNAL_FILE)).unwrap();
+        let e = folder_error(tmp.path());
+        assert!(
+            e.contains("meta/_journal.json is missing, so 0000_create_users.sql has no"),
             "{e}"
         );
     }

@@ -1,7 +1,6 @@
 //! One run of the generator (see the module docs of [`crate::build`]).
 
 use std::fs;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
@@ -16,6 +15,7 @@ use super::format::{
 };
 use super::mode::{BuildEnv, Mode, WATCHED_ENV};
 use super::replay::LazyReplay;
+use super::sources::{self, SchemaSources};
 use super::{Generator, edits, replay};
 
 /// What a successful run did.
@@ -56,7 +56,6 @@ impl Generator {
         let dir = env.manifest_dir.join(&self.migrations);
         lines.push(rerun(&schema_path));
         lines.push(rerun(&dir));
-        lines.push(rerun(&dir.join("meta")));
         for name in WATCHED_ENV {
             lines.push(format!("cargo:rerun-if-env-changed={name}"));
         }
@@ -70,28 +69,16 @@ impl Generator {
         }
         let mode = env.mode()?;
 
-        // 1. The schema file.
-        let source = match fs::read_to_string(&schema_path) {
-            Ok(s) => s,
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(Error::SchemaFileMissing { path: schema_path });
-            }
-            Err(source) => return Err(Error::Io { action: "read", path: schema_path, source }),
-        };
-        let shown_schema_path = self.schema.clone();
-        let schema_error = |error: syn::Error| Error::Schema {
-            path: shown_schema_path.clone(),
-            source_text: source.clone(),
-            error,
-        };
-        let parsed = parse::parse_file(&source).map_err(schema_error)?;
-        let new_schema = parse::resolve(&parsed).map_err(schema_error)?;
+        // 1. The schema file and the modules it declares; no stray struct elsewhere.
+        let schema_sources = SchemaSources::read(&env.manifest_dir, &self.schema)?;
+        lines.extend(schema_sources.paths().skip(1).map(rerun));
+        let located = schema_sources.parse()?;
+        let new_schema = schema_sources.resolve(&located)?;
+        sources::refuse_strays(&env.manifest_dir, &self.schema, &schema_sources)?;
+        sources::check_fallible_uint(&env.manifest_dir, &schema_sources, &located)?;
 
         // 2. The folder and its recorded hashes.
         let folder = Folder::read(&dir)?;
-        for path in folder.watched.iter().skip(2) {
-            lines.push(rerun(path));
-        }
         let hashes = edits::check(&folder, &self.migrations, &env.allow_edit_list(), mode, lines)?;
 
         // 3. The replay, only when something must be proven.
@@ -106,6 +93,7 @@ impl Generator {
         // 4. Adoption of hand-written migrations, 5. the schema change.
         let mut generated = None;
         if changed {
+            sources::check_expressions(&schema_sources, &located, &new_schema)?;
             let dependents = introspect::dependents(&replay.get()?.conn)?;
             let allow_drop = env.allow_drop_list();
             let input = PlanInput {
@@ -130,6 +118,12 @@ impl Generator {
             }
             if !plan.is_empty() {
                 generated = Some(plan);
+            }
+        } else {
+            // No plan runs, so a `convert` left behind after its migration goes unseen there.
+            let findings = plan::unused_converts(&old_schema, &new_schema);
+            if !findings.is_empty() {
+                return Err(Error::Plan { schema: self.schema.clone(), findings });
             }
         }
         if generated.is_none()
@@ -224,7 +218,9 @@ impl Generator {
                 return Err(Error::UnsplittableStatement { tag, statement });
             }
             let text = migration_text(&plan.header_comments(), &statements);
-            replay::prove(replay.get()?, &tag, &text, &new_schema, plan)?;
+            for warning in replay::prove(replay.get()?, &tag, &text, &new_schema, plan)? {
+                lines.push(format!("cargo:warning={}", warning.replace(['\n', '\r'], " ")));
+            }
             let snapshot = Snapshot::new(prev_id.as_deref(), &new_schema);
             let sql_path = dir.join(format!("{tag}.sql"));
             files.insert(0, PendingFile { path: sql_path.clone(), content: text.clone() });
@@ -248,10 +244,7 @@ impl Generator {
                 content: journal.to_json(),
             });
             write_all(&files)?;
-            for f in &files {
-                lines.push(rerun(&f.path));
-                outcome.written.push(f.path.clone());
-            }
+            outcome.written.extend(files.iter().map(|f| f.path.clone()));
             // Tell the developer: the build wrote files they should review and commit.
             let folder_shown = self.migrations.display();
             for tag in &outcome.adopted {
@@ -304,17 +297,12 @@ impl Generator {
             .zip(&chains)
             .map(|((idx, tag, path, hash), chain)| Embedded { idx: *idx, tag, path, hash, chain })
             .collect();
-        let paths = struct_paths(&source);
-        let fingerprints: Vec<(String, String)> = parsed
+        // Structs of module files may be private to their module: the derive checks them
+        // against the seen list instead.
+        let fingerprints: Vec<(String, String)> = located
             .iter()
-            .map(|t| {
-                let start = t.ident.span().start();
-                let path = paths
-                    .iter()
-                    .find(|(line, column, _)| (*line, *column) == (start.line, start.column))
-                    .map_or_else(|| t.rust_name.clone(), |(_, _, path)| path.clone());
-                (path, t.fingerprint())
-            })
+            .filter(|l| l.file == 0)
+            .map(|l| (l.rust_path.clone(), l.parsed.fingerprint()))
             .collect();
         let guards: Vec<Guard<'_>> = fingerprints
             .iter()
@@ -327,36 +315,15 @@ impl Generator {
             if write_if_changed(&path, &content)? {
                 outcome.embedded = Some(path);
             }
+            let seen = out_dir.join("godwit").join(format!(
+                "{}.{}",
+                self.db_name,
+                parse::SEEN_LIST_EXTENSION
+            ));
+            write_if_changed(&seen, &sources::seen_list(&schema_sources, &located))?;
         }
         Ok(outcome)
     }
-}
-
-/// Every struct of the schema file with the path that names it from the file's top level
-/// (`User`, `billing::Invoice` for a struct in an inline `mod billing { .. }`), keyed by the
-/// line and column of its identifier.
-fn struct_paths(source: &str) -> Vec<(usize, usize, String)> {
-    fn walk(items: &[syn::Item], prefix: &str, out: &mut Vec<(usize, usize, String)>) {
-        for item in items {
-            match item {
-                syn::Item::Struct(s) => {
-                    let start = s.ident.span().start();
-                    out.push((start.line, start.column, format!("{prefix}{}", s.ident)));
-                }
-                syn::Item::Mod(m) => {
-                    if let Some((_, items)) = &m.content {
-                        walk(items, &format!("{prefix}{}::", m.ident), out);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    let mut out = Vec::new();
-    if let Ok(file) = syn::parse_file(source) {
-        walk(&file.items, "", &mut out);
-    }
-    out
 }
 
 fn rerun(path: &Path) -> String {

@@ -13,7 +13,8 @@
 //! ```
 //!
 //! What one run does, in order (nothing is written unless every step succeeds):
-//! 1. parses the schema file with the derive's parser;
+//! 1. parses the schema file and the modules it declares with the derive's parser, and refuses
+//!    a `#[derive(Table)]` struct elsewhere in the crate's `src/` (see `sources.rs`);
 //! 2. reads `migrations/` and `migrations/meta/` and checks the folder is whole and linear
 //!    ([`folder`]), and that every committed file still has the hash its journal entry records
 //!    ([`edits`]): an edit fails the build naming each edited file, even one the replay cannot
@@ -29,13 +30,17 @@
 //! 4. adopts hand-written `.sql` files with the next index (journal entry `"custom": true`,
 //!    snapshot equal to the previous one: they may change data, views and triggers, not tables);
 //! 5. diffs the parsed schema against the latest snapshot; on a change plans, lints (warnings
-//!    become `cargo:warning`s), renders, proves the SQL on the replayed database and writes
-//!    `NNNN_name.sql`, its snapshot and the journal entry (journal last; temporary files renamed
-//!    into place);
+//!    become `cargo:warning`s), renders, proves the SQL on representative rows of the old
+//!    tables ([`crate::plan::sample_rows`], in a transaction rolled back after: SQLite's own
+//!    error there fails the build naming the attribute, a guard about a `backfill` or `convert`
+//!    is a warning) and on the replayed database, and writes `NNNN_name.sql`, its snapshot and
+//!    the journal entry (journal last; temporary files renamed into place); without a change,
+//!    a `convert` left in the schema is an error ([`crate::plan::unused_converts`]);
 //! 6. writes `$OUT_DIR/godwit/<Db>.rs` for `migrate_runtime::include_db!` (only when its content
 //!    changed): every migration through `include_str!` with its hash and hash chain, and a
 //!    compile-time guard per `#[derive(Table)]` struct that the derive saw what the build script
-//!    parsed (a field behind `#[cfg]` fails the build).
+//!    parsed; and `$OUT_DIR/godwit/<Db>.tables`, the structs it parsed, against which the derive
+//!    refuses a struct in `src/` that no database's build saw.
 //!
 //! In check mode ([`Mode`]) steps 4 and 5 write nothing and fail the build instead, with the
 //! command to run locally.
@@ -74,6 +79,7 @@ pub mod format;
 mod generate;
 mod mode;
 pub mod replay;
+mod sources;
 
 use std::path::PathBuf;
 

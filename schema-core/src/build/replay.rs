@@ -7,7 +7,8 @@ use rusqlite::Connection;
 
 use crate::error::Error;
 use crate::introspect::{self, DbShape};
-use crate::model::Schema;
+use crate::model::{DefaultValue, Schema};
+use crate::plan::{FailureKind, SampleKind, SampleRow, classify_failure, sample_rows};
 
 use super::folder::{Folder, Migration, edited_snapshot};
 use super::format::Snapshot;
@@ -240,14 +241,30 @@ fn tables_only(mut shape: DbShape) -> DbShape {
     shape
 }
 
-/// The proof of a generated migration: it runs on the replayed database, through the engine as
-/// the runtime runs it, and yields exactly the shape of a fresh database created from `new`, with
-/// the views and triggers it had before.
+/// The proof of a generated migration: first on representative rows of the old tables
+/// ([`prove_on_samples`]), then on the replayed database itself, through the engine as the
+/// runtime runs it, where it must yield exactly the shape of a fresh database created from
+/// `new`, with the views and triggers it had before. Returns the warnings of the proof on
+/// representative rows (one line each).
 ///
 /// # Errors
+/// [`Error::SampleProofFailed`] when representative rows make it fail with SQLite's own error,
 /// [`Error::ProofViolations`] when it leaves foreign-key violations among rows hand-written
 /// migrations inserted, [`Error::ProofFailed`] otherwise.
 pub fn prove(
+    replayed: &mut Replayed,
+    tag: &str,
+    sql: &str,
+    new: &Schema,
+    plan: &crate::plan::Plan,
+) -> Result<Vec<String>, Error> {
+    let warnings = prove_on_samples(replayed, tag, sql, new, &plan.render())?;
+    prove_on_replayed(replayed, tag, sql, new, plan)?;
+    Ok(warnings)
+}
+
+/// The proof on the replayed database itself (see [`prove`]).
+fn prove_on_replayed(
     replayed: &mut Replayed,
     tag: &str,
     sql: &str,
@@ -298,6 +315,164 @@ pub fn prove(
     if differences.is_empty() { Ok(()) } else { Err(fail(None, differences)) }
 }
 
+/// The proof on representative rows: the migration's backfills, conversions and guards run
+/// only on rows, and the replayed database usually has none. For the typed rows of
+/// [`sample_rows`] alone, then for all of them (so a guard that a value of another storage
+/// class trips does not hide the rest), inside a transaction of the replayed database that is
+/// always rolled back (the cheapest exact copy: nothing is duplicated, and the proof on the
+/// replayed database then starts from the same state): insert the rows (foreign keys are off;
+/// a row a constraint refuses, or that points at no parent, is left out), apply the migration
+/// through the engine, and sort a failure with [`classify_failure`] on SQLite's message alone.
+///
+/// A guard's message about the user's data is fine to ship (it depends on their rows); one
+/// about what a `backfill` or `convert` computed is returned as a warning; SQLite's own error
+/// (`integer overflow`, `cannot store TEXT value in INTEGER column`) fails the build. Other
+/// engine errors are left to the proof on the replayed database (new foreign-key violations
+/// among the sample rows are the user's data too).
+///
+/// `statements` are the plan's rendered statements, of which `sql` is the file text; the
+/// failing one is searched for the attributes to name.
+///
+/// # Errors
+/// [`Error::SampleProofFailed`], or [`Error::Sqlite`] when the transaction cannot begin or roll
+/// back.
+pub fn prove_on_samples(
+    replayed: &mut Replayed,
+    tag: &str,
+    sql: &str,
+    new: &Schema,
+    statements: &[String],
+) -> Result<Vec<String>, Error> {
+    let rows = sample_rows(&replayed.schema);
+    let mut warnings: Vec<String> = Vec::new();
+    let runs: [(&[SampleKind], &'static str); 2] = [
+        (&[SampleKind::Typed], "rows of each column's own type"),
+        (&[SampleKind::Typed, SampleKind::OtherClass], "rows holding other storage classes"),
+    ];
+    for (kinds, rows_shown) in runs {
+        let Err(EngineError::Statement { statement, first_line, source, .. }) =
+            on_samples(&mut replayed.conn, &rows, kinds, tag, sql)?
+        else {
+            continue;
+        };
+        let message = source.to_string();
+        match classify_failure(&message) {
+            FailureKind::Data => {}
+            FailureKind::Expression => {
+                let warning = format!(
+                    "migration {tag} fails on {rows_shown} of the old tables (users' databases can \
+                     hold them): {message}"
+                );
+                if !warnings.contains(&warning) {
+                    warnings.push(warning);
+                }
+            }
+            FailureKind::Raw => {
+                // The failing statement in full (the engine's first line is cut at 120
+                // characters), or the whole file when the numbering does not line up.
+                let text = statement
+                    .checked_sub(1)
+                    .and_then(|k| statements.get(k))
+                    .filter(|s| migrate_engine::first_line(s) == first_line)
+                    .map_or(sql, String::as_str);
+                return Err(Error::SampleProofFailed {
+                    tag: tag.to_owned(),
+                    statement,
+                    rows: rows_shown,
+                    fix: sample_fix(new, text, &first_line),
+                    source: Box::new(source),
+                });
+            }
+        }
+    }
+    Ok(warnings)
+}
+
+/// One run of [`prove_on_samples`]: the rows of `kinds` inserted and the migration applied,
+/// then everything rolled back. The inner result is the engine's.
+fn on_samples(
+    conn: &mut Connection,
+    rows: &[SampleRow],
+    kinds: &[SampleKind],
+    tag: &str,
+    sql: &str,
+) -> Result<Result<(), EngineError>, Error> {
+    conn.execute_batch("BEGIN")?;
+    let result = insert_samples(conn, rows, kinds).map(|()| {
+        let steps = [Step { tag, sql }];
+        apply_checked(conn, &steps, &mut ()).map(drop)
+    });
+    if !conn.is_autocommit() {
+        conn.execute_batch("ROLLBACK")?;
+    }
+    Ok(result?)
+}
+
+/// Inserts the sample rows of `kinds`, each in a savepoint that is undone when SQLite refuses
+/// the row or when it adds foreign-key violations to its table (a parent row a CHECK refused).
+fn insert_samples(
+    conn: &Connection,
+    rows: &[SampleRow],
+    kinds: &[SampleKind],
+) -> Result<(), rusqlite::Error> {
+    let violations = |table: &str| {
+        conn.query_row("SELECT count(*) FROM pragma_foreign_key_check(?1)", [table], |r| {
+            r.get::<_, i64>(0)
+        })
+        .ok()
+    };
+    for row in rows.iter().filter(|r| kinds.contains(&r.kind)) {
+        let before = violations(&row.table);
+        conn.execute_batch("SAVEPOINT \"godwit_sample\"")?;
+        let fits = conn.execute_batch(&row.sql).is_ok() && violations(&row.table) == before;
+        if !fits {
+            conn.execute_batch("ROLLBACK TO \"godwit_sample\"")?;
+        }
+        conn.execute_batch("RELEASE \"godwit_sample\"")?;
+    }
+    Ok(())
+}
+
+/// The fix for a statement that failed with SQLite's own error on sample rows: the attributes
+/// of `new` whose SQL appears in `text` (the statement), or what to look at when none does.
+fn sample_fix(new: &Schema, text: &str, first_line: &str) -> String {
+    let mut suspects: Vec<String> = Vec::new();
+    for t in new.tables.values() {
+        for c in &t.columns {
+            let default_sql = match &c.default {
+                Some(DefaultValue::Sql(e)) => Some(e),
+                _ => None,
+            };
+            let attrs = [
+                ("backfill", c.backfill.as_ref()),
+                ("convert", c.convert.as_ref()),
+                ("check", c.check.as_ref()),
+                ("default_sql", default_sql),
+            ];
+            for (attr, e) in attrs {
+                if let Some(e) = e.filter(|e| text.contains(e.as_str())) {
+                    suspects.push(format!("#[column({attr} = {e:?})] on {}.{}", t.name, c.name));
+                }
+            }
+        }
+        for ch in t.checks.iter().filter(|ch| text.contains(ch.expr.as_str())) {
+            suspects.push(format!("#[check(expr = {:?})] on table {}", ch.expr, t.name));
+        }
+    }
+    if suspects.is_empty() {
+        format!(
+            "the statement `{first_line}` fails on values the old columns admit: change the schema \
+             change, or fix such rows in a hand-written migration first"
+        )
+    } else {
+        format!(
+            "{} fails with SQLite's error below on such rows: make it give a value of the \
+             column's type for every row the old table can hold",
+            suspects.join(", ")
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,5 +517,51 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(conn.is_autocommit());
+    }
+
+    /// Sample rows that do not fit are left out: a parent row its CHECK refuses, and the
+    /// WITHOUT ROWID child row pointing at it (no rowid to delete it by), so the proof starts
+    /// without foreign-key violations of its own; everything is rolled back after.
+    #[test]
+    fn sample_rows_that_do_not_fit_are_left_out_and_rolled_back() {
+        use crate::model::{Column, ForeignKey, SqlType, Table};
+        let mut p = Table::new("p");
+        let mut id = Column::new("id", SqlType::Integer);
+        id.check = Some("\"id\" > 1000".into());
+        p.columns.push(id);
+        p.primary_key = vec!["id".into()];
+        let mut c = Table::new("c");
+        c.columns.push(Column::new("k", SqlType::Text));
+        c.columns.push(Column::new("p_id", SqlType::Integer));
+        c.primary_key = vec!["k".into()];
+        c.without_rowid = true;
+        c.foreign_keys.push(ForeignKey {
+            columns: vec!["p_id".into()],
+            ref_table: "p".into(),
+            ref_columns: vec!["id".into()],
+            on_delete: None,
+            on_update: None,
+        });
+        let mut schema = Schema::default();
+        schema.insert(p);
+        schema.insert(c);
+        let mut conn = open().unwrap();
+        for statement in introspect::create_schema_sql(&schema) {
+            conn.execute_batch(&statement).unwrap();
+        }
+        let rows = sample_rows(&schema);
+        let count = |conn: &Connection, sql: &str| -> i64 {
+            conn.query_row(sql, [], |r| r.get(0)).unwrap()
+        };
+        conn.execute_batch("BEGIN").unwrap();
+        insert_samples(&conn, &rows, &[SampleKind::Typed, SampleKind::OtherClass]).unwrap();
+        assert_eq!(count(&conn, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+        assert_eq!(count(&conn, "SELECT count(*) FROM \"c\""), 0);
+        conn.execute_batch("ROLLBACK").unwrap();
+        // A migration that runs on them is rolled back too.
+        let sql = "ALTER TABLE \"c\" ADD COLUMN \"n\" INTEGER;\n";
+        on_samples(&mut conn, &rows, &[SampleKind::Typed], "0001_x", sql).unwrap().unwrap();
+        assert!(conn.is_autocommit());
+        assert_eq!(count(&conn, "SELECT count(*) FROM pragma_table_info('c')"), 2);
     }
 }

@@ -32,6 +32,7 @@ const COLUMN_KEYS: &[&str] = &[
     "default",
     "default_sql",
     "backfill",
+    "convert",
     "sql_type",
     "references",
     "on_delete",
@@ -105,6 +106,7 @@ pub(crate) struct ColumnAttrs {
     pub(crate) default: Option<Expr>,
     pub(crate) default_sql: Option<LitStr>,
     pub(crate) backfill: Option<LitStr>,
+    pub(crate) convert: Option<LitStr>,
     pub(crate) sql_type: Option<LitStr>,
     pub(crate) references: Option<(Span, RefTarget)>,
     pub(crate) on_delete: Option<Action>,
@@ -347,6 +349,8 @@ fn column_attr(cx: &Ctxt, attr: &Attribute, out: &mut ColumnAttrs) {
             }
             // #[column(backfill = "''")]
             "backfill" => set(cx, meta, COLUMN, &mut out.backfill, lit_str(cx, meta, COLUMN)?),
+            // #[column(convert = "datetime(\"created_at\", 'unixepoch')")]
+            "convert" => set(cx, meta, COLUMN, &mut out.convert, lit_str(cx, meta, COLUMN)?),
             // #[column(sql_type = "INTEGER")]
             "sql_type" => set(cx, meta, COLUMN, &mut out.sql_type, lit_str(cx, meta, COLUMN)?),
             // #[column(references = Team)] or #[column(references = "Team::id")]

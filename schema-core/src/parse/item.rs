@@ -10,8 +10,9 @@ use syn::{Data, DeriveInput, Fields, Ident, LitStr};
 
 use super::attr::{self, Action, ColumnAttrs, RefTarget, StructAttrs};
 use super::ctxt::{Ctxt, RenameClaim, check_renames};
+use super::sqltext;
 use super::ty::{self, Kind};
-use super::{ParsedField, ParsedTable, Reference, Spans};
+use super::{ExprSite, ParsedField, ParsedTable, Reference, Spans};
 use crate::model::{Check, Column, DefaultValue, FkAction, ForeignKey, Index, SqlType, Table};
 
 /// The default table name of a struct: its name in snake_case. A `_` goes before an uppercase
@@ -62,6 +63,7 @@ struct FieldInfo<'a> {
 
 pub(crate) fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ParsedTable> {
     let generic = check_generics(cx, input);
+    reject_cfg(cx, &input.attrs, Cfg::Struct);
     let fields = named_fields(cx, input);
     let sattrs = attr::struct_attrs(cx, &input.attrs);
     let fields = fields?;
@@ -123,9 +125,24 @@ pub(crate) fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ParsedTable> {
         name: Some(name_span),
         renamed_from: sattrs.renamed_from.as_ref().map(LitStr::span),
         indexes: Vec::new(),
+        exprs: Vec::new(),
     };
     indexes(cx, &sattrs, &infos, &lookup, &mut table, &mut spans);
-    checks(cx, &sattrs, &mut table);
+    checks(cx, &sattrs, &mut table, &mut spans);
+    for info in &infos {
+        let name = &info.column.name;
+        let sites = [
+            (&info.attrs.default_sql, ExprSite::DefaultSql(name.clone())),
+            (&info.attrs.backfill, ExprSite::Backfill(name.clone())),
+            (&info.attrs.convert, ExprSite::Convert(name.clone())),
+            (&info.attrs.check, ExprSite::ColumnCheck(name.clone())),
+        ];
+        for (lit, site) in sites {
+            if let Some(lit) = lit {
+                spans.exprs.push((site, lit.span()));
+            }
+        }
+    }
     let references = foreign_keys(cx, &sattrs, &infos, &lookup, &mut table);
 
     let parsed_fields = infos
@@ -222,6 +239,14 @@ fn check_name(cx: &Ctxt, span: Span, what: &str, name: &str) {
         cx.error_at(span, format_args!("the {what} name is empty; give it a name"));
     } else if name.contains('\0') {
         cx.error_at(span, format_args!("the {what} name contains a NUL character; remove it"));
+    } else if let Some(problem) = sqltext::name_problem(name) {
+        cx.error_at(
+            span,
+            format_args!(
+                "the {what} name {name:?} {problem}; names are written into migration file \
+                 comments and build messages, one per line, so remove it"
+            ),
+        );
     } else if name.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("sqlite_")) {
         cx.error_at(
             span,
@@ -231,6 +256,91 @@ fn check_name(cx: &Ctxt, span: Span, what: &str, name: &str) {
             ),
         );
     }
+}
+
+/// An SQL expression attribute: [`non_empty`], and nothing that breaks the statement around it
+/// or the migration file (see [`sqltext::expr_problem`]).
+fn sql_expr(cx: &Ctxt, lit: &LitStr, what: &str) -> Option<String> {
+    let value = non_empty(cx, lit, what)?;
+    if let Some(problem) = sqltext::expr_problem(&value, what) {
+        cx.error_spanned_by(lit, problem);
+        return None;
+    }
+    Some(value)
+}
+
+/// Where a `#[cfg]` was found, for the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cfg {
+    Struct,
+    Field,
+}
+
+/// The attributes (besides `derive`) that belong to the schema.
+const SCHEMA_ATTRS: [&str; 6] =
+    [attr::TABLE, attr::COLUMN, attr::INDEX, attr::PRIMARY_KEY, attr::CHECK, attr::FOREIGN_KEY];
+
+/// `#[cfg]` on a schema item, or `#[cfg_attr]` carrying a schema attribute: the build script
+/// reads the file without evaluating cfg, so it would plan a schema the compiler does not build.
+fn reject_cfg(cx: &Ctxt, attrs: &[syn::Attribute], at: Cfg) {
+    for attr in attrs {
+        if attr.path().is_ident("cfg") {
+            let message = match at {
+                Cfg::Struct => {
+                    "#[cfg] on a #[derive(Table)] struct: the build script reads the schema \
+                     without evaluating cfg, so its migrations cannot follow it; remove the \
+                     #[cfg], and put a table that exists only in some builds in its own schema \
+                     file and database (Generator::new().schema(\"src/extra.rs\").db_name(\"ExtraDb\"))"
+                }
+                Cfg::Field => {
+                    "#[cfg] on a field of a #[derive(Table)] struct: the build script reads the \
+                     schema without evaluating cfg, so a column cannot depend on it; remove the \
+                     #[cfg], or split the table into separate schema files or databases"
+                }
+            };
+            cx.error_spanned_by(attr, message);
+        } else if attr.path().is_ident("cfg_attr") && cfg_attr_carries_schema(attr) {
+            cx.error_spanned_by(
+                attr,
+                "#[cfg_attr] around a schema attribute: the build script reads the schema without \
+                 evaluating cfg, so it would see other attributes than the compiler; write the \
+                 attribute without cfg_attr (or split the schema into separate schema files or \
+                 databases)",
+            );
+        }
+    }
+}
+
+/// The attributes a `#[cfg_attr(pred, a, b)]` applies (`a`, `b`); empty if it does not parse.
+fn cfg_attr_metas(attr: &syn::Attribute) -> Vec<syn::Meta> {
+    attr.parse_args_with(syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)
+        .map(|metas| metas.into_iter().skip(1).collect())
+        .unwrap_or_default()
+}
+
+/// Whether `meta` is `derive(.., Table, ..)`.
+pub(crate) fn meta_derives_table(meta: &syn::Meta) -> bool {
+    meta.path().is_ident("derive")
+        && meta.require_list().is_ok_and(|list| {
+            list.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+            )
+            .is_ok_and(|paths| {
+                paths.iter().any(|p| p.segments.last().is_some_and(|s| s.ident == "Table"))
+            })
+        })
+}
+
+/// Whether `#[cfg_attr(pred, ..)]` applies `derive(Table)`.
+pub(crate) fn cfg_attr_derives_table(attr: &syn::Attribute) -> bool {
+    attr.path().is_ident("cfg_attr") && cfg_attr_metas(attr).iter().any(meta_derives_table)
+}
+
+/// Whether `#[cfg_attr(pred, ..)]` applies `derive(Table)` or one of [`SCHEMA_ATTRS`].
+fn cfg_attr_carries_schema(attr: &syn::Attribute) -> bool {
+    cfg_attr_metas(attr).iter().any(|meta| {
+        meta_derives_table(meta) || SCHEMA_ATTRS.iter().any(|name| meta.path().is_ident(name))
+    })
 }
 
 fn non_empty(cx: &Ctxt, lit: &LitStr, what: &str) -> Option<String> {
@@ -261,6 +371,13 @@ fn renamed_from(cx: &Ctxt, lit: &LitStr, what: &str, current: &str) -> Option<St
         );
         return None;
     }
+    if let Some(problem) = sqltext::name_problem(&old) {
+        cx.error_spanned_by(
+            lit,
+            format_args!("renamed_from {problem}; it must be the {what}'s old SQL name"),
+        );
+        return None;
+    }
     if old.trim().is_empty() || old.contains('\0') {
         cx.error_spanned_by(
             lit,
@@ -275,6 +392,7 @@ fn renamed_from(cx: &Ctxt, lit: &LitStr, what: &str, current: &str) -> Option<St
 
 fn field<'a>(cx: &Ctxt, field: &'a syn::Field, strict: bool) -> FieldInfo<'a> {
     let ident = field.ident.clone().expect("named field");
+    reject_cfg(cx, &field.attrs, Cfg::Field);
     let attrs = attr::column_attrs(cx, &field.attrs);
     let (name, name_span) = match &attrs.name {
         Some(lit) => (lit.value(), lit.span()),
@@ -333,7 +451,7 @@ fn field<'a>(cx: &Ctxt, field: &'a syn::Field, strict: bool) -> FieldInfo<'a> {
             }
         }
     } else if let Some(lit) = &attrs.default_sql {
-        column.default = non_empty(cx, lit, "default_sql").map(DefaultValue::Sql);
+        column.default = sql_expr(cx, lit, "default_sql").map(DefaultValue::Sql);
     }
     if let Some(lit) = &attrs.backfill {
         if nullable {
@@ -345,11 +463,14 @@ fn field<'a>(cx: &Ctxt, field: &'a syn::Field, strict: bool) -> FieldInfo<'a> {
                 ),
             );
         } else {
-            column.backfill = non_empty(cx, lit, "backfill");
+            column.backfill = sql_expr(cx, lit, "backfill");
         }
     }
+    if let Some(lit) = &attrs.convert {
+        column.convert = sql_expr(cx, lit, "convert");
+    }
     if let Some(lit) = &attrs.check {
-        column.check = non_empty(cx, lit, "check");
+        column.check = sql_expr(cx, lit, "check");
     }
     if let Some(lit) = &attrs.renamed_from {
         column.renamed_from = renamed_from(cx, lit, "column", &column.name);
@@ -580,7 +701,10 @@ fn indexes<'l, 'a: 'l>(
             }
             None => (index_name(&table.name, &columns, unique), attr.tokens.clone(), false),
         };
-        let where_clause = attr.where_clause.as_ref().and_then(|w| non_empty(cx, w, "where"));
+        let where_clause = attr.where_clause.as_ref().and_then(|w| sql_expr(cx, w, "where"));
+        if let (Some(_), Some(lit)) = (&where_clause, &attr.where_clause) {
+            spans.exprs.push((ExprSite::IndexWhere(name.clone()), lit.span()));
+        }
         list.push((Index { name, columns, unique, where_clause }, span, explicit));
     }
     for info in infos {
@@ -617,10 +741,11 @@ fn index_name(table: &str, columns: &[String], unique: bool) -> String {
     format!("{table}_{}_{suffix}", columns.join("_"))
 }
 
-fn checks(cx: &Ctxt, sattrs: &StructAttrs, table: &mut Table) {
+fn checks(cx: &Ctxt, sattrs: &StructAttrs, table: &mut Table, spans: &mut Spans) {
     let mut names: HashMap<String, ()> = HashMap::new();
     for attr in &sattrs.checks {
-        let Some(expr) = attr.expr.as_ref().and_then(|e| non_empty(cx, e, "#[check(expr)]")) else {
+        let Some(lit) = attr.expr.as_ref() else { continue };
+        let Some(expr) = sql_expr(cx, lit, "#[check(expr)]") else {
             continue;
         };
         let name = match &attr.name {
@@ -630,6 +755,13 @@ fn checks(cx: &Ctxt, sattrs: &StructAttrs, table: &mut Table) {
                     cx.error_spanned_by(
                         lit,
                         "the check name is empty or contains NUL; fix or remove `name`",
+                    );
+                    continue;
+                }
+                if let Some(problem) = sqltext::name_problem(&name) {
+                    cx.error_spanned_by(
+                        lit,
+                        format_args!("the check name {problem}; fix or remove `name`"),
                     );
                     continue;
                 }
@@ -646,6 +778,7 @@ fn checks(cx: &Ctxt, sattrs: &StructAttrs, table: &mut Table) {
             }
             None => None,
         };
+        spans.exprs.push((ExprSite::TableCheck(table.checks.len()), lit.span()));
         table.checks.push(Check { name, expr });
     }
 }

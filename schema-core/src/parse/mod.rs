@@ -33,6 +33,12 @@
 //!   `default_sql = "<SQL expression>"`, not both;
 //! - `backfill = "<SQL expression>"` (NOT NULL fields only; fills existing rows when the column
 //!   is added or becomes NOT NULL, never the default);
+//! - `convert = "<SQL expression>"`: in the migration that changes the field's type, the new
+//!   value computed from the old row (old column names; `datetime("created_at", 'unixepoch')`
+//!   turns epoch seconds into a timestamp text). Without it the old value is converted
+//!   exactly or the migration fails naming it; the result of `convert` must convert exactly
+//!   too. Never stored in a snapshot; on a column whose type does not change it is a build
+//!   error (remove it once its migration is generated);
 //! - `sql_type = "INTEGER" | "REAL" | "TEXT" | "BLOB" | "NUMERIC" | "ANY"` (any ASCII case;
 //!   `ANY` only in a `strict` table, `NUMERIC` not in one; other names such as `STRING` or
 //!   `VARCHAR` are rejected with the affinity SQLite would give them);
@@ -99,6 +105,7 @@ mod attr;
 mod ctxt;
 mod item;
 mod resolve;
+mod sqltext;
 mod ty;
 
 // The tests check error locations, which need proc-macro2's `span-locations` (on with "build").
@@ -106,11 +113,54 @@ mod ty;
 mod tests;
 
 use proc_macro2::{Span, TokenStream};
-use syn::punctuated::Punctuated;
 
 use crate::model::{Schema, Table};
 
 pub use item::snake_case;
+
+/// The rusqlite feature that gives `u64` and `usize` their `FromSql` and `ToSql` (writing a
+/// value above `i64::MAX` then fails instead of wrapping).
+pub const FALLIBLE_UINT_FEATURE: &str = "fallible_uint";
+
+/// Whether a field of type `ty` (`u64`, `usize`, or either in an `Option`) is read and written
+/// through rusqlite's [`FALLIBLE_UINT_FEATURE`].
+///
+/// ```
+/// use schema_core::parse::needs_fallible_uint;
+/// assert!(needs_fallible_uint(&syn::parse_quote!(u64)));
+/// assert!(needs_fallible_uint(&syn::parse_quote!(Option<usize>)));
+/// assert!(!needs_fallible_uint(&syn::parse_quote!(u32)));
+/// ```
+#[must_use]
+pub fn needs_fallible_uint(ty: &syn::Type) -> bool {
+    let (_, inner) = ty::unwrap_option(ty);
+    matches!(inner, syn::Type::Path(p) if p.qself.is_none()
+        && (p.path.is_ident("u64") || p.path.is_ident("usize")))
+}
+
+/// The extension of the files in which the build script lists the structs it parsed:
+/// `$OUT_DIR/godwit/<Db>.tables`, one [`seen_entry`] line per `#[derive(Table)]` struct. The
+/// derive refuses a struct in `src/` that no such list names (when the crate's build script
+/// wrote any), or whose entry differs from its own, so a struct the build script cannot see, or
+/// sees differently, fails the build.
+pub const SEEN_LIST_EXTENSION: &str = "tables";
+
+/// The line of a seen list ([`SEEN_LIST_EXTENSION`]) for the struct `parsed` in `file` (its
+/// canonical path): `<file>\t<struct name>\t<fingerprint as a JSON string>`, on one line.
+///
+/// ```
+/// let input: syn::DeriveInput = syn::parse_quote! { struct Note { id: i64 } };
+/// let parsed = schema_core::parse::parse_struct(&input)?;
+/// let line = schema_core::parse::seen_entry(std::path::Path::new("/app/src/schema.rs"), &parsed);
+/// assert!(line.starts_with("/app/src/schema.rs\tNote\t\"{"));
+/// assert!(!line.contains('\n'));
+/// # Ok::<(), syn::Error>(())
+/// ```
+#[must_use]
+pub fn seen_entry(file: &std::path::Path, parsed: &ParsedTable) -> String {
+    let fingerprint = serde_json::Value::String(parsed.fingerprint()).to_string();
+    format!("{}\t{}\t{fingerprint}", file.to_string_lossy(), parsed.rust_name)
+}
 
 /// One parsed `#[derive(Table)]` struct.
 ///
@@ -168,6 +218,40 @@ pub(crate) struct Spans {
     pub(crate) renamed_from: Option<Span>,
     /// One per index of `table.indexes`: the attribute or the `name` literal.
     pub(crate) indexes: Vec<TokenStream>,
+    /// The literal of every SQL expression attribute, for the build script's SQLite checks.
+    pub(crate) exprs: Vec<(ExprSite, Span)>,
+}
+
+/// Which attribute of a table holds an SQL expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ExprSite {
+    /// `#[check(expr = "..")]`: the position in `table.checks`.
+    TableCheck(usize),
+    /// `#[column(check = "..")]` of the column with this SQL name.
+    ColumnCheck(String),
+    /// `#[column(default_sql = "..")]` of the column with this SQL name.
+    DefaultSql(String),
+    /// `#[column(backfill = "..")]` of the column with this SQL name.
+    Backfill(String),
+    /// `#[column(convert = "..")]` of the column with this SQL name.
+    Convert(String),
+    /// `#[index(where = "..")]` of the index with this name.
+    IndexWhere(String),
+}
+
+impl ExprSite {
+    /// The attribute as the user writes it, for messages (the build script's SQLite checks).
+    #[cfg_attr(not(feature = "build"), allow(dead_code))]
+    pub(crate) fn attr(&self) -> &'static str {
+        match self {
+            Self::TableCheck(_) => "#[check(expr)]",
+            Self::ColumnCheck(_) => "#[column(check)]",
+            Self::DefaultSql(_) => "#[column(default_sql)]",
+            Self::Backfill(_) => "#[column(backfill)]",
+            Self::Convert(_) => "#[column(convert)]",
+            Self::IndexWhere(_) => "#[index(where)]",
+        }
+    }
 }
 
 impl ParsedTable {
@@ -225,7 +309,11 @@ pub fn parse_struct(input: &syn::DeriveInput) -> syn::Result<ParsedTable> {
 }
 
 /// Parses every item with `#[derive(.., Table, ..)]` in a source file, including those in
-/// inline `mod` blocks, in source order. `#[cfg]` attributes are not evaluated.
+/// inline `mod` blocks, in source order. `#[cfg]` cannot be evaluated here, so a `#[cfg]` on a
+/// table, on one of its fields or on an inline module holding tables, and a `#[cfg_attr]`
+/// carrying a schema attribute, are errors (the build script would plan another schema than
+/// the compiler builds). `mod name;` declarations are not followed (the build script follows
+/// them).
 ///
 /// # Errors
 /// A syntax error in the file, or the mistakes of every struct, combined.
@@ -246,10 +334,28 @@ pub fn parse_struct(input: &syn::DeriveInput) -> syn::Result<ParsedTable> {
 /// ```
 pub fn parse_file(source: &str) -> syn::Result<Vec<ParsedTable>> {
     let file = syn::parse_file(source)?;
+    parse_items(&file.items)
+}
+
+/// [`parse_file`] for the items of an already parsed file.
+///
+/// # Errors
+/// The mistakes of every struct, combined; a `#[derive(Table)]` struct inside an inline `mod`
+/// that carries `#[cfg]`.
+pub fn parse_items(items: &[syn::Item]) -> syn::Result<Vec<ParsedTable>> {
+    parse_items_under(items, false)
+}
+
+/// [`parse_items`] of a module file; `under_cfg` when its `mod` declaration carries `#[cfg]`
+/// (every table in it is then refused).
+pub(crate) fn parse_items_under(
+    items: &[syn::Item],
+    under_cfg: bool,
+) -> syn::Result<Vec<ParsedTable>> {
     let mut inputs = Vec::new();
-    collect_items(file.items, &mut inputs);
-    let mut tables = Vec::new();
     let mut errors = Vec::new();
+    collect_items(items, under_cfg, &mut inputs, &mut errors);
+    let mut tables = Vec::new();
     for input in &inputs {
         match parse_struct(input) {
             Ok(t) => tables.push(t),
@@ -260,27 +366,55 @@ pub fn parse_file(source: &str) -> syn::Result<Vec<ParsedTable>> {
     Ok(tables)
 }
 
-fn collect_items(items: Vec<syn::Item>, out: &mut Vec<syn::DeriveInput>) {
+/// The `#[derive(Table)]` items of `items` and of their inline modules; `under_cfg` when an
+/// enclosing inline module has `#[cfg]` (its tables are refused: the build script cannot
+/// evaluate it).
+fn collect_items(
+    items: &[syn::Item],
+    under_cfg: bool,
+    out: &mut Vec<syn::DeriveInput>,
+    errors: &mut Vec<syn::Error>,
+) {
     for item in items {
-        match item {
-            syn::Item::Struct(s) if derives_table(&s.attrs) => out.push(s.into()),
-            syn::Item::Enum(e) if derives_table(&e.attrs) => out.push(e.into()),
-            syn::Item::Union(u) if derives_table(&u.attrs) => out.push(u.into()),
-            syn::Item::Mod(syn::ItemMod { content: Some((_, items)), .. }) => {
-                collect_items(items, out);
+        let input: syn::DeriveInput = match item {
+            syn::Item::Struct(s) if derives_table(&s.attrs) => s.clone().into(),
+            syn::Item::Enum(e) if derives_table(&e.attrs) => e.clone().into(),
+            syn::Item::Union(u) if derives_table(&u.attrs) => u.clone().into(),
+            syn::Item::Mod(m @ syn::ItemMod { content: Some((_, items)), .. }) => {
+                collect_items(items, under_cfg || has_cfg(&m.attrs), out, errors);
+                continue;
             }
-            _ => {}
+            _ => continue,
+        };
+        if under_cfg {
+            errors.push(cfg_module_error(&input.ident));
+        } else {
+            out.push(input);
         }
     }
 }
 
-/// `#[derive(Table)]`, `#[derive(Debug, migrate_runtime::Table)]`, ...
-fn derives_table(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().filter(|a| a.path().is_ident("derive")).any(|a| {
-        a.parse_args_with(Punctuated::<syn::Path, syn::Token![,]>::parse_terminated).is_ok_and(
-            |paths| paths.iter().any(|p| p.segments.last().is_some_and(|s| s.ident == "Table")),
-        )
-    })
+/// Whether the attributes hold a `#[cfg(..)]`.
+pub(crate) fn has_cfg(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| a.path().is_ident("cfg"))
+}
+
+/// The error for a `#[derive(Table)]` struct in a module behind `#[cfg]`.
+pub(crate) fn cfg_module_error(ident: &syn::Ident) -> syn::Error {
+    syn::Error::new(
+        ident.span(),
+        format_args!(
+            "#[derive(Table)] struct `{ident}` is in a module behind #[cfg]: the build script \
+             reads the schema without evaluating cfg, so its migrations cannot follow it; remove \
+             the #[cfg] from the module, or put tables that exist only in some builds in their \
+             own schema file and database"
+        ),
+    )
+}
+
+/// `#[derive(Table)]`, `#[derive(Debug, migrate_runtime::Table)]`, `#[cfg_attr(.., derive(Table))]`...
+pub(crate) fn derives_table(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| item::cfg_attr_derives_table(a) || item::meta_derives_table(&a.meta))
 }
 
 /// Joins parsed tables into a schema: resolves `references` (Rust type names -> SQL table

@@ -650,3 +650,88 @@ fn parse_file_finds_derives_only() {
     let errs = errors("#[derive(Table)] struct A(i64); #[derive(Table)] struct B(i64);");
     assert_eq!(errs.len(), 2);
 }
+
+#[test]
+fn cfg_on_schema_items_is_refused() {
+    check_error(
+        "#[derive(Table)]\n#[cfg(test)]\nstruct A { x: i64 }",
+        "2:1",
+        "#[cfg] on a #[derive(Table)] struct: the build script reads the schema without evaluating cfg",
+    );
+    check_error(
+        "#[derive(Table)]\nstruct A {\n    #[cfg(test)]\n    x: i64,\n    y: i64,\n}",
+        "3:5",
+        "#[cfg] on a field of a #[derive(Table)] struct",
+    );
+    check_error(
+        "#[derive(Table)]\nstruct A {\n    #[cfg_attr(test, column(unique))]\n    x: i64,\n}",
+        "3:5",
+        "#[cfg_attr] around a schema attribute",
+    );
+    check_error(
+        "#[cfg_attr(feature = \"db\", derive(Debug, Table))]\nstruct A { x: i64 }",
+        "1:1",
+        "#[cfg_attr] around a schema attribute",
+    );
+    check_error(
+        "#[cfg(test)]\nmod inner {\n    #[derive(Table)]\n    struct A { x: i64 }\n}",
+        "4:12",
+        "#[derive(Table)] struct `A` is in a module behind #[cfg]",
+    );
+    // cfg_attr that does not touch the schema, and cfg elsewhere, are fine.
+    let t = tables(
+        "#[derive(Table)]\n#[cfg_attr(test, derive(Debug))]\nstruct A {\n    #[cfg_attr(test, doc = \"x\")]\n    x: i64,\n}\n#[cfg(test)]\nmod tests {}",
+    );
+    assert_eq!(t.len(), 1);
+}
+
+#[test]
+fn sql_text_that_breaks_the_statement_or_the_file_is_refused_at_its_attribute() {
+    let src = |attr: &str| format!("#[derive(Table)]\n{attr}\nstruct A {{\n    x: i64,\n}}");
+    check_error(
+        &src("#[check(expr = \"x > 0 -- positive\")]"),
+        "2:16",
+        "#[check(expr)] holds an SQL comment (`--`)",
+    );
+    check_error(
+        &src("#[index(columns(x), where = \"x > 0); DROP TABLE a; --\")]"),
+        "2:29",
+        "where has a `)` without its `(`",
+    );
+    let field = |attr: &str| format!("#[derive(Table)]\nstruct A {{\n    {attr}\n    x: i64,\n}}");
+    check_error(
+        &field("#[column(default_sql = \"1\\n--> statement-breakpoint\\nDROP TABLE a\")]"),
+        "3:28",
+        "default_sql holds a line `--> statement-breakpoint`",
+    );
+    check_error(&field("#[column(check = \"x > 0;\")]"), "3:22", "check holds a `;`");
+    check_error(&field("#[column(backfill = \"'a\")]"), "3:25", "unterminated string literal");
+    check_error(
+        &field("#[column(convert = \"x * 1000 -- ms\")]"),
+        "3:24",
+        "convert holds an SQL comment (`--`)",
+    );
+    check_error(
+        "#[derive(Table)]\nstruct A {\n    #[column(default = \"a\\n--> statement-breakpoint\")]\n    s: String,\n}",
+        "3:24",
+        "a `default` string cannot hold a line `--> statement-breakpoint`",
+    );
+    check_error(
+        "#[derive(Table)]\n#[table(name = \"a\\nb\")]\nstruct A {\n    x: i64,\n}",
+        "2:16",
+        "the table name \"a\\nb\" contains a line break",
+    );
+    check_error(
+        "#[derive(Table)]\nstruct A {\n    #[column(renamed_from = \"old\\rname\")]\n    x: i64,\n}",
+        "3:29",
+        "renamed_from contains a line break",
+    );
+    check_error(
+        "#[derive(Table)]\n#[check(name = \"c\\n\", expr = \"x > 0\")]\nstruct A {\n    x: i64,\n}",
+        "2:16",
+        "the check name contains a line break",
+    );
+    // Quotes and parentheses that balance are fine, as is a multi-line expression.
+    let t = table(&src("#[check(expr = \"x > 0\n    AND (x <> '-- ;)' OR \\\"x\\\" IS NULL)\")]"));
+    assert_eq!(t.checks.len(), 1);
+}

@@ -209,6 +209,13 @@ pub(crate) fn render_default(expr: &Expr, kind: Kind, ty: SqlType) -> Result<Str
             if v.contains('\0') {
                 return Err("a default string cannot contain a NUL character".to_owned());
             }
+            if super::sqltext::has_breakpoint_line(&v) {
+                return Err(format!(
+                    "a `default` string cannot hold a line `{}`, which migration files use to \
+                     separate statements; remove that line",
+                    super::sqltext::BREAKPOINT
+                ));
+            }
             Ok(format!("'{}'", v.replace('\'', "''")))
         }
         Lit::ByteStr(b) if matches!(want, Want::Bytes | Want::Any) => {

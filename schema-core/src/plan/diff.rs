@@ -3,12 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::convert::{self, converted, row_label};
 use super::lint::{FkActions, Lint, kind_word};
 use super::render::has_hidden_rowid;
 use super::sql::{mentions, normalise, normalise_renamed, quote_ident as q};
 use super::{
     DbObject, DropTarget, Finding, Guard, ObjectKind, Plan, PlanInput, Rebuild, RebuildSummary,
-    Severity, Step,
+    Severity, Step, ValueOrigin,
 };
 use crate::model::{Column, DefaultValue, FkAction, ForeignKey, Index, Schema, SqlType, Table};
 
@@ -44,6 +45,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, Vec<Finding>> {
         }
     }
     cx.run();
+    cx.lint_unused_acknowledgements();
     if cx.findings.iter().any(|f| f.severity == Severity::Error) {
         Err(cx.findings)
     } else {
@@ -177,6 +179,32 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// L1: a `MIGRATION_ALLOW_DROP` entry that acknowledges nothing this migration drops (a
+    /// typo, or left set from an earlier build).
+    fn lint_unused_acknowledgements(&mut self) {
+        let used: Vec<DropTarget> = self
+            .acknowledged
+            .iter()
+            .filter_map(|k| DropTarget::parse_list(k).ok())
+            .flatten()
+            .collect();
+        let unused: Vec<String> = self
+            .allow
+            .iter()
+            .filter(|a| !used.iter().any(|u| a.matches(&u.table, u.column.as_deref())))
+            .map(ToString::to_string)
+            .collect();
+        for entry in unused {
+            self.warn(
+                "L1",
+                format!(
+                    "MIGRATION_ALLOW_DROP entry {entry} matches nothing this migration drops (check the name; \
+                     unset it once the drop is generated)"
+                ),
+            );
+        }
+    }
+
     /// The acknowledgement of dropping `column` of `table` (the whole table for `None`).
     fn allowed(&self, table: &str, column: Option<&str>) -> bool {
         self.allow.iter().any(|a| a.matches(table, column))
@@ -258,6 +286,19 @@ impl<'a> Cx<'a> {
         }
         let dropped: Vec<String> =
             self.old.tables.keys().filter(|n| !claimed.contains(n.as_str())).cloned().collect();
+        for c in &created {
+            if let Some(from) = self.new.table(c).and_then(|t| t.renamed_from.as_ref())
+                && find_ci(self.old.tables.values(), from, |t| &t.name).is_none()
+            {
+                self.warn(
+                    "L13",
+                    format!(
+                        "table {c} has renamed_from = \"{from}\", but the old schema has no table {from}: {c} is \
+                         created as a new, empty table (check the old name)"
+                    ),
+                );
+            }
+        }
         for (o, n) in pairs {
             self.diffs.push(match_columns(o, n));
         }
@@ -278,6 +319,18 @@ impl<'a> Cx<'a> {
             if self.allowed(d, None) {
                 self.warn("L1", format!("table {d} is dropped with all its rows (acknowledged by MIGRATION_ALLOW_DROP={key})"));
                 self.acknowledged.push(key);
+            } else if let Some((from, _)) =
+                self.table_renames.iter().find(|(_, to)| to.eq_ignore_ascii_case(d)).cloned()
+            {
+                self.error(
+                    "L1",
+                    format!(
+                        "table {from} is renamed to {d} (renamed_from) while the old schema also has a table {d}, \
+                         which is dropped with all its rows: set MIGRATION_ALLOW_DROP={key} to confirm{}, or add \
+                         #[table(renamed_from = \"{d}\")] to the table the old {d} became",
+                        quoting_note(&key)
+                    ),
+                );
             } else if let Some(c) =
                 created.iter().find(|c| self.new.table(c).is_some_and(|n| shape(n) == shape(old)))
             {
@@ -343,6 +396,9 @@ impl<'a> Cx<'a> {
                 if let Some(e) = &c.backfill {
                     exprs.push((format!("column {} backfill", c.name), e));
                 }
+                if let Some(e) = &c.convert {
+                    exprs.push((format!("column {} convert", c.name), e));
+                }
             }
             for ch in &t.checks {
                 exprs.push(("check".to_string(), &ch.expr));
@@ -365,10 +421,10 @@ impl<'a> Cx<'a> {
                     ));
                     continue;
                 }
-                // A backfill runs over the old table and may use subqueries: any table or column
-                // name of either schema is fine there.
+                // A backfill or convert runs over the old table and may use subqueries: any table
+                // or column name of either schema is fine there.
                 let known = |name: &str| {
-                    if what.ends_with("backfill") {
+                    if what.ends_with("backfill") || what.ends_with("convert") {
                         all_names.contains(&name.to_ascii_lowercase())
                     } else {
                         t.columns.iter().any(|c| c.name.eq_ignore_ascii_case(name))
@@ -964,7 +1020,6 @@ impl<'a> Cx<'a> {
             inline_refs: BTreeMap::new(),
             renames: d.renames.clone(),
             inplace: self.inplace_renames(d),
-            matched: d.matched.clone(),
             fks_old: BTreeSet::new(),
             acknowledged: Vec::new(),
             added: d.added.clone(),
@@ -979,13 +1034,16 @@ impl<'a> Cx<'a> {
                 .collect(),
         };
         for nc in &d.new.columns {
-            let Some(b) = &nc.backfill else { continue };
-            if let Some((from, to)) = k.inplace.iter().find(|(f, _)| mentions(b, f)) {
-                k.lints.push(Lint::BackfillUsesKeyRenamedFirst {
-                    column: nc.name.clone(),
-                    from: from.clone(),
-                    to: to.clone(),
-                });
+            let exprs = [("backfill", &nc.backfill), ("convert", &nc.convert)];
+            for (attr, e) in exprs.iter().filter_map(|(a, e)| e.as_ref().map(|e| (*a, e))) {
+                if let Some((from, to)) = k.inplace.iter().find(|(f, _)| mentions(e, f)) {
+                    k.lints.push(Lint::BackfillUsesKeyRenamedFirst {
+                        attr,
+                        column: nc.name.clone(),
+                        from: from.clone(),
+                        to: to.clone(),
+                    });
+                }
             }
         }
         for (oc, nc) in &d.matched {
@@ -1091,6 +1149,14 @@ impl<'a> Cx<'a> {
                 let key = DropTarget::column(table, &oc.name).to_string();
                 k.acknowledged.push(key.clone());
                 k.lints.push(Lint::ColumnDropAcknowledged { column: oc.name.clone(), key });
+            } else if let Some((from, _)) =
+                d.renames.iter().find(|(_, to)| to.eq_ignore_ascii_case(&oc.name))
+            {
+                k.lints.push(Lint::ColumnDropReplacedByRename {
+                    column: oc.name.clone(),
+                    from: from.clone(),
+                    key,
+                });
             } else if let Some(a) = ambiguous {
                 k.lints.push(Lint::ColumnDropLooksLikeRename {
                     column: oc.name.clone(),
@@ -1174,80 +1240,25 @@ impl<'a> Cx<'a> {
         let cur = o.name.clone();
         self.acknowledged.append(&mut k.acknowledged);
         let mut lints = Vec::new();
+        // The old table as the guards and the copy see it: under the names the in-place
+        // renames (and the moves out of their way) give its columns.
+        let mut current = o.clone();
         if !k.inplace.is_empty() {
-            self.push_inplace_before_rebuild(o, &t, &mut k);
-        }
-        // Readable CHECK errors when the copy moves every value unchanged.
-        let plain_copy = k.renames.is_empty()
-            && (o.strict || !n.strict)
-            && k.matched.iter().all(|(oc, nc)| oc.ty == nc.ty && (nc.nullable || !oc.nullable));
-        if plain_copy {
-            for (column, expr) in std::mem::take(&mut k.new_checks) {
-                if !k.added.iter().any(|a| mentions(&expr, &a.name)) {
-                    k.guards.push(Guard::Check { column, expr });
+            let moved = self.push_inplace_before_rebuild(o, &t, &mut k);
+            // Each map applies once to each name (a swap renames both ways at once).
+            let apply = |name: &mut String| {
+                for map in [&moved, &k.inplace] {
+                    if let Some((_, to)) = map.iter().find(|(f, _)| f == name) {
+                        name.clone_from(to);
+                    }
                 }
-            }
+            };
+            current.columns.iter_mut().for_each(|c| apply(&mut c.name));
+            current.primary_key.iter_mut().for_each(apply);
         }
-        if k.pk_changed && !n.primary_key.is_empty() {
-            let exprs: Vec<Option<String>> = n
-                .primary_key
-                .iter()
-                .map(|c| k.copy.iter().find(|(n, _)| n == c).map(|(_, e)| e.clone()))
-                .collect();
-            if exprs.iter().all(Option::is_some) {
-                k.guards.push(Guard::Unique {
-                    columns: n.primary_key.clone(),
-                    exprs: exprs.into_iter().flatten().map(|e| group_safe(&e)).collect(),
-                    constraint: "PRIMARY KEY",
-                });
-            }
-        }
-        let mut dependents = self.dependents_of(&o.name);
-        for dep in &mut dependents {
-            // A column renamed in this migration (in place, which SQLite rewrites in the saved
-            // text, or by the rebuild's copy, which nothing rewrites) makes the saved text stale:
-            // recreating it would bring back the old column name. When the object uses only this
-            // table and every mention of the old name is a plain column reference, it is
-            // recreated with the new name instead. Table renames run last and rewrite recreated
-            // objects themselves.
-            let stale_column = self.diffs.iter().find_map(|d| {
-                let on_table = self.uses(dep, &d.old.name);
-                d.renames
-                    .iter()
-                    .find(|(from, _)| on_table && mentions(&dep.sql, from))
-                    .map(|r| (d.new.name.clone(), r))
-            });
-            let only_this_table = dep
-                .references
-                .as_ref()
-                .is_some_and(|tables| tables.iter().all(|t| t.eq_ignore_ascii_case(&o.name)));
-            let rewritten = (stale_column.is_some() && only_this_table)
-                .then(|| rewrite_columns(&dep.sql, &o.name, &k.renames))
-                .flatten();
-            if let Some(text) = rewritten {
-                dep.sql = text;
-            } else if let Some((table, (from, to))) = stale_column {
-                lints.push(Lint::StaleDependent {
-                    kind: dep.kind,
-                    name: dep.name.clone(),
-                    table,
-                    from: from.clone(),
-                    to: to.clone(),
-                });
-            }
-        }
-        let copy_rowid = if !o.without_rowid && has_hidden_rowid(n) {
-            let free = ["rowid", "_rowid_", "oid"].into_iter().find(|alias| {
-                !o.columns
-                    .iter()
-                    .chain(n.columns.iter())
-                    .any(|c| c.name.eq_ignore_ascii_case(alias))
-            });
-            lints.push(if free.is_some() { Lint::RowidKept } else { Lint::RowidRenumbered });
-            free
-        } else {
-            None
-        };
+        rebuild_guards(n, &mut k);
+        let dependents = self.rebuild_dependents(o, &k.renames, &mut lints);
+        let copy_rowid = rowid_copy(o, n, &mut lints);
         if k.copy.is_empty() && copy_rowid.is_none() {
             // Nothing to copy by name: still copy one row per old row, so no row is lost.
             if let Some(first) = n.columns.first() {
@@ -1285,15 +1296,68 @@ impl<'a> Cx<'a> {
             copy: k.copy,
             copy_rowid,
             guards: k.guards,
+            row_label: row_label(&current),
             keep_sequence,
             dependents,
             summary: k.summary,
         })));
     }
 
+    /// The views and triggers to drop and recreate around the rebuild of `o`, with the text of
+    /// those naming a column renamed in this migration rewritten, or an L10 lint when that
+    /// cannot be done safely.
+    fn rebuild_dependents(
+        &self,
+        o: &Table,
+        renames: &[(String, String)],
+        lints: &mut Vec<Lint>,
+    ) -> Vec<DbObject> {
+        let mut dependents = self.dependents_of(&o.name);
+        for dep in &mut dependents {
+            // A column renamed in this migration (in place, which SQLite rewrites in the saved
+            // text, or by the rebuild's copy, which nothing rewrites) makes the saved text stale:
+            // recreating it would bring back the old column name. When the object uses only this
+            // table and every mention of the old name is a plain column reference, it is
+            // recreated with the new name instead. Table renames run last and rewrite recreated
+            // objects themselves.
+            let stale_column = self.diffs.iter().find_map(|d| {
+                let on_table = self.uses(dep, &d.old.name);
+                d.renames
+                    .iter()
+                    .find(|(from, _)| on_table && mentions(&dep.sql, from))
+                    .map(|r| (d.new.name.clone(), r))
+            });
+            let only_this_table = dep
+                .references
+                .as_ref()
+                .is_some_and(|tables| tables.iter().all(|t| t.eq_ignore_ascii_case(&o.name)));
+            let rewritten = (stale_column.is_some() && only_this_table)
+                .then(|| rewrite_columns(&dep.sql, &o.name, renames))
+                .flatten();
+            if let Some(text) = rewritten {
+                dep.sql = text;
+            } else if let Some((table, (from, to))) = stale_column {
+                lints.push(Lint::StaleDependent {
+                    kind: dep.kind,
+                    name: dep.name.clone(),
+                    table,
+                    from: from.clone(),
+                    to: to.clone(),
+                });
+            }
+        }
+        dependents
+    }
+
     /// The in-place renames of a rebuilt table, before its rebuild: a dropped column holding a
     /// name they need moves to a temporary name first (the rebuild then leaves it behind).
-    fn push_inplace_before_rebuild(&mut self, o: &Table, t: &str, k: &mut Classified<'a>) {
+    /// Returns the moves of dropped columns to temporary names.
+    fn push_inplace_before_rebuild(
+        &mut self,
+        o: &Table,
+        t: &str,
+        k: &mut Classified<'a>,
+    ) -> Vec<(String, String)> {
         let mut moves: Vec<(String, String)> = Vec::new();
         for oc in &k.dropped {
             if !k.inplace.iter().any(|(_, to)| to.eq_ignore_ascii_case(&oc.name)) {
@@ -1316,7 +1380,7 @@ impl<'a> Cx<'a> {
                         oc.name, oc.name
                     ),
                 );
-                return;
+                return Vec::new();
             }
             let taken: BTreeSet<String> = o
                 .columns
@@ -1354,6 +1418,7 @@ impl<'a> Cx<'a> {
         let inplace = k.inplace.clone();
         self.push_column_renames(t, &cur, &names, &inplace);
         k.summary.renamed.retain(|r| !inplace.contains(r));
+        moves
     }
 
     /// L5: children whose ON DELETE action would fire if foreign keys were on during the DROP
@@ -1390,7 +1455,7 @@ struct Classified<'a> {
     /// `(new column, expression over the old table)` for a rebuild.
     copy: Vec<(String, String)>,
     guards: Vec<Guard>,
-    /// New CHECKs `(column of a column CHECK, expression)`, guarded when the copy is plain.
+    /// New CHECKs `(column of a column CHECK, expression)`, each guarded over the copied values.
     new_checks: Vec<(Option<String>, String)>,
     /// Inline `REFERENCES` of columns added in place.
     inline_refs: BTreeMap<String, ForeignKey>,
@@ -1400,7 +1465,6 @@ struct Classified<'a> {
     /// Renames of a rebuilt table that run in place before the rebuild (see
     /// [`Cx::inplace_renames`]); the rebuild then reads those columns by their new names.
     inplace: Vec<(String, String)>,
-    matched: Vec<(&'a Column, &'a Column)>,
     added: Vec<&'a Column>,
     dropped: Vec<&'a Column>,
     idx_drop: Vec<&'a Index>,
@@ -1447,23 +1511,41 @@ fn classify_matched(d: &TableDiff<'_>, oc: &Column, nc: &Column, k: &mut Classif
             k.lints.push(Lint::TypeChanged { column: nc.name.clone(), from: oc.ty, to: nc.ty });
         }
     }
-    // A new type, or a table becoming STRICT (whose columns then refuse other types):
-    // every value must convert exactly; STRICT tables get the converted value.
-    if (oc.ty != nc.ty || (n.strict && !o.strict)) && nc.ty != SqlType::Any {
+    // A new type, or a table becoming STRICT: the copy stores every value (or what `convert`
+    // computes from the old row) converted, so each old row gets the new type's storage
+    // class, and a value that does not convert exactly fails the migration.
+    if oc.ty != nc.ty || (n.strict && !o.strict) {
+        let (value, origin) = match &nc.convert {
+            Some(c) => (format!("({c})"), ValueOrigin::Convert),
+            None => (expr.clone(), ValueOrigin::Stored),
+        };
+        lint_literal_value(nc, &value, "convert", &mut k.lints);
         k.guards.push(Guard::Convert {
             column: nc.name.clone(),
-            source: source.clone(),
+            value: value.clone(),
+            origin,
             to: nc.ty,
+            only_where: None,
+            strict_from: (o.strict && origin == ValueOrigin::Stored).then_some(oc.ty),
         });
-        if n.strict {
-            expr = format!("CAST({expr} AS {})", nc.ty.as_sql());
-        }
+        expr = converted(&value, nc.ty);
+    } else if let Some(convert) = &nc.convert {
+        k.lints.push(Lint::ConvertUnused {
+            column: nc.name.clone(),
+            convert: convert.clone(),
+            ty: nc.ty,
+        });
     }
     if oc.nullable && !nc.nullable {
         changed = true;
         phrases.push(format!("make_{c}_not_null"));
         if let Some(b) = &nc.backfill {
-            expr = format!("coalesce({expr}, ({b}))");
+            let value = format!("({b})");
+            lint_literal_value(nc, &value, "backfill", &mut k.lints);
+            let only = Some(format!("{expr} IS NULL"));
+            let (fill, guard) = convert::backfill(&nc.name, value, nc.ty, only);
+            k.guards.extend(guard);
+            expr = format!("coalesce({expr}, {fill})");
             k.lints.push(Lint::NotNullBackfilled { column: nc.name.clone() });
         } else {
             k.lints.push(Lint::NotNullNeedsBackfill { column: nc.name.clone() });
@@ -1511,26 +1593,46 @@ fn classify_matched(d: &TableDiff<'_>, oc: &Column, nc: &Column, k: &mut Classif
     {
         k.guards.push(Guard::NotNull { column: nc.name.clone(), expr: expr.clone() });
     }
-    if nc.unique && !oc.unique && oc.ty == nc.ty {
-        k.guards.push(Guard::Unique {
-            columns: vec![nc.name.clone()],
-            exprs: vec![expr.clone()],
-            constraint: "UNIQUE",
-        });
+    if nc.unique && !oc.unique {
+        k.guards.push(Guard::Unique { columns: vec![nc.name.clone()], constraint: "UNIQUE" });
     }
     k.copy.push((nc.name.clone(), expr));
+}
+
+/// L2: a literal `backfill` or `convert` whose value cannot convert to the column's type
+/// (`backfill = "'x'"` on an INTEGER column) would fail every row it fills: an error now.
+fn lint_literal_value(c: &Column, value: &str, attr: &'static str, lints: &mut Vec<Lint>) {
+    if convert::literal_converts(value, c.ty) == Some(false) {
+        lints.push(Lint::LiteralDoesNotConvert {
+            column: c.name.clone(),
+            attr,
+            value: super::sql::strip_outer_parens(value).to_string(),
+            to: c.ty,
+        });
+    }
 }
 
 /// Added columns: in place when provably safe (R21), else copied in a rebuild.
 fn classify_added(d: &TableDiff<'_>, fks_added: &[&ForeignKey], k: &mut Classified<'_>) {
     let n = d.new;
     for nc in &d.added {
+        if let Some(from) = &nc.renamed_from
+            && find_ci(d.old.columns.iter(), from, |c| &c.name).is_none()
+        {
+            k.lints.push(Lint::RenamedFromMissing { column: nc.name.clone(), from: from.clone() });
+        }
         let fks: Vec<&&ForeignKey> =
             fks_added.iter().filter(|fk| fk.columns.contains(&nc.name)).collect();
         if !nc.nullable && is_null_default(nc.default.as_ref()) && nc.backfill.is_none() {
             k.lints.push(Lint::AddedWithoutValue { column: nc.name.clone() });
         }
+        // A CHECK on a new column rebuilds, so its guard names a violating row (ADD COLUMN
+        // would fail with SQLite's bare "CHECK constraint failed").
+        if let Some(e) = &nc.check {
+            k.new_checks.push((Some(nc.name.clone()), e.clone()));
+        }
         let in_place = nc.backfill.is_none()
+            && nc.check.is_none()
             && !nc.unique
             && !n.primary_key.contains(&nc.name)
             && nc.default.as_ref().is_none_or(DefaultValue::is_constant)
@@ -1539,17 +1641,24 @@ fn classify_added(d: &TableDiff<'_>, fks_added: &[&ForeignKey], k: &mut Classifi
                 || (fks.len() == 1
                     && fks[0].columns.len() == 1
                     && is_null_default(nc.default.as_ref())));
+        if let Some(convert) = &nc.convert {
+            k.lints.push(Lint::ConvertOnNewColumn {
+                column: nc.name.clone(),
+                convert: convert.clone(),
+            });
+        }
         if let Some(b) = &nc.backfill {
-            k.copy.push((nc.name.clone(), format!("({b})")));
+            let value = format!("({b})");
+            lint_literal_value(nc, &value, "backfill", &mut k.lints);
+            let (fill, guard) = convert::backfill(&nc.name, value.clone(), nc.ty, None);
+            k.guards.extend(guard);
+            k.copy.push((nc.name.clone(), fill));
             if !nc.nullable && !is_non_null_literal(b) {
-                k.guards.push(Guard::NotNull { column: nc.name.clone(), expr: format!("({b})") });
+                k.guards.push(Guard::NotNull { column: nc.name.clone(), expr: value });
             }
             if nc.unique {
-                k.guards.push(Guard::Unique {
-                    columns: vec![nc.name.clone()],
-                    exprs: vec![group_safe(&format!("({b})"))],
-                    constraint: "UNIQUE",
-                });
+                k.guards
+                    .push(Guard::Unique { columns: vec![nc.name.clone()], constraint: "UNIQUE" });
             }
         } else if matches!(nc.default, Some(DefaultValue::Sql(_))) {
             k.lints.push(Lint::AddedWithExpressionDefault { column: nc.name.clone() });
@@ -2041,9 +2150,31 @@ fn expression_problem(expr: &str) -> Option<&'static str> {
     (depth != 0).then_some("an unclosed `(`")
 }
 
-/// A uniqueness guard's expression, safe after `GROUP BY`: there a bare integer constant (a
-/// constant backfill, `(7)`) means "the 7th result column", so a literal is wrapped in a no-op
-/// `coalesce(.., NULL)`.
-fn group_safe(expr: &str) -> String {
-    if is_non_null_literal(expr) { format!("coalesce({expr}, NULL)") } else { expr.to_string() }
+/// The guards only a rebuild needs: readable CHECK errors for every new CHECK and uniqueness of
+/// a changed primary key, both over the values the new table gets (converted, renamed,
+/// backfilled, defaulted).
+fn rebuild_guards(n: &Table, k: &mut Classified<'_>) {
+    for (column, expr) in std::mem::take(&mut k.new_checks) {
+        k.guards.push(Guard::Check { column, expr });
+    }
+    if k.pk_changed
+        && !n.primary_key.is_empty()
+        && n.primary_key.iter().all(|c| k.copy.iter().any(|(n, _)| n == c))
+    {
+        k.guards.push(Guard::Unique { columns: n.primary_key.clone(), constraint: "PRIMARY KEY" });
+    }
+}
+
+/// The hidden rowid a rebuild copies explicitly (a rowid table without INTEGER PRIMARY KEY):
+/// the first of `rowid`, `_rowid_`, `oid` that no column takes, with its L9 lint.
+fn rowid_copy(o: &Table, n: &Table, lints: &mut Vec<Lint>) -> Option<&'static str> {
+    if !o.without_rowid && has_hidden_rowid(n) {
+        let free = ["rowid", "_rowid_", "oid"].into_iter().find(|alias| {
+            !o.columns.iter().chain(n.columns.iter()).any(|c| c.name.eq_ignore_ascii_case(alias))
+        });
+        lints.push(if free.is_some() { Lint::RowidKept } else { Lint::RowidRenumbered });
+        free
+    } else {
+        None
+    }
 }

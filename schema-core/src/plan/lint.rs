@@ -70,6 +70,10 @@ pub(super) enum Lint {
     ColumnDropAcknowledged { column: String, key: String },
     /// L13 error: a dropped column next to an added one of the same type.
     ColumnDropLooksLikeRename { column: String, added: String, key: String },
+    /// L13: an added column's `renamed_from` names no column of the old table.
+    RenamedFromMissing { column: String, from: String },
+    /// L1 error: a column is dropped while another column is renamed onto its name.
+    ColumnDropReplacedByRename { column: String, from: String, key: String },
     /// L1 error: a column drop without `MIGRATION_ALLOW_DROP` (`key` is its spelling there).
     ColumnDropped { column: String, key: String },
     /// L10 error: a view or trigger uses a dropped column.
@@ -80,9 +84,17 @@ pub(super) enum Lint {
     UniqueIndexAdded { name: String },
     /// L10 error: a dependent recreated around the rebuild names a column renamed in place.
     StaleDependent { kind: ObjectKind, name: String, table: String, from: String, to: String },
-    /// L12 error: a backfill names a column that is renamed in place before the copy (another
-    /// table's foreign key references it), so the copy reads it by its new name.
-    BackfillUsesKeyRenamedFirst { column: String, from: String, to: String },
+    /// L12 error: a backfill or convert (`attr`) names a column that is renamed in place before
+    /// the copy (another table's foreign key references it), so the copy reads it by its new
+    /// name.
+    BackfillUsesKeyRenamedFirst { attr: &'static str, column: String, from: String, to: String },
+    /// L2 error: a literal `backfill` or `convert` (`attr`) that does not convert exactly to the
+    /// column's type, so it would fail on every row.
+    LiteralDoesNotConvert { column: String, attr: &'static str, value: String, to: SqlType },
+    /// L2 error: a `convert` on a column whose type does not change.
+    ConvertUnused { column: String, convert: String, ty: SqlType },
+    /// L2 error: a `convert` on a new column, which has no old values.
+    ConvertOnNewColumn { column: String, convert: String },
     /// L9 note: the rebuild copies the hidden rowid.
     RowidKept,
     /// L9: columns named rowid, _rowid_ and oid hide the rowid, so the rebuild renumbers it.
@@ -229,6 +241,23 @@ impl Lint {
                     super::diff::quoting_note(key)
                 ),
             ),
+            Self::RenamedFromMissing { column, from } => Finding::warning(
+                "L13",
+                format!(
+                    "table {t}: column {column} has renamed_from = \"{from}\", but the old table has no column {from}: \
+                     {column} is added as a new column (check the old name)"
+                ),
+            ),
+            Self::ColumnDropReplacedByRename { column, from, key } => Finding::error(
+                "L1",
+                format!(
+                    "table {t}: column {from} is renamed to {column} (renamed_from) while the old table also has a \
+                     column {column}, which is dropped with its data in every database this migration runs on: set \
+                     MIGRATION_ALLOW_DROP={key} to confirm{}, or add #[column(renamed_from = \"{column}\")] to the \
+                     field the old {column} became",
+                    super::diff::quoting_note(key)
+                ),
+            ),
             Self::ColumnDropped { column, key } => Finding::error(
                 "L1",
                 format!(
@@ -264,12 +293,31 @@ impl Lint {
                     kind_word(*kind)
                 ),
             ),
-            Self::BackfillUsesKeyRenamedFirst { column, from, to } => Finding::error(
+            Self::BackfillUsesKeyRenamedFirst { attr, column, from, to } => Finding::error(
                 "L12",
                 format!(
-                    "table {t}: the backfill of column {column} uses column {from}, which this migration renames to \
+                    "table {t}: the {attr} of column {column} uses column {from}, which this migration renames to \
                      {to} before the copy (a foreign key of another table references it, so SQLite must rewrite \
-                     that reference): write {to} in #[column(backfill = ..)]"
+                     that reference): write {to} in #[column({attr} = ..)]"
+                ),
+            ),
+            Self::LiteralDoesNotConvert { column, attr, value, to } => Finding::error(
+                "L2",
+                format!(
+                    "table {t}: column {column}: #[column({attr} = \"{value}\")] gives {value}, which does not convert \
+                     exactly to {}, so the migration would fail on every row: give a value of type {}",
+                    to.as_sql(),
+                    to.as_sql()
+                ),
+            ),
+            Self::ConvertUnused { column, convert, ty } => {
+                super::convert::unused_convert_finding(t, column, convert, *ty)
+            }
+            Self::ConvertOnNewColumn { column, convert } => Finding::error(
+                "L2",
+                format!(
+                    "table {t}: new column {column} has #[column(convert = \"{convert}\")], but a new column has no \
+                     old values to convert: remove convert (use backfill to fill existing rows)"
                 ),
             ),
             Self::RowidKept => Finding::info(

@@ -35,7 +35,7 @@
 //!   CHECK (..)`; the same text for a fresh create and inside a rebuild.
 //! - `CREATE [UNIQUE] INDEX "i" ON "t" (..) [WHERE ..];` and `DROP INDEX "i";`
 //! - `ALTER TABLE "t" ADD COLUMN <def> [REFERENCES ..];` only when safe whatever the data
-//!   (nullable or a non-NULL literal default; no UNIQUE, no key, no expression default; a new
+//!   (nullable or a non-NULL literal default; no UNIQUE, no CHECK, no key, no expression default; a new
 //!   foreign-key column only with a NULL default).
 //! - `ALTER TABLE "t" DROP COLUMN "c";` only when the column is in no key, UNIQUE, CHECK of
 //!   another column or the table, foreign key (either side); its indexes are dropped first.
@@ -51,35 +51,51 @@
 //!   (shifts), a cycle (a swap) goes through a temporary name (`__godwit_<column>`,
 //!   `__rename_<table>`). A rebuilt table renames in place first the columns other tables'
 //!   foreign keys reference (SQLite rewrites the children's `REFERENCES`), then copies.
+//!   SQLite refuses the ADD, DROP and RENAME COLUMN forms for a column named `rowid`, `oid` or
+//!   `_rowid_` on a rowid table, so those changes rebuild.
 //! - `DROP TABLE "t";` children first, only with `MIGRATION_ALLOW_DROP`.
 //! - The rebuild, in this order: guards (below); `DROP VIEW`/`DROP TRIGGER` of the dependents;
 //!   `CREATE TABLE "temp"."__godwit_seq" AS SELECT "seq" FROM "sqlite_sequence" ..` (AUTOINCREMENT);
 //!   `CREATE TABLE "__new_t" (..)`; `INSERT INTO "__new_t" ([rowid, ]"a", ..) SELECT [rowid,
-//!   ]"a", coalesce("b", (<backfill>)), [CAST("c" AS T) in STRICT tables], (<backfill>) FROM
+//!   ]"a", coalesce("b", <backfill>), CAST("c" AS T), CAST((<convert>) AS T), <backfill> FROM
 //!   "t"`; `DROP TABLE "t"`; `ALTER TABLE "__new_t" RENAME TO "t"`; `UPDATE`/`INSERT INTO
 //!   "sqlite_sequence"` to the old high-water mark and `DROP TABLE "temp"."__godwit_seq"`; the
 //!   indexes; the dependents again, with their exact original text, in original order. A
 //!   dependent that names a column renamed in this migration is recreated with the new name
 //!   (only the references to that column change) when it uses only the rebuilt table and every
 //!   mention is a plain column reference; otherwise the plan is refused (L10) asking to split.
+//!   The rowid is copied through an alias no column shadows (`rowid`, `_rowid_` or `oid`).
+//! - Type changes (and a table becoming STRICT), STRICT or not: the copy stores `CAST(<old value
+//!   or convert> AS T)`, so every old row gets the new type's storage class, behind a guard that
+//!   the value converts exactly (see [`inexact`]: no saturating casts at 2^63, 2^53 checked,
+//!   blobs becoming TEXT must be valid UTF-8). A backfill is cast the same way unless it is a
+//!   literal of the type already, and guarded the same way; a literal that cannot convert
+//!   (`'x'` for INTEGER) is refused at plan time (L2).
 //! - Guards: `CREATE TABLE "temp"."__godwit_guard" ("msg" TEXT)` with a `BEFORE INSERT` temp
 //!   trigger that runs `RAISE(ABORT, NEW."msg")`, then one `INSERT INTO "temp"."__godwit_guard"
-//!   SELECT '<message naming table, column>' || quote(<value>) .. FROM "t" WHERE <violation>
-//!   LIMIT 1` per check: a value that does not convert exactly to a new type, a backfill that
-//!   gives NULL, a duplicate for a new UNIQUE or primary key, a row violating a new CHECK; then
-//!   `DROP TABLE "temp"."__godwit_guard"`. A violation aborts the migration before any change.
+//!   SELECT '<message naming table, column>' || quote(<value>) || <the row> .. FROM "t" WHERE
+//!   <violation> LIMIT 1` per check: a value that does not convert exactly to a new type, a
+//!   backfill that gives NULL, a duplicate for a new UNIQUE or primary key, a row violating a
+//!   new CHECK (these two over the copied values, `FROM (SELECT <copy> AS "a", ..) AS "t"`);
+//!   then `DROP TABLE "temp"."__godwit_guard"`. A violation aborts the migration before any
+//!   change. Each message names the row ([`row_label`]) and the attribute that resolves it
+//!   (`convert`, `backfill`, `check`).
 
+mod convert;
 mod diff;
 mod lint;
 mod naming;
 mod render;
+mod sample;
 pub mod sql;
 
 use std::fmt;
 
 use crate::model::{Column, Index, Schema, SqlType, Table};
 
+pub use convert::{converted, inexact, literal_converts, row_label, unused_converts};
 pub use diff::plan;
+pub use sample::{FailureKind, SampleKind, SampleRow, SampleValue, classify_failure, sample_rows};
 
 /// The kind of a schema object the planner does not model but must keep alive around rebuilds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -259,6 +275,9 @@ pub struct Rebuild {
     pub copy_rowid: Option<&'static str>,
     /// Checks run before anything changes, each failing the migration with a readable message.
     pub guards: Vec<Guard>,
+    /// An SQL text expression over the old table naming one row in guard messages
+    /// (`'the row with rowid ' || "_rowid_"`); see [`row_label`].
+    pub row_label: String,
     /// Keep the AUTOINCREMENT high-water mark.
     pub keep_sequence: bool,
     /// Views and triggers dropped before and recreated after, in `sqlite_schema` order.
@@ -270,17 +289,27 @@ pub struct Rebuild {
 
 /// A data check run inside the migration before a rebuild copies anything: when a row
 /// violates it, the migration fails (changing nothing) with a message that names the table, the
-/// column and the offending value.
+/// column, the offending value, the row (its rowid or primary key) and the attribute that
+/// resolves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Guard {
-    /// Every value of `source` converts exactly to `to` (converting it and back gives it again).
+    /// Every value of `value` converts exactly to `to` (converting it and back gives it again,
+    /// compared without saturating casts; a blob becoming TEXT must be valid UTF-8).
     Convert {
         /// The new column name (for the message).
         column: String,
-        /// The old column name.
-        source: String,
+        /// The SQL expression over the old table whose values are converted.
+        value: String,
+        /// Where the value comes from, which decides the attribute the message names.
+        origin: ValueOrigin,
         /// The new type.
         to: SqlType,
+        /// Only rows matching this SQL condition over the old table are checked (a backfill of
+        /// a nullable column only fills its NULLs).
+        only_where: Option<String>,
+        /// The old column's type when the old table is STRICT and `value` is its stored value:
+        /// every value then has that type's storage class (no blob needs the UTF-8 check).
+        strict_from: Option<SqlType>,
     },
     /// The copy expression of a NOT NULL column never gives NULL (a backfill that yields NULL).
     NotNull {
@@ -289,22 +318,33 @@ pub enum Guard {
         /// The copy expression over the old table.
         expr: String,
     },
-    /// No row violates a new CHECK constraint (only when the copy keeps every value as is).
+    /// No row violates a new CHECK constraint. Evaluated over the copied (converted, renamed,
+    /// backfilled) values, so it holds exactly when the new table accepts every row.
     Check {
         /// The column of a column-level CHECK.
         column: Option<String>,
-        /// The CHECK expression.
+        /// The CHECK expression, over the new column names.
         expr: String,
     },
-    /// The copied values are unique (a new UNIQUE column or primary key).
+    /// The copied values are unique (a new UNIQUE column or primary key), compared after the
+    /// copy converts them.
     Unique {
-        /// The new column names.
+        /// The new column names (all of them copied).
         columns: Vec<String>,
-        /// Their copy expressions over the old table.
-        exprs: Vec<String>,
         /// `UNIQUE` or `PRIMARY KEY`.
         constraint: &'static str,
     },
+}
+
+/// Where the values a [`Guard::Convert`] checks come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValueOrigin {
+    /// The old column's stored values (a type change without `convert`).
+    Stored,
+    /// The column's `#[column(convert = "..")]` expression.
+    Convert,
+    /// The column's `#[column(backfill = "..")]` expression.
+    Backfill,
 }
 
 /// What a rebuild changes, used to name the migration.
@@ -436,8 +476,10 @@ impl Plan {
     }
 
     /// A descriptive name derived from the steps (`create_users`, `add_users_bio`,
-    /// `rename_users_name_to_full_name`, `rebuild_users`, ...): `[a-z0-9_]`, runs of `_`
-    /// collapsed, at most 60 characters.
+    /// `rename_users_name_to_full_name`, and for a rebuild what it changes:
+    /// `tasks_make_title_not_null`, `users_name_to_integer`, ...): `[a-z0-9_]`, runs of `_`
+    /// collapsed, at most 60 characters, cut only between whole parts or words (see
+    /// [`sanitise_name`]).
     #[must_use]
     pub fn name(&self) -> String {
         naming::name(&self.steps)

@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::sql::{quote_ident as q, quote_str};
-use super::{Guard, Rebuild, Step};
+use super::sql::{mentions, quote_ident as q, quote_str};
+use super::{Guard, Rebuild, Step, ValueOrigin, convert};
 use crate::model::{Column, DefaultValue, ForeignKey, Index, SqlType, Table};
 
 /// The `CREATE TABLE` statement for `table`, created under `name` (the table's own name, or a
@@ -152,89 +152,204 @@ pub(super) fn step(step: &Step) -> Vec<String> {
 const GUARD: &str = "\"temp\".\"__godwit_guard\"";
 const SEQ: &str = "\"temp\".\"__godwit_seq\"";
 
-/// The type to cast back to for a value whose `typeof` is `tc`.
-fn storage_class(tc: &str) -> &'static str {
-    match tc {
-        "integer" => "INTEGER",
-        "real" => "REAL",
-        "text" => "TEXT",
-        _ => "BLOB",
-    }
+/// `INSERT INTO guard SELECT <message> FROM <from> WHERE <cond> LIMIT 1;`
+fn guard_insert(message: &str, from: &str, cond: &str) -> String {
+    format!("INSERT INTO {GUARD} (\"msg\") SELECT {message} FROM {from} WHERE {cond} LIMIT 1;")
 }
 
-/// `1` when the value of `col` does not survive a conversion to `ty` and back.
-pub(super) fn inexact(col: &str, ty: SqlType) -> String {
-    let c = q(col);
-    let t = ty.as_sql();
-    let branches: Vec<String> = ["integer", "real", "text", "blob"]
+/// The copied values as a table: `(SELECT <copy expr> AS "<new column>", .., <row label> AS
+/// "__godwit_row" FROM "<old>") AS "<table>"`, so guards about the new values (CHECK, UNIQUE)
+/// see exactly what the new table gets, under the new names (a column the copy leaves out
+/// gets its default).
+fn copied_values(r: &Rebuild) -> String {
+    let mut cols: Vec<String> = r
+        .table
+        .columns
         .iter()
-        .map(|tc| {
-            format!("WHEN '{tc}' THEN CAST(CAST({c} AS {t}) AS {}) IS NOT {c}", storage_class(tc))
+        .map(|c| match r.copy.iter().find(|(n, _)| n == &c.name) {
+            Some((_, e)) => format!("{e} AS {}", q(&c.name)),
+            None => {
+                let d = c.default.as_ref().map_or_else(|| "NULL".to_string(), default_sql);
+                format!("{d} AS {}", q(&c.name))
+            }
         })
         .collect();
-    format!("CASE typeof({c}) {} ELSE 0 END", branches.join(" "))
+    cols.push(format!("{} AS \"__godwit_row\"", r.row_label));
+    format!("(SELECT {} FROM {}) AS {}", cols.join(", "), q(&r.table.name), q(&r.table.name))
 }
 
-/// One guard statement: inserts a message into the guard table (whose trigger raises it) when
-/// a row of `table` violates the guard.
-fn guard(table: &str, g: &Guard) -> String {
-    let from = q(table);
+/// The guard statements of one guard (a type change into TEXT has two: exactness and UTF-8).
+fn guard(r: &Rebuild, g: &Guard) -> Vec<String> {
     match g {
-        Guard::Convert { column, source, to } => {
-            let prefix = quote_str(&format!(
-                "cannot convert table \"{table}\" column \"{column}\" to {}: value ",
-                to.as_sql()
-            ));
-            format!(
-                "INSERT INTO {GUARD} (\"msg\") SELECT {prefix} || quote({}) || ' does not convert exactly' \
-                 FROM {from} WHERE {} LIMIT 1;",
-                q(source),
-                inexact(source, *to)
-            )
+        Guard::Convert { column, value, origin, to, only_where, strict_from } => {
+            let check = ConvertCheck {
+                column,
+                value,
+                origin: *origin,
+                to: *to,
+                only_where: only_where.as_deref(),
+                strict_from: *strict_from,
+            };
+            convert_guard(r, &check)
         }
-        Guard::NotNull { column, expr } => {
-            let msg = quote_str(&format!(
-                "cannot fill table \"{table}\" column \"{column}\": the backfill gives NULL for a row"
-            ));
-            format!(
-                "INSERT INTO {GUARD} (\"msg\") SELECT {msg} FROM {from} WHERE {expr} IS NULL LIMIT 1;"
-            )
-        }
-        Guard::Check { column: Some(c), expr } => {
-            let prefix = quote_str(&format!("table \"{table}\" column \"{c}\": value "));
-            let suffix = quote_str(&format!(" violates the new CHECK ({expr})"));
-            format!(
-                "INSERT INTO {GUARD} (\"msg\") SELECT {prefix} || quote({}) || {suffix} FROM {from} \
-                 WHERE NOT ({expr}) LIMIT 1;",
-                q(c)
-            )
-        }
-        Guard::Check { column: None, expr } => {
-            let msg =
-                quote_str(&format!("table \"{table}\": a row violates the new CHECK ({expr})"));
-            format!(
-                "INSERT INTO {GUARD} (\"msg\") SELECT {msg} FROM {from} WHERE NOT ({expr}) LIMIT 1;"
-            )
-        }
-        Guard::Unique { columns, exprs, constraint } => {
-            let names = columns.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
-            let prefix = quote_str(&format!("table \"{table}\" column {names}: value "));
-            let values = exprs
-                .iter()
-                .map(|e| format!("quote({e})"))
-                .collect::<Vec<_>>()
-                .join(" || ', ' || ");
-            let suffix =
-                quote_str(&format!(" appears more than once, so the new {constraint} cannot hold"));
-            let not_null =
-                exprs.iter().map(|e| format!("{e} IS NOT NULL")).collect::<Vec<_>>().join(" AND ");
-            format!(
-                "INSERT INTO {GUARD} (\"msg\") SELECT {prefix} || {values} || {suffix} FROM {from} \
-                 WHERE {not_null} GROUP BY {} HAVING count(*) > 1 LIMIT 1;",
-                exprs.join(", ")
-            )
-        }
+        Guard::NotNull { column, expr } => not_null_guard(r, column, expr),
+        Guard::Check { column, expr } => check_guard(r, column.as_deref(), expr),
+        Guard::Unique { columns, constraint } => unique_guard(r, columns, constraint),
     }
+}
+
+/// The fields of a [`Guard::Convert`], borrowed.
+struct ConvertCheck<'a> {
+    column: &'a str,
+    value: &'a str,
+    origin: ValueOrigin,
+    to: SqlType,
+    only_where: Option<&'a str>,
+    strict_from: Option<SqlType>,
+}
+
+/// Exactness (and, into TEXT, UTF-8) of every converted value.
+fn convert_guard(r: &Rebuild, g: &ConvertCheck<'_>) -> Vec<String> {
+    let ConvertCheck { column, value, origin, to, only_where, strict_from } = *g;
+    let table = &r.table.name;
+    let from = q(table);
+    let row = format!("' (' || {} || ')'", r.row_label);
+    let (what, fix) = match origin {
+        ValueOrigin::Stored => (
+            String::new(),
+            format!(
+                "change or delete the row first, or compute the new value with #[column(convert = \
+                 \"<sql expr>\")] on {column}"
+            ),
+        ),
+        ValueOrigin::Convert => (
+            " (computed by #[column(convert)])".to_string(),
+            format!("fix #[column(convert = \"..\")] on {column}"),
+        ),
+        ValueOrigin::Backfill => (
+            " (computed by #[column(backfill)])".to_string(),
+            format!(
+                "fix #[column(backfill = \"..\")] on {column} to give values of type {}",
+                to.as_sql()
+            ),
+        ),
+    };
+    let prefix = quote_str(&format!(
+        "cannot convert table \"{table}\" column \"{column}\" to {}: value ",
+        to.as_sql()
+    ));
+    let message = |reason: &str| {
+        format!(
+            "{prefix} || {} || {} || {row} || {}",
+            convert::shown(value),
+            quote_str(&format!("{what} {reason}")),
+            quote_str(&format!("; {fix}"))
+        )
+    };
+    let filter = |cond: String| match only_where {
+        Some(w) => format!("({w}) AND ({cond})"),
+        None => cond,
+    };
+    let mut out = Vec::new();
+    if let Some(cond) = convert::inexact(value, to) {
+        out.push(guard_insert(&message("does not convert exactly"), &from, &filter(cond)));
+    }
+    if to == SqlType::Text && convert::may_be_blob(value, strict_from) {
+        let cond = format!("typeof({value}) = 'blob' AND {}", convert::utf8_invalid(value));
+        out.push(guard_insert(
+            &message("does not convert exactly: it is not valid UTF-8"),
+            &from,
+            &filter(cond),
+        ));
+    }
+    out
+}
+
+/// A backfill that gives NULL for a NOT NULL column.
+fn not_null_guard(r: &Rebuild, column: &str, expr: &str) -> Vec<String> {
+    let table = &r.table.name;
+    let from = q(table);
+    let row = format!("' (' || {} || ')'", r.row_label);
+    let msg = format!(
+        "{} || {row} || {}",
+        quote_str(&format!(
+            "cannot fill table \"{table}\" column \"{column}\": the backfill gives NULL"
+        )),
+        quote_str(&format!(
+            "; fix #[column(backfill = \"..\")] on {column} so it never gives NULL"
+        ))
+    );
+    vec![guard_insert(&msg, &from, &format!("{expr} IS NULL"))]
+}
+
+/// A row the new CHECK refuses, over the values the new table gets.
+fn check_guard(r: &Rebuild, column: Option<&str>, expr: &str) -> Vec<String> {
+    let table = &r.table.name;
+    let fix = match column {
+        Some(c) => format!(
+            "; change or delete the row first, or fix #[column(check = \"..\")] (or the convert or \
+             backfill) of {c}"
+        ),
+        None => "; change or delete the row first, or fix #[check(expr = \"..\")] (or the \
+                 convert or backfill that computes these values)"
+            .to_string(),
+    };
+    let row = "' (' || \"__godwit_row\" || ')'";
+    let msg = match column {
+        Some(c) => format!(
+            "{} || {} || {} || {row} || {}",
+            quote_str(&format!("table \"{table}\" column \"{c}\": value ")),
+            convert::shown(&q(c)),
+            quote_str(&format!(" violates the new CHECK ({expr})")),
+            quote_str(&fix)
+        ),
+        None => {
+            let mentioned: Vec<String> = r
+                .copy
+                .iter()
+                .filter(|(c, _)| mentions(expr, c))
+                .map(|(c, _)| {
+                    format!("{} || {}", quote_str(&format!("{} = ", q(c))), convert::shown(&q(c)))
+                })
+                .collect();
+            let values = if mentioned.is_empty() {
+                String::new()
+            } else {
+                format!(" || ', values ' || {}", mentioned.join(" || ', ' || "))
+            };
+            format!(
+                "{} || {row}{values} || {}",
+                quote_str(&format!("table \"{table}\": a row violates the new CHECK ({expr})")),
+                quote_str(&fix)
+            )
+        }
+    };
+    vec![guard_insert(&msg, &copied_values(r), &format!("NOT ({expr})"))]
+}
+
+/// Duplicates for a new UNIQUE or primary key, over the values the new table gets.
+fn unique_guard(r: &Rebuild, columns: &[String], constraint: &str) -> Vec<String> {
+    let table = &r.table.name;
+    let names = columns.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+    let prefix = quote_str(&format!("table \"{table}\" column {names}: value "));
+    let values =
+        columns.iter().map(|c| convert::shown(&q(c))).collect::<Vec<_>>().join(" || ', ' || ");
+    let suffix =
+        quote_str(&format!(" appears more than once, so the new {constraint} cannot hold ("));
+    let fix = quote_str(
+        "); change or delete the duplicates first, or make #[column(backfill)] or \
+         #[column(convert)] give distinct values",
+    );
+    let cols = columns.iter().map(|c| q(c)).collect::<Vec<_>>();
+    let not_null =
+        cols.iter().map(|c| format!("{c} IS NOT NULL")).collect::<Vec<_>>().join(" AND ");
+    vec![format!(
+        "INSERT INTO {GUARD} (\"msg\") SELECT {prefix} || {values} || {suffix} || \
+         min(\"__godwit_row\") || ' and ' || max(\"__godwit_row\") || {fix} FROM {} \
+         WHERE {not_null} GROUP BY {} HAVING count(*) > 1 LIMIT 1;",
+        copied_values(r),
+        cols.join(", ")
+    )]
 }
 
 fn rebuild(r: &Rebuild) -> Vec<String> {
@@ -249,7 +364,7 @@ fn rebuild(r: &Rebuild) -> Vec<String> {
                 .to_string(),
         );
         for g in &r.guards {
-            out.push(guard(&t.name, g));
+            out.extend(guard(r, g));
         }
         out.push(format!("DROP TABLE {GUARD};"));
     }
