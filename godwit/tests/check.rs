@@ -125,7 +125,7 @@ fn every_database_of_build_rs_is_checked() {
     fs::write(
         app.dir().join("src/db/pulse.rs"),
         "use migrate_runtime::Table;\n\n#[derive(Table)]\npub struct Beat {\n    \
-         #[column(primary_key)]\n    pub id: i64,\n}\n",
+         #[column(primary_key)]\n    pub id: i64,\n}\n\nmigrate_runtime::include_db!(PulseDb);\n",
     )
     .unwrap();
     let pulse = schema_core::build::Generator::new()
@@ -150,7 +150,7 @@ fn every_database_of_build_rs_is_checked() {
     fs::write(
         app.dir().join("src/db/pulse.rs"),
         "use migrate_runtime::Table;\n\n#[derive(Table)]\npub struct Beat {\n    \
-         #[column(primary_key)]\n    pub id: i64,\n    pub bpm: Option<i64>,\n}\n",
+         #[column(primary_key)]\n    pub id: i64,\n    pub bpm: Option<i64>,\n}\n\nmigrate_runtime::include_db!(PulseDb);\n",
     )
     .unwrap();
     let run = app.godwit(&["check"]);

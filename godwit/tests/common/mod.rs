@@ -22,6 +22,8 @@ pub struct User {
     #[column(unique)]
     pub email: String,
 }
+
+migrate_runtime::include_db!();
 "#;
 
 /// The second schema: a nullable column and an index more.
@@ -37,6 +39,8 @@ pub struct User {
     pub email: String,
     pub bio: Option<String>,
 }
+
+migrate_runtime::include_db!();
 "#;
 
 /// The hand-written migration adopted after v2: a view and a trigger.
