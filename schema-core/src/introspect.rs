@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rusqlite::{Connection, OptionalExtension as _};
 
 use crate::model::Schema;
-use crate::plan::sql::{Token, TokenKind, join_tokens, normalise, strip_outer_parens, tokenize};
+use crate::plan::sql::{Token, join_tokens, normalise, strip_outer_parens, tokenize};
 use crate::plan::{DbObject, ObjectKind};
 
 /// The structure of a database's user tables, views and triggers.
@@ -273,23 +273,7 @@ fn checks(tokens: &[Token]) -> Vec<String> {
 
 /// The normalised WHERE predicate of a CREATE INDEX statement, if partial.
 fn index_where(sql: &str) -> Option<String> {
-    let tokens = tokenize(sql);
-    let mut depth = 0usize;
-    for (k, t) in tokens.iter().enumerate() {
-        if t.is_punct("(") {
-            depth += 1;
-        } else if t.is_punct(")") {
-            depth = depth.saturating_sub(1);
-        } else if depth == 0 && t.is_kw("WHERE") {
-            let rest: Vec<Token> = tokens[k + 1..]
-                .iter()
-                .filter(|t| !(t.kind == TokenKind::Punct && t.text == ";"))
-                .cloned()
-                .collect();
-            return Some(join_tokens(&rest));
-        }
-    }
-    None
+    crate::plan::sql::index_where_tokens(sql).map(|t| join_tokens(&t))
 }
 
 /// Human-readable differences between two descriptions; empty when they are equal.

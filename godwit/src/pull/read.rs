@@ -231,23 +231,7 @@ fn closing_paren(tokens: &[Token], open: usize) -> Option<usize> {
 
 /// The WHERE predicate of a CREATE INDEX statement, as written.
 pub(crate) fn index_where(sql: &str) -> Option<String> {
-    let tokens = tokenize(sql);
-    let mut depth = 0usize;
-    for (k, t) in tokens.iter().enumerate() {
-        if t.is_punct("(") {
-            depth += 1;
-        } else if t.is_punct(")") {
-            depth = depth.saturating_sub(1);
-        } else if depth == 0 && t.is_kw("WHERE") {
-            let rest: Vec<Token> = tokens[k + 1..]
-                .iter()
-                .filter(|t| !(t.kind == TokenKind::Punct && t.text == ";"))
-                .cloned()
-                .collect();
-            return Some(sql_text(&rest));
-        }
-    }
-    None
+    schema_core::plan::sql::index_where_tokens(sql).map(|t| sql_text(&t))
 }
 
 /// Whether an index's key columns are plain columns in ascending order with the default

@@ -244,6 +244,37 @@ pub fn normalise(sql: &str) -> String {
     join_tokens(&tokenize(sql))
 }
 
+/// The tokens of the `WHERE` predicate of a `CREATE INDEX` statement (a partial index), without
+/// a trailing `;`; `None` when the index has no top-level `WHERE`.
+///
+/// ```
+/// use schema_core::plan::sql::{index_where_tokens, join_tokens};
+/// let t = index_where_tokens("CREATE INDEX i ON t (a) WHERE a IS NOT NULL;").unwrap();
+/// assert_eq!(join_tokens(&t), "a is not null"); // normalised: keywords lower-cased
+/// assert!(index_where_tokens("CREATE INDEX i ON t (a)").is_none());
+/// ```
+#[must_use]
+pub fn index_where_tokens(sql: &str) -> Option<Vec<Token>> {
+    let tokens = tokenize(sql);
+    let mut depth = 0usize;
+    for (k, t) in tokens.iter().enumerate() {
+        if t.is_punct("(") {
+            depth += 1;
+        } else if t.is_punct(")") {
+            depth = depth.saturating_sub(1);
+        } else if depth == 0 && t.is_kw("WHERE") {
+            return Some(
+                tokens[k + 1..]
+                    .iter()
+                    .filter(|t| !(t.kind == TokenKind::Punct && t.text == ";"))
+                    .cloned()
+                    .collect(),
+            );
+        }
+    }
+    None
+}
+
 /// Joins tokens in their normalised form with single spaces.
 #[must_use]
 pub fn join_tokens(tokens: &[Token]) -> String {
