@@ -1,7 +1,5 @@
 //! The schema a database should have after a prefix of the folder's migrations.
 
-use migrate_engine::{Step, apply_checked};
-use rusqlite::Connection;
 use schema_core::build::folder::{Folder, Migration};
 use schema_core::build::format::Snapshot;
 use schema_core::build::replay;
@@ -48,23 +46,8 @@ pub(crate) fn after(folder: &Folder, applied: &[Migration]) -> Result<Expected, 
 fn replayed_views(applied: &[Migration]) -> Result<DbShape, String> {
     let mut conn = replay::open().map_err(|e| report_error(&e))?;
     for m in applied {
-        apply_one(&mut conn, m).map_err(|e| format!("replaying {} failed: {e}", m.entry.tag))?;
+        replay::apply_migration(&mut conn, m)
+            .map_err(|e| format!("replaying {} failed: {}", m.entry.tag, report_error(&e)))?;
     }
     introspect::describe(&conn).map_err(|e| e.to_string())
-}
-
-/// Applies one migration as the build's replay does: in its own transaction (foreign keys
-/// off, as [`replay::open`] leaves them), through `migrate_engine::apply_checked`.
-fn apply_one(conn: &mut Connection, m: &Migration) -> Result<(), String> {
-    conn.execute_batch("BEGIN").map_err(|e| e.to_string())?;
-    let steps = [Step { tag: &m.entry.tag, sql: &m.sql }];
-    match apply_checked(conn, &steps, &mut ()) {
-        Ok(_) => conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
-        Err(e) => {
-            if !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
-            Err(report_error(&e))
-        }
-    }
 }

@@ -149,7 +149,12 @@ pub fn replay(folder: &Folder) -> Result<Replayed, Error> {
 }
 
 /// Applies a migration of the folder, mapping the engine's error to the build's, with the file.
-fn apply_migration(conn: &mut Connection, m: &Migration) -> Result<(), Error> {
+/// Applies one migration of a folder as the runtime does (see `apply`: its own transaction,
+/// through the engine), for tools that replay a prefix of a folder (`godwit diff`).
+///
+/// # Errors
+/// The build error naming the migration's file ([`Error::ReplayFailed`], [`Error::Refused`], ...).
+pub fn apply_migration(conn: &mut Connection, m: &Migration) -> Result<(), Error> {
     apply(conn, &m.entry.tag, &m.sql)?.map_err(|error| replay_error(m, error))
 }
 
